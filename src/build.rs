@@ -1,0 +1,156 @@
+//! Build: compiled stacks → files on disk.
+//!
+//! Writes one `<stack>.template.json` per stack and `manifest.json` (format
+//! version, spec hash, and per stack: region, order, dependencies, template
+//! hash, size, resource count, capabilities). Files are written atomically and
+//! their bytes depend on the spec alone. Templates a previous build listed but
+//! this one does not are removed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::compile::StackSet;
+use crate::pipeline::hex;
+use crate::template;
+
+pub const MANIFEST: &str = "manifest.json";
+pub const MANIFEST_FORMAT: u32 = 1;
+/// Largest template CloudFormation accepts inline; bigger ones go through S3.
+pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub project: String,
+    pub spec_sha256: String,
+    pub stacks: Vec<StackEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StackEntry {
+    pub name: String,
+    pub region: String,
+    pub concern: String,
+    /// File name of the template, relative to the manifest.
+    pub template: String,
+    pub sha256: String,
+    pub bytes: usize,
+    pub resources: usize,
+    pub depends_on: Vec<String>,
+    pub capabilities: Vec<String>,
+    /// Whether the template is too large to send inline and must be uploaded to S3.
+    pub needs_upload: bool,
+}
+
+/// One stack's rendered template and manifest entry.
+pub struct Artifact {
+    pub entry: StackEntry,
+    pub body: String,
+}
+
+/// Renders every stack: the bytes that `build` writes and `plan` sends.
+pub fn render(set: &StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<Artifact>) {
+    let artifacts: Vec<Artifact> = set
+        .stacks
+        .iter()
+        .map(|s| {
+            let value = s.template.to_value();
+            let body = template::render_value(&value);
+            Artifact {
+                entry: StackEntry {
+                    name: s.name.clone(),
+                    region: s.region.clone(),
+                    concern: s.concern.as_str().to_string(),
+                    template: format!("{}.template.json", s.name),
+                    sha256: hex(&Sha256::digest(body.as_bytes())),
+                    bytes: body.len(),
+                    resources: s.template.resources.len(),
+                    depends_on: s.depends_on.clone(),
+                    capabilities: template::capabilities(&value),
+                    needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
+                },
+                body,
+            }
+        })
+        .collect();
+    let manifest = Manifest {
+        format_version: MANIFEST_FORMAT,
+        project: project.to_string(),
+        spec_sha256: spec_hash.to_string(),
+        stacks: artifacts.iter().map(|a| a.entry.clone()).collect(),
+    };
+    (manifest, artifacts)
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Reads the manifest of a previous build, if there is one.
+pub fn read_manifest(dir: &Path) -> anyhow::Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let m: Manifest = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "`{}` is not a mailinfra manifest; delete it and build again",
+                    path.display()
+                )
+            })?;
+            if m.format_version != MANIFEST_FORMAT {
+                anyhow::bail!(
+                    "`{}` has manifest format {}, this mailinfra writes {MANIFEST_FORMAT}; build again",
+                    path.display(),
+                    m.format_version
+                );
+            }
+            Ok(Some(m))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// Writes templates and manifest into `dir`; returns the written paths.
+pub fn write(
+    dir: &Path,
+    manifest: &Manifest,
+    artifacts: &[Artifact],
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let previous = read_manifest(dir).ok().flatten();
+    let mut written = Vec::new();
+    for a in artifacts {
+        let path = dir.join(&a.entry.template);
+        // Unchanged files are left alone so their modification times mean something.
+        if std::fs::read(&path).ok().as_deref() != Some(a.body.as_bytes()) {
+            write_atomic(&path, a.body.as_bytes())?;
+        }
+        written.push(path);
+    }
+    if let Some(prev) = previous {
+        for old in prev.stacks {
+            if !manifest.stacks.iter().any(|s| s.template == old.template)
+                && !old.template.contains('/')
+            {
+                let _ = std::fs::remove_file(dir.join(&old.template));
+            }
+        }
+    }
+    let path = dir.join(MANIFEST);
+    write_atomic(
+        &path,
+        template::render_value(&serde_json::to_value(manifest)?).as_bytes(),
+    )?;
+    written.push(path);
+    Ok(written)
+}

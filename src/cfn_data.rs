@@ -1,0 +1,63 @@
+//! Facts about CloudFormation resource types, derived from the official resource
+//! schemas (`scripts/gen-cfn-data.py` writes `src/data/cfn.json`): where each type
+//! exists, which property changes replace a resource, which properties exist.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct TypeFacts {
+    pub regions: Vec<String>,
+    pub create_only: Vec<String>,
+    pub properties: Vec<String>,
+    pub read_only: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CfnData {
+    pub cfn_lint_version: String,
+    pub regions: Vec<String>,
+    pub types: BTreeMap<String, TypeFacts>,
+}
+
+pub fn data() -> &'static CfnData {
+    static DATA: OnceLock<CfnData> = OnceLock::new();
+    DATA.get_or_init(|| {
+        // The file is committed and parsed by a unit test, so this cannot fail at run time.
+        serde_json::from_str(include_str!("data/cfn.json")).expect("src/data/cfn.json is valid")
+    })
+}
+
+/// Whether `region` is a region CloudFormation knows.
+pub fn is_region(region: &str) -> bool {
+    data().regions.iter().any(|r| r == region)
+}
+
+pub fn type_facts(resource_type: &str) -> Option<&'static TypeFacts> {
+    data().types.get(resource_type)
+}
+
+/// Whether changing `property` (a top-level name or a `A/B` path) of a resource
+/// of this type replaces it.
+pub fn replaces(resource_type: &str, property: &str) -> bool {
+    type_facts(resource_type).is_some_and(|t| {
+        t.create_only
+            .iter()
+            .any(|p| p == property || property.starts_with(&format!("{p}/")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_parses_and_knows_ses() {
+        assert!(is_region("us-east-1"));
+        assert!(!is_region("us-east-7"));
+        assert!(replaces("AWS::SES::MailManagerArchive", "KmsKeyArn"));
+        assert!(!replaces("AWS::SES::MailManagerArchive", "Retention"));
+    }
+}

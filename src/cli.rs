@@ -1,0 +1,459 @@
+//! The command line: parses arguments, runs the pipeline, and is the one place
+//! that prints results and picks the exit code.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::build::{self, Artifact};
+use crate::cfn::{Connection, SdkStackApi};
+use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
+use crate::diag::{self, Format};
+use crate::pipeline::{self, Checked, Judge};
+use crate::{codes, diff, exit, render, schema};
+
+/// Amazon SES mail infrastructure as code.
+///
+/// Describe your mail topology in `mailinfra.yaml`; mailinfra validates it,
+/// compiles it to CloudFormation, plans the change and applies it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailinfra",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The spec file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "mailinfra.yaml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// When to use colour: `auto` (on a terminal, unless NO_COLOR is set), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Treat warnings as errors.
+    #[arg(long, global = true)]
+    pub deny_warnings: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the spec: YAML, schema, references and semantic rules.
+    Validate {
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the JSON schema of the spec (for editors and CI).
+    Schema,
+    /// Compile the spec and write the templates and a stack manifest.
+    Build {
+        /// Output directory.
+        #[arg(long, default_value = "mailinfra.out", value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Show what an apply would change.
+    Plan {
+        /// Compare with the last build in `--out` instead of the deployed stacks; needs no AWS access.
+        #[arg(long)]
+        offline: bool,
+        /// The build directory `--offline` compares with.
+        #[arg(long, default_value = "mailinfra.out", value_name = "DIR")]
+        out: PathBuf,
+        /// How to print the plan.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+        format: PlanFormat,
+        /// Exit 0 when nothing changes, 2 when something does, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Plan, then execute the change sets and wait for every stack to settle.
+    Apply {
+        /// Apply without asking for confirmation (for CI).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Explain a diagnostic code, e.g. `mailinfra explain MI1101`.
+    Explain {
+        /// The code.
+        code: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile from the shared config files (default: the standard credential chain).
+    #[arg(long, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Only the stacks in this region (default: every region of the spec).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// CloudFormation endpoint, e.g. a local emulator at `http://127.0.0.1:5000`.
+    #[arg(long, env = "MAILINFRA_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Parses the process arguments and runs; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let color = use_color(cli.color, std::io::stderr().is_terminal());
+            let head = if color {
+                "\x1b[1;31merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{head}: {e:#}");
+            exit::FAILURE
+        }
+    }
+}
+
+fn use_color(choice: ColorChoice, tty: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Prints diagnostics; human text goes to stderr, machine formats to stdout.
+fn report(checked: &Checked, format: Format, cli: &Cli) {
+    if checked.diagnostics.is_empty() && format == Format::Human {
+        return;
+    }
+    let src = diag::Source {
+        file: &checked.file,
+        text: checked.text.as_deref(),
+    };
+    match format {
+        Format::Human => {
+            let color = use_color(cli.color, std::io::stderr().is_terminal());
+            eprint!(
+                "{}",
+                diag::render(&checked.diagnostics, &src, format, color)
+            );
+        }
+        _ => print!(
+            "{}",
+            diag::render(&checked.diagnostics, &src, format, false)
+        ),
+    }
+}
+
+fn summary_line(checked: &Checked) -> String {
+    let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = checked.diagnostics.len() - errors;
+    format!("{}: {errors} error(s), {warnings} warning(s)", checked.file)
+}
+
+/// Runs the front end and compiles; `Ok(None)` when the spec has errors (already reported).
+fn front(
+    cli: &Cli,
+    format: Format,
+) -> anyhow::Result<Option<(Checked, build::Manifest, Vec<Artifact>)>> {
+    let checked = pipeline::check_file(
+        &cli.file,
+        Judge {
+            deny_warnings: cli.deny_warnings,
+        },
+    );
+    report(&checked, format, cli);
+    let Some(model) = &checked.model else {
+        eprintln!("{}", summary_line(&checked));
+        return Ok(None);
+    };
+    let set = pipeline::compile(model)?;
+    let (manifest, artifacts) = build::render(&set, &model.project, &checked.spec_hash);
+    Ok(Some((checked, manifest, artifacts)))
+}
+
+pub fn run(cli: &Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", schema::schema_text());
+            Ok(exit::SUCCESS)
+        }
+        Command::Explain { code } => match codes::lookup(code) {
+            Some(c) => {
+                println!(
+                    "{} ({}): {}\n\n{}",
+                    c.code,
+                    c.severity.as_str(),
+                    c.title,
+                    c.explain
+                );
+                Ok(exit::SUCCESS)
+            }
+            None => {
+                eprintln!(
+                    "error: `{code}` is not a mailinfra diagnostic code (codes look like `MI1101`; the README lists them all)"
+                );
+                Ok(exit::FAILURE)
+            }
+        },
+        Command::Validate { format } => {
+            let checked = pipeline::check_file(
+                &cli.file,
+                Judge {
+                    deny_warnings: cli.deny_warnings,
+                },
+            );
+            report(&checked, *format, cli);
+            if *format == Format::Human {
+                if checked.has_errors() {
+                    eprintln!("{}", summary_line(&checked));
+                } else {
+                    eprintln!(
+                        "{}: valid ({} warning(s))",
+                        checked.file,
+                        checked.diagnostics.len()
+                    );
+                }
+            }
+            Ok(if checked.has_errors() {
+                exit::FAILURE
+            } else {
+                exit::SUCCESS
+            })
+        }
+        Command::Build { out } => {
+            let Some((_, manifest, artifacts)) = front(cli, Format::Human)? else {
+                return Ok(exit::FAILURE);
+            };
+            build::write(out, &manifest, &artifacts)?;
+            for a in &artifacts {
+                let e = &a.entry;
+                let deps = if e.depends_on.is_empty() {
+                    String::new()
+                } else {
+                    format!("  after {}", e.depends_on.join(", "))
+                };
+                println!(
+                    "{}  {}  {} resources  {} bytes{deps}",
+                    e.name, e.region, e.resources, e.bytes
+                );
+            }
+            eprintln!(
+                "wrote {} template(s) and {} to {}",
+                artifacts.len(),
+                build::MANIFEST,
+                out.display()
+            );
+            Ok(exit::SUCCESS)
+        }
+        Command::Plan {
+            offline,
+            out,
+            format,
+            detailed_exitcode,
+            aws,
+        } => {
+            let Some((_, _, artifacts)) = front(cli, Format::Human)? else {
+                return Ok(exit::FAILURE);
+            };
+            let artifacts = select_region(artifacts, aws.region.as_deref());
+            let plans = if *offline {
+                plan_offline(out, &artifacts)?
+            } else {
+                runtime()?.block_on(plan_online(&artifacts, aws))?
+            };
+            let color = use_color(cli.color, std::io::stdout().is_terminal());
+            match format {
+                PlanFormat::Human => print!("{}", render::human(&plans, color)),
+                PlanFormat::Json => print!(
+                    "{}",
+                    render::json(&plans, if *offline { "offline" } else { "online" })
+                ),
+            }
+            let changes = plans.iter().any(StackPlan::has_changes);
+            Ok(if *detailed_exitcode && changes {
+                exit::CHANGES
+            } else {
+                exit::SUCCESS
+            })
+        }
+        Command::Apply { yes, aws } => {
+            let Some((_, _, artifacts)) = front(cli, Format::Human)? else {
+                return Ok(exit::FAILURE);
+            };
+            let artifacts = select_region(artifacts, aws.region.as_deref());
+            runtime()?.block_on(apply(cli, &artifacts, aws, *yes))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn select_region(artifacts: Vec<Artifact>, region: Option<&str>) -> Vec<Artifact> {
+    match region {
+        Some(r) => artifacts
+            .into_iter()
+            .filter(|a| a.entry.region == r)
+            .collect(),
+        None => artifacts,
+    }
+}
+
+/// Diffs the new templates against the ones in the last build.
+fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackPlan>> {
+    let previous = build::read_manifest(dir)?;
+    let mut plans = Vec::new();
+    for a in artifacts {
+        let old: Option<Value> = previous
+            .as_ref()
+            .and_then(|m| m.stacks.iter().find(|s| s.name == a.entry.name))
+            .map(|s| -> anyhow::Result<Value> {
+                let path = dir.join(&s.template);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("`{}` is not JSON", path.display()))
+            })
+            .transpose()?;
+        let new: Value = serde_json::from_str(&a.body)?;
+        let changes = diff::diff_templates(old.as_ref(), Some(&new));
+        let status = match (&old, changes.is_empty()) {
+            (None, _) => PlanStatus::Create,
+            (Some(_), true) => PlanStatus::NoChanges,
+            (Some(_), false) => PlanStatus::Update,
+        };
+        plans.push(StackPlan {
+            stack: a.entry.name.clone(),
+            region: a.entry.region.clone(),
+            status,
+            changes,
+            change_set_arn: None,
+            stack_arn: None,
+            template_sha256: a.entry.sha256.clone(),
+            last_updated: None,
+        });
+    }
+    Ok(plans)
+}
+
+async fn plan_online(artifacts: &[Artifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackPlan>> {
+    let plan_id = deploy::new_plan_id();
+    let mut plans = Vec::new();
+    for a in artifacts {
+        let api = SdkStackApi::connect(&Connection {
+            region: a.entry.region.clone(),
+            profile: aws.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        })
+        .await;
+        plans.push(deploy::plan_stack(&api, a, &plan_id, timing()).await?);
+    }
+    Ok(plans)
+}
+
+fn timing() -> Timing {
+    // Tests against a local emulator poll fast.
+    match std::env::var("MAILINFRA_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(ms) => Timing {
+            poll: std::time::Duration::from_millis(ms),
+            ..Timing::default()
+        },
+        None => Timing::default(),
+    }
+}
+
+fn print_progress(p: Progress) {
+    match p {
+        Progress::StackStarted { stack, region } => eprintln!("{stack} ({region}): applying"),
+        Progress::Event { stack, event } => {
+            let reason = event.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            eprintln!(
+                "{stack}  {}  {}  {}{reason}",
+                event.logical_id, event.resource_type, event.status
+            );
+        }
+        Progress::StackFinished { stack, status } => eprintln!("{stack}: {status}"),
+    }
+}
+
+async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> anyhow::Result<i32> {
+    let plans = plan_online(artifacts, aws).await?;
+    let color = use_color(cli.color, std::io::stdout().is_terminal());
+    print!("{}", render::human(&plans, color));
+    if !plans.iter().any(StackPlan::has_changes) {
+        println!("Nothing to apply.");
+        return Ok(exit::SUCCESS);
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!(
+                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
+            );
+        }
+        print!("Apply these changes? Only `yes` is accepted: ");
+        std::io::stdout().flush().ok();
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("cannot read the answer")?;
+        if answer.trim() != "yes" {
+            eprintln!("Apply cancelled; the change sets are left for review.");
+            return Ok(exit::FAILURE);
+        }
+    }
+    for p in plans.iter().filter(|p| p.has_changes()) {
+        let api = SdkStackApi::connect(&Connection {
+            region: p.region.clone(),
+            profile: aws.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        })
+        .await;
+        deploy::apply_stack(&api, p, timing(), &print_progress).await?;
+    }
+    println!("Apply complete.");
+    Ok(exit::SUCCESS)
+}

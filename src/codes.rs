@@ -1,0 +1,212 @@
+//! The diagnostic code registry: every code mailinfra can emit, its default
+//! severity, a one-line title and the long explanation behind `mailinfra explain`.
+//!
+//! Codes are grouped by stage — `MI1xxx` load and schema, `MI2xxx` references,
+//! `MI3xxx` semantics, `MI4xxx` lints — and are never reused. The README's code
+//! table is checked against this list by a test.
+
+use crate::diag::Severity;
+
+pub struct Code {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub explain: &'static str,
+}
+
+use Severity::Error;
+
+pub const CODES: &[Code] = &[
+    Code {
+        code: "MI1001",
+        severity: Error,
+        title: "spec file cannot be read",
+        explain: "The spec path does not exist, is a directory, a FIFO or device, or cannot be read. Pass the spec file with `-f FILE`; it must be a regular file.",
+    },
+    Code {
+        code: "MI1002",
+        severity: Error,
+        title: "spec file too large",
+        explain: "Specs are capped at 10 MiB so that a wrong path (a log, a disk image) fails fast. Large tenant lists fit easily under the cap with the compact forms.",
+    },
+    Code {
+        code: "MI1003",
+        severity: Error,
+        title: "spec file is not UTF-8 text",
+        explain: "The file holds invalid UTF-8, a NUL byte, or is UTF-16. The message gives the byte offset. Save the file as UTF-8; a UTF-8 byte-order mark and CRLF line ends are accepted.",
+    },
+    Code {
+        code: "MI1004",
+        severity: Error,
+        title: "invalid YAML",
+        explain: "The YAML parser stopped here. Common causes: tabs used for indentation (YAML allows spaces only), an unclosed quote or bracket, a `key: value` at the wrong indentation.",
+    },
+    Code {
+        code: "MI1005",
+        severity: Error,
+        title: "empty spec",
+        explain: "The file holds no document. Start from a blueprint with `mailinfra init --blueprint NAME`.",
+    },
+    Code {
+        code: "MI1006",
+        severity: Error,
+        title: "several YAML documents",
+        explain: "A spec is exactly one YAML document. A second `---` starts another document; remove it or merge the documents.",
+    },
+    Code {
+        code: "MI1007",
+        severity: Error,
+        title: "document root is not a mapping",
+        explain: "The top level of a spec is a mapping of keys such as `version`, `project` and `regions`.",
+    },
+    Code {
+        code: "MI1008",
+        severity: Error,
+        title: "duplicate key",
+        explain: "A key appears twice in one mapping. YAML parsers disagree on which value wins, so mailinfra rejects it; both places are named.",
+    },
+    Code {
+        code: "MI1009",
+        severity: Error,
+        title: "alias expansion too large",
+        explain: "YAML anchors and aliases expanded to more than a million nodes (a \"billion laughs\" document). Write the values out or use fewer nested aliases.",
+    },
+    Code {
+        code: "MI1010",
+        severity: Error,
+        title: "nesting too deep",
+        explain: "The document nests deeper than any valid spec. Check the indentation or brackets at the position given.",
+    },
+    Code {
+        code: "MI1011",
+        severity: Error,
+        title: "complex mapping key",
+        explain: "Mapping keys are plain names or domains; a list or mapping cannot be a key.",
+    },
+    Code {
+        code: "MI1012",
+        severity: Error,
+        title: "unsupported YAML tag",
+        explain: "Local YAML tags such as CloudFormation's `!Ref` or `!GetAtt` are not part of the spec language. Where raw CloudFormation is allowed (overrides), write the long form: `{ Ref: Name }`, `{ \"Fn::GetAtt\": [Name, Attr] }`.",
+    },
+    Code {
+        code: "MI1101",
+        severity: Error,
+        title: "unknown key",
+        explain: "The key is not part of the spec at this place. The help names the nearest valid key; `mailinfra schema` prints every key, and an editor with the schema modeline completes them.",
+    },
+    Code {
+        code: "MI1102",
+        severity: Error,
+        title: "wrong type",
+        explain: "The value has the wrong type, e.g. a number where a string is expected. YAML reads `0755`, `1.10` and `true` as numbers and booleans: quote them to keep them strings.",
+    },
+    Code {
+        code: "MI1103",
+        severity: Error,
+        title: "missing required key",
+        explain: "A required key is missing from this mapping.",
+    },
+    Code {
+        code: "MI1104",
+        severity: Error,
+        title: "value not allowed",
+        explain: "The value is not one of the allowed values; the help lists them.",
+    },
+    Code {
+        code: "MI1105",
+        severity: Error,
+        title: "value does not match its format",
+        explain: "The value breaks the pattern or length the field requires, usually because CloudFormation or SES would reject it at deploy time.",
+    },
+    Code {
+        code: "MI1106",
+        severity: Error,
+        title: "value out of range",
+        explain: "A number or a list size is outside its allowed range; the help gives the limit.",
+    },
+    Code {
+        code: "MI1107",
+        severity: Error,
+        title: "schema violation",
+        explain: "The value does not fit the schema at this place. `mailinfra schema` prints the schema.",
+    },
+    Code {
+        code: "MI2001",
+        severity: Error,
+        title: "unknown reference",
+        explain: "A name refers to something the spec does not declare. Declare it, or fix the name; the help names the nearest declared one.",
+    },
+    Code {
+        code: "MI2002",
+        severity: Error,
+        title: "names collide as logical ids",
+        explain: "Two names become the same CloudFormation logical id once reduced to letters and digits (`mail.example.com` and `mail-example.com` both become `MailExampleCom`). Logical ids are the identity of deployed resources, so mailinfra never adds a silent suffix: rename one of them.",
+    },
+    Code {
+        code: "MI3001",
+        severity: Error,
+        title: "unknown region",
+        explain: "The region is not an AWS region CloudFormation knows, e.g. a typo such as `us-east-7` or `eu_west_1`.",
+    },
+    Code {
+        code: "MI3002",
+        severity: Error,
+        title: "domain outside every declared zone",
+        explain: "Every DNS name the topology needs (an identity, its MAIL FROM domain, its `_dmarc` record) must lie in a zone under `dns:`, either a Route 53 hosted zone (records are deployed) or an `external` zone (records are listed by `mailinfra dns` for you to publish).",
+    },
+    Code {
+        code: "MI3003",
+        severity: Error,
+        title: "invalid domain name",
+        explain: "Domain names are lowercase LDH labels of at most 63 characters, at most 253 characters in all, with at least two labels. Internationalised names are written as A-labels (`xn--…`).",
+    },
+    Code {
+        code: "MI3004",
+        severity: Error,
+        title: "MAIL FROM domain is not a subdomain of its identity",
+        explain: "SES requires the custom MAIL FROM domain to be a subdomain of the identity's domain, and it must not be used to receive mail.",
+    },
+    Code {
+        code: "MI3005",
+        severity: Error,
+        title: "invalid DMARC report address",
+        explain: "DMARC report addresses are `mailto:` URIs, e.g. `mailto:dmarc@example.com`.",
+    },
+    Code {
+        code: "MI3006",
+        severity: Error,
+        title: "invalid tag",
+        explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
+    },
+];
+
+pub fn lookup(code: &str) -> Option<&'static Code> {
+    CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+/// The default severity of a code (error for an unknown one, which a test forbids).
+pub fn default_severity(code: &str) -> Severity {
+    lookup(code).map_or(Error, |c| c.severity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_well_formed() {
+        for pair in CODES.windows(2) {
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} before {}",
+                pair[0].code,
+                pair[1].code
+            );
+        }
+        for c in CODES {
+            assert!(c.code.len() == 6 && c.code.starts_with("MI"), "{}", c.code);
+            assert!(!c.title.ends_with('.'), "{}", c.code);
+        }
+    }
+}

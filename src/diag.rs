@@ -1,0 +1,383 @@
+//! Diagnostics: what every stage says about the user's spec.
+//!
+//! Input: findings from load, schema, resolve and check. Output: one sorted list,
+//! rendered once at the edge as human text (with a source snippet), JSON, or
+//! GitHub workflow annotations. A diagnostic is data, never an `Err`: stages
+//! accumulate them and the pipeline decides whether to go on.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// A position in the source: 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A half-open range of source positions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: Pos,
+    pub end: Pos,
+}
+
+impl Span {
+    pub fn at(line: u32, col: u32) -> Span {
+        let p = Pos { line, col };
+        Span { start: p, end: p }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One finding about the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code such as `MI1101`; see [`crate::codes`].
+    pub code: &'static str,
+    pub severity: Severity,
+    /// Where it is; `None` only for problems with the file as a whole.
+    pub span: Option<Span>,
+    /// The spec path (`/identities/example.com/dmarc`), empty for the file.
+    pub path: String,
+    /// Lowercase, names in backticks, no trailing period.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Further places involved (the first definition of a duplicate key, say).
+    pub related: Vec<(Span, String)>,
+    /// Whether `path` names a mapping entry whose key (not value) is at fault.
+    pub at_key: bool,
+    /// Related places given by spec pointer (key), resolved into `related` by [`locate`].
+    pub related_paths: Vec<(String, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: crate::codes::default_severity(code),
+            span: None,
+            path: String::new(),
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+            at_key: false,
+            related_paths: Vec::new(),
+        }
+    }
+
+    /// Names a related place by the spec pointer of its mapping entry.
+    pub fn related_path(mut self, path: impl Into<String>, note: impl Into<String>) -> Diagnostic {
+        self.related_paths.push((path.into(), note.into()));
+        self
+    }
+
+    /// Places the diagnostic at the key of the mapping entry `path` names.
+    pub fn key_path(mut self, path: impl Into<String>) -> Diagnostic {
+        self.path = path.into();
+        self.at_key = true;
+        self
+    }
+
+    pub fn at(mut self, span: Span) -> Diagnostic {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn path(mut self, path: impl Into<String>) -> Diagnostic {
+        self.path = path.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn related(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
+        self.related.push((span, note.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Gives every diagnostic located by spec pointer its source span.
+pub fn locate(diags: &mut [Diagnostic], doc: &crate::load::Document) {
+    for d in diags {
+        if d.span.is_none() && !d.path.is_empty() {
+            d.span = Some(if d.at_key {
+                doc.key_span_of(&d.path)
+            } else {
+                doc.span_of(&d.path)
+            });
+        }
+        for (path, note) in std::mem::take(&mut d.related_paths) {
+            d.related.push((doc.key_span_of(&path), note));
+        }
+    }
+}
+
+/// Sorts diagnostics by position (file-level ones first), then by code, and drops exact repeats.
+pub fn sort(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| {
+        (a.span.map(|s| s.start), a.code, &a.path, &a.message).cmp(&(
+            b.span.map(|s| s.start),
+            b.code,
+            &b.path,
+            &b.message,
+        ))
+    });
+    diags.dedup();
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `file:line:col: error[CODE]: message`, a source snippet and help.
+    Human,
+    /// One JSON document: `{"diagnostics": [...]}` with stable field names.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…,line=…,col=…::…`).
+    Github,
+}
+
+/// What a renderer needs besides the diagnostics.
+pub struct Source<'a> {
+    /// The file name as the user gave it.
+    pub file: &'a str,
+    /// The text, when it could be read.
+    pub text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonDiag<'a> {
+    code: &'a str,
+    severity: Severity,
+    file: &'a str,
+    line: Option<u32>,
+    column: Option<u32>,
+    path: &'a str,
+    message: &'a str,
+    help: Option<&'a str>,
+}
+
+pub fn render(diags: &[Diagnostic], src: &Source<'_>, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => render_human(diags, src, color),
+        Format::Json => render_json(diags, src),
+        Format::Github => render_github(diags, src),
+    }
+}
+
+fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
+    let items: Vec<JsonDiag<'_>> = diags
+        .iter()
+        .map(|d| JsonDiag {
+            code: d.code,
+            severity: d.severity,
+            file: src.file,
+            line: d.span.map(|s| s.start.line),
+            column: d.span.map(|s| s.start.col),
+            path: &d.path,
+            message: &d.message,
+            help: d.help.as_deref(),
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&serde_json::json!({ "diagnostics": items }))
+        .unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// Escapes a value for a GitHub workflow command (data or property).
+fn gh_escape(s: &str, property: bool) -> String {
+    let mut out = s
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+fn render_github(diags: &[Diagnostic], src: &Source<'_>) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut props = format!("file={}", gh_escape(src.file, true));
+        if let Some(span) = d.span {
+            let _ = write!(props, ",line={},col={}", span.start.line, span.start.col);
+            if span.end.line == span.start.line && span.end.col > span.start.col {
+                let _ = write!(props, ",endColumn={}", span.end.col);
+            }
+        }
+        let _ = write!(props, ",title={}", gh_escape(d.code, true));
+        let mut text = d.message.clone();
+        if let Some(help) = &d.help {
+            let _ = write!(text, "\nhelp: {help}");
+        }
+        let _ = writeln!(out, "::{level} {props}::{}", gh_escape(&text, false));
+    }
+    out
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
+    let paint = Paint { on: color };
+    let lines: Vec<&str> = src.text.map(|t| t.lines().collect()).unwrap_or_default();
+    let mut out = String::new();
+    for d in diags {
+        let loc = match d.span {
+            Some(s) => format!("{}:{}:{}", src.file, s.start.line, s.start.col),
+            None => src.file.to_string(),
+        };
+        let sev_color = match d.severity {
+            Severity::Error => "1;31",
+            Severity::Warning => "1;33",
+            Severity::Info => "1;36",
+        };
+        let _ = writeln!(
+            out,
+            "{}: {}: {}",
+            paint.wrap("1", &loc),
+            paint.wrap(sev_color, &format!("{}[{}]", d.severity.as_str(), d.code)),
+            d.message
+        );
+        if let Some(span) = d.span {
+            snippet(&mut out, &lines, span, &paint, sev_color);
+        }
+        for (span, note) in &d.related {
+            let _ = writeln!(
+                out,
+                "  {} {}:{}:{}: {note}",
+                paint.wrap("1;34", "note:"),
+                src.file,
+                span.start.line,
+                span.start.col
+            );
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "  {} {help}", paint.wrap("1;32", "help:"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, sev_color: &str) {
+    let Some(text) = (span.start.line as usize)
+        .checked_sub(1)
+        .and_then(|i| lines.get(i))
+    else {
+        return;
+    };
+    // Long lines (minified input) are cut so the snippet stays readable.
+    let shown: String = text
+        .chars()
+        .take(160)
+        .collect::<String>()
+        .replace('\t', " ");
+    let gutter = span.start.line.to_string();
+    let pad = " ".repeat(gutter.len());
+    let start = span.start.col.saturating_sub(1) as usize;
+    let width = if span.end.line == span.start.line && span.end.col > span.start.col {
+        (span.end.col - span.start.col) as usize
+    } else {
+        1
+    };
+    let width = width.clamp(1, shown.chars().count().saturating_sub(start).max(1));
+    let _ = writeln!(out, "{pad} {}", paint.wrap("1;34", "|"));
+    let _ = writeln!(
+        out,
+        "{} {} {shown}",
+        paint.wrap("1;34", &gutter),
+        paint.wrap("1;34", "|")
+    );
+    let _ = writeln!(
+        out,
+        "{pad} {} {}{}",
+        paint.wrap("1;34", "|"),
+        " ".repeat(start.min(160)),
+        paint.wrap(sev_color, &"^".repeat(width))
+    );
+}
+
+/// The closest candidate to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_names_only() {
+        let keys = ["retention", "kms_key", "tags"];
+        assert_eq!(suggest("retenion", keys), Some("retention"));
+        assert_eq!(suggest("zzz", keys), None);
+    }
+
+    #[test]
+    fn github_escapes_properties_and_data() {
+        let d = Diagnostic::error("MI1101", "bad: thing\nsecond")
+            .at(Span::at(3, 5))
+            .help("fix it");
+        let out = render_github(
+            &[d],
+            &Source {
+                file: "a,b.yaml",
+                text: None,
+            },
+        );
+        assert_eq!(
+            out,
+            "::error file=a%2Cb.yaml,line=3,col=5,title=MI1101::bad: thing%0Asecond%0Ahelp: fix it\n"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! Exit codes: stable, documented in the README, asserted by tests.
+
+/// Success; for `plan --detailed-exitcode`, success with no changes.
+pub const SUCCESS: i32 = 0;
+/// The spec has errors, or an operation failed.
+pub const FAILURE: i32 = 1;
+/// `plan --detailed-exitcode`: success, and there are changes.
+pub const CHANGES: i32 = 2;
+/// The command line is wrong (unknown flag, missing argument).
+pub const USAGE: i32 = 64;

@@ -1,0 +1,57 @@
+//! Logical ids: the identity of every deployed resource.
+//!
+//! A logical id is a kind prefix plus the element's name in PascalCase, letters
+//! and digits only (`mail.example.com` → `IdentityMailExampleCom`). The scheme is
+//! frozen — changing it renames, and so replaces, deployed resources — and is
+//! pinned by golden tests. Names that collide after conversion are rejected by
+//! `check`, never suffixed.
+
+/// `mail.example-1.com` → `MailExample1Com`.
+pub fn pascal(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if upper {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}
+
+pub fn identity(domain: &str) -> String {
+    format!("Identity{}", pascal(domain))
+}
+
+pub fn archive(name: &str) -> String {
+    format!("Archive{}", pascal(name))
+}
+
+/// A DNS record set: purpose plus the owning element (`DkimExampleCom1`).
+pub fn record(purpose: &str, owner: &str) -> String {
+    format!("{purpose}{}", pascal(owner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_logical_ids() {
+        assert_eq!(identity("mail.example.com"), "IdentityMailExampleCom");
+        assert_eq!(
+            identity("xn--bcher-kva.example"),
+            "IdentityXnBcherKvaExample"
+        );
+        assert_eq!(archive("journal"), "ArchiveJournal");
+        assert_eq!(archive("legal_hold-2"), "ArchiveLegalHold2");
+        assert_eq!(record("Dmarc", "example.com"), "DmarcExampleCom");
+        assert_eq!(pascal("mail-example.com"), pascal("mail.example.com"));
+    }
+}

@@ -1,0 +1,25 @@
+//! mailinfra: Amazon SES mail infrastructure as code.
+//!
+//! The pipeline (see `pipeline`): load → schema → resolve (`model`) → check →
+//! compile → build → plan → apply. Each stage is one module; `cli` is the edge.
+
+pub mod build;
+pub mod cfn;
+pub mod cfn_data;
+pub mod check;
+pub mod cli;
+pub mod codes;
+pub mod compile;
+pub mod deploy;
+pub mod diag;
+pub mod diff;
+pub mod dns;
+pub mod exit;
+pub mod ids;
+pub mod load;
+pub mod model;
+pub mod pipeline;
+pub mod render;
+pub mod schema;
+pub mod spec;
+pub mod template;

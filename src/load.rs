@@ -1,0 +1,720 @@
+//! Load: bytes on disk → a YAML [`Document`] whose every node keeps its source span.
+//!
+//! Input: a path. Output: the document (a tree of [`Node`]s plus an index from
+//! JSON pointer to span) or diagnostics. Invariants: no input makes this stage
+//! panic, hang or allocate without bound — the file size is capped, the tree is
+//! built without recursion with a depth cap, and alias expansion has a budget.
+//! Scalars resolve by the YAML 1.2 core schema (`no` and `on` stay strings).
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::Path;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use serde_json::Value;
+
+use crate::diag::{Diagnostic, Pos, Span};
+
+/// Largest spec accepted, in bytes.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// Deepest nesting accepted.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes a document may hold after alias expansion.
+pub const MAX_NODES: usize = 1_000_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key: keys are strings in this language (scalars are taken by their text).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: NodeValue,
+    pub span: Span,
+    /// For a plain scalar read as a number or bool, the text as written (for
+    /// "quote it" hints).
+    pub plain: Option<String>,
+}
+
+/// Where a node is: its value's span and, for a mapping entry, its key's span.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Place {
+    pub key: Option<Span>,
+    pub value: Span,
+}
+
+/// A loaded spec file.
+#[derive(Debug)]
+pub struct Document {
+    pub file: String,
+    pub text: String,
+    pub root: Node,
+    /// The JSON form of `root`, what the schema and the spec types see.
+    pub json: Value,
+    /// JSON pointer (`/a/b/0`) → place in the source.
+    pub index: HashMap<String, Place>,
+}
+
+impl Document {
+    /// The span for a JSON pointer, falling back to the nearest ancestor that exists.
+    pub fn span_of(&self, pointer: &str) -> Span {
+        self.place_of(pointer).value
+    }
+
+    /// The span of the key of a mapping entry (or the value when there is no key).
+    pub fn key_span_of(&self, pointer: &str) -> Span {
+        let place = self.place_of(pointer);
+        place.key.unwrap_or(place.value)
+    }
+
+    pub fn place_of(&self, pointer: &str) -> Place {
+        let mut p = pointer;
+        loop {
+            if let Some(place) = self.index.get(p) {
+                return *place;
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => {
+                    return Place {
+                        key: None,
+                        value: self.root.span,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Parses in-memory text (the file name is used in diagnostics only).
+    pub fn parse(file: &str, text: String) -> Result<Document, Vec<Diagnostic>> {
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
+        if let Some(offset) = text.find('\0') {
+            let pos = pos_of_byte(&text, offset);
+            return Err(vec![
+                Diagnostic::error(
+                    "MI1003",
+                    format!("the file holds a NUL byte at byte offset {offset}"),
+                )
+                .at(Span {
+                    start: pos,
+                    end: pos,
+                })
+                .help("a spec is UTF-8 text; remove the NUL byte (was a binary file given?)"),
+            ]);
+        }
+        let root = build_tree(&text)?;
+        let root = match root {
+            None => {
+                return Err(vec![
+                    Diagnostic::error("MI1005", "the file is empty")
+                        .at(Span::at(1, 1))
+                        .help("start from a blueprint: `mailinfra init --blueprint NAME`, or write `version: 1` and `project: NAME`"),
+                ]);
+            }
+            Some(root) => root,
+        };
+        if !matches!(root.value, NodeValue::Map(_)) {
+            let what = kind_name(&root.value);
+            return Err(vec![
+                Diagnostic::error("MI1007", format!("the document root is {what}, not a mapping"))
+                    .at(root.span)
+                    .help("a spec is a mapping of top-level keys such as `version:`, `project:` and `regions:`"),
+            ]);
+        }
+        let mut index = HashMap::new();
+        let json = to_json(&root, &mut index);
+        Ok(Document {
+            file: file.to_string(),
+            text,
+            root,
+            json,
+            index,
+        })
+    }
+}
+
+/// Reads and parses the spec at `path`.
+pub fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> {
+    let file = path.display().to_string();
+    let text = read_text(path).map_err(|d| (None, vec![d]))?;
+    Document::parse(&file, text.clone()).map_err(|d| (Some(text), d))
+}
+
+/// Reads a regular file of at most [`MAX_FILE_BYTES`] as UTF-8.
+pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| io_diag(path, &e))?;
+    if meta.is_dir() {
+        return Err(Diagnostic::error(
+            "MI1001",
+            format!("`{shown}` is a directory, not a spec file"),
+        )
+        .help("name the spec file itself, e.g. `-f mailinfra.yaml`"));
+    }
+    if !meta.is_file() {
+        return Err(Diagnostic::error(
+            "MI1001",
+            format!("`{shown}` is not a regular file (a FIFO, socket or device)"),
+        )
+        .help("write the spec to a regular file and pass its path"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(path, meta.len()));
+    }
+    let f = std::fs::File::open(path).map_err(|e| io_diag(path, &e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow between stat and read; never read past the cap.
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_diag(path, &e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path, bytes.len() as u64));
+    }
+    decode(bytes)
+}
+
+fn too_large(path: &Path, len: u64) -> Diagnostic {
+    Diagnostic::error(
+        "MI1002",
+        format!(
+            "`{}` is {len} bytes, over the {} MiB limit for a spec",
+            path.display(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+    .help("a spec this large is almost certainly the wrong file; thousands of domains fit in well under 1 MiB with the compact `domains:` list form")
+}
+
+fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
+    let shown = path.display();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Diagnostic::error(
+            "MI1001",
+            format!("`{shown}` does not exist"),
+        )
+        .help("pass the spec with `-f FILE`, or create one with `mailinfra init --blueprint NAME`"),
+        std::io::ErrorKind::PermissionDenied => Diagnostic::error(
+            "MI1001",
+            format!("`{shown}` cannot be read: permission denied"),
+        )
+        .help("check the file's permissions"),
+        _ => Diagnostic::error("MI1001", format!("`{shown}` cannot be read: {e}")),
+    }
+}
+
+/// UTF-8 only; UTF-16 is recognised by its byte-order mark and named.
+fn decode(bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Diagnostic::error("MI1003", "the file is UTF-16, not UTF-8")
+            .at(Span::at(1, 1))
+            .help("save the file as UTF-8"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+        let pos = pos_of_byte(valid, offset);
+        Diagnostic::error(
+            "MI1003",
+            format!("the file is not valid UTF-8 at byte offset {offset}"),
+        )
+        .at(Span {
+            start: pos,
+            end: pos,
+        })
+        .help("save the file as UTF-8")
+    })
+}
+
+/// Line and column (1-based, in characters) of a byte offset.
+fn pos_of_byte(text: &str, offset: usize) -> Pos {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u32 + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() as u32 + 1;
+    Pos { line, col }
+}
+
+fn pos(m: &saphyr_parser::Marker) -> Pos {
+    Pos {
+        line: m.line() as u32,
+        col: m.col() as u32 + 1,
+    }
+}
+
+fn span(s: &YSpan) -> Span {
+    Span {
+        start: pos(&s.start),
+        end: pos(&s.end),
+    }
+}
+
+fn kind_name(v: &NodeValue) -> &'static str {
+    match v {
+        NodeValue::Null => "empty",
+        NodeValue::Bool(_) => "a boolean",
+        NodeValue::Int(_) | NodeValue::Float(_) => "a number",
+        NodeValue::Str(_) => "a string",
+        NodeValue::Seq(_) => "a list",
+        NodeValue::Map(_) => "a mapping",
+    }
+}
+
+enum Frame {
+    Seq {
+        anchor: usize,
+        start: Span,
+        items: Vec<Node>,
+    },
+    Map {
+        anchor: usize,
+        start: Span,
+        entries: Vec<(Key, Node)>,
+        key: Option<Key>,
+        seen: HashMap<String, Span>,
+    },
+}
+
+/// Builds the node tree from parser events without recursion.
+fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut documents = 0usize;
+    let mut nodes = 0usize;
+    let mut diags = Vec::new();
+
+    for event in parser.by_ref() {
+        let (event, ys) = match event {
+            Ok(e) => e,
+            Err(e) => return Err(vec![syntax_error(text, &e)]),
+        };
+        let sp = span(&ys);
+        let node = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(vec![
+                        Diagnostic::error("MI1006", "the file holds more than one YAML document")
+                            .at(sp)
+                            .help("a spec is one document: remove this `---` and what follows, or merge it into the first document"),
+                    ]);
+                }
+                continue;
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => {
+                    let count = count_nodes(n);
+                    nodes = nodes.saturating_add(count);
+                    if nodes > MAX_NODES {
+                        return Err(vec![
+                            Diagnostic::error("MI1009", format!("aliases expand to more than {MAX_NODES} nodes"))
+                                .at(sp)
+                                .help("this looks like an alias bomb; write the values out or use fewer nested aliases"),
+                        ]);
+                    }
+                    let mut n = n.clone();
+                    n.span = sp;
+                    n
+                }
+                None => {
+                    return Err(vec![
+                        Diagnostic::error("MI1004", "an alias refers to an unknown anchor").at(sp),
+                    ]);
+                }
+            },
+            Event::Scalar(value, style, anchor, tag) => {
+                if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
+                    diags.push(
+                        Diagnostic::error("MI1012", format!("the YAML tag `{}{}` is not supported", tag.handle, tag.suffix))
+                            .at(sp)
+                            .help("CloudFormation short forms such as `!Ref X` are not YAML the spec accepts; write the long form, e.g. `{ Ref: X }`"),
+                    );
+                }
+                nodes += 1;
+                let node = scalar(&value, style, sp);
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
+                    diags.push(
+                        Diagnostic::error(
+                            "MI1012",
+                            format!(
+                                "the YAML tag `{}{}` is not supported",
+                                tag.handle, tag.suffix
+                            ),
+                        )
+                        .at(sp)
+                        .help("remove the tag"),
+                    );
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(vec![
+                        Diagnostic::error(
+                            "MI1010",
+                            format!("the document nests deeper than {MAX_DEPTH} levels"),
+                        )
+                        .at(sp)
+                        .help(
+                            "no valid spec nests this deep; check the indentation or brackets here",
+                        ),
+                    ]);
+                }
+                nodes += 1;
+                let is_seq = matches!(event, Event::SequenceStart(..));
+                stack.push(if is_seq {
+                    Frame::Seq {
+                        anchor,
+                        start: sp,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        anchor,
+                        start: sp,
+                        entries: Vec::new(),
+                        key: None,
+                        seen: HashMap::new(),
+                    }
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = stack.pop() else { continue };
+                let (anchor, node) = match frame {
+                    Frame::Seq {
+                        anchor,
+                        start,
+                        items,
+                    } => {
+                        let end = items.last().map_or(start.end, |n| n.span.end);
+                        (
+                            anchor,
+                            Node {
+                                value: NodeValue::Seq(items),
+                                span: Span {
+                                    start: start.start,
+                                    end,
+                                },
+                                plain: None,
+                            },
+                        )
+                    }
+                    Frame::Map {
+                        anchor,
+                        start,
+                        entries,
+                        ..
+                    } => {
+                        let end = entries.last().map_or(start.end, |(_, n)| n.span.end);
+                        (
+                            anchor,
+                            Node {
+                                value: NodeValue::Map(entries),
+                                span: Span {
+                                    start: start.start,
+                                    end,
+                                },
+                                plain: None,
+                            },
+                        )
+                    }
+                };
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+        };
+        // Place the finished node in its parent.
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries, key, seen, ..
+            }) => {
+                match key.take() {
+                    None => {
+                        let name = match &node.value {
+                            NodeValue::Str(s) => s.clone(),
+                            NodeValue::Null => String::new(),
+                            NodeValue::Seq(_) | NodeValue::Map(_) => {
+                                diags.push(
+                                Diagnostic::error("MI1011", "a mapping key must be a plain value, not a list or mapping")
+                                    .at(node.span)
+                                    .help("keys are names such as `identities` or a domain"),
+                            );
+                                String::new()
+                            }
+                            _ => node.plain.clone().unwrap_or_default(),
+                        };
+                        if let Some(first) = seen.get(&name) {
+                            diags.push(
+                            Diagnostic::error("MI1008", format!("duplicate key `{name}`"))
+                                .at(node.span)
+                                .related(*first, format!("`{name}` is first defined here"))
+                                .help("a key may appear once per mapping: merge the two entries or rename one"),
+                        );
+                        } else {
+                            seen.insert(name.clone(), node.span);
+                        }
+                        *key = Some(Key {
+                            name,
+                            span: node.span,
+                        });
+                    }
+                    Some(k) => entries.push((k, node)),
+                }
+            }
+        }
+    }
+    if diags.is_empty() {
+        // `key: ` with nothing after it is a null value, which the parser reports as a scalar.
+        Ok(root.filter(|r| r.value != NodeValue::Null))
+    } else {
+        Err(diags)
+    }
+}
+
+fn count_nodes(n: &Node) -> usize {
+    let mut count = 0usize;
+    let mut todo = vec![n];
+    while let Some(n) = todo.pop() {
+        count += 1;
+        match &n.value {
+            NodeValue::Seq(items) => todo.extend(items.iter()),
+            NodeValue::Map(entries) => todo.extend(entries.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    count
+}
+
+fn syntax_error(text: &str, e: &saphyr_parser::ScanError) -> Diagnostic {
+    let m = e.marker();
+    let p = pos(m);
+    let info = e.info();
+    let line = text.lines().nth(m.line().saturating_sub(1)).unwrap_or("");
+    let tab_indent = line.trim_start_matches(' ').starts_with('\t');
+    let help = if tab_indent || info.contains("tab") {
+        "YAML indents with spaces only: replace the tabs at the start of this line with spaces"
+    } else if info.contains("recursion limit") {
+        "no valid spec nests this deep; check the brackets here"
+    } else {
+        "check the indentation and quoting around this position"
+    };
+    let code = if info.contains("recursion limit") {
+        "MI1010"
+    } else {
+        "MI1004"
+    };
+    Diagnostic::error(code, format!("invalid YAML: {info}"))
+        .at(Span { start: p, end: p })
+        .help(help)
+}
+
+/// Resolves a scalar by the YAML 1.2 core schema.
+fn scalar(text: &str, style: ScalarStyle, sp: Span) -> Node {
+    let mk = |value, plain: bool| Node {
+        value,
+        span: sp,
+        plain: plain.then(|| text.to_string()),
+    };
+    if style != ScalarStyle::Plain {
+        return mk(NodeValue::Str(text.to_string()), false);
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return mk(NodeValue::Null, true),
+        "true" | "True" | "TRUE" => return mk(NodeValue::Bool(true), true),
+        "false" | "False" | "FALSE" => return mk(NodeValue::Bool(false), true),
+        _ => {}
+    }
+    if let Some(i) = parse_int(text) {
+        return mk(NodeValue::Int(i), true);
+    }
+    if is_float(text) {
+        if let Ok(f) = text.parse::<f64>() {
+            if f.is_finite() {
+                return mk(NodeValue::Float(f), true);
+            }
+        }
+    }
+    mk(NodeValue::Str(text.to_string()), false)
+}
+
+fn parse_int(t: &str) -> Option<i64> {
+    if let Some(hex) = t.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok();
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().ok();
+    }
+    None
+}
+
+fn is_float(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let mut seen_digit = false;
+    let mut seen_dot = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' => seen_digit = true,
+            '.' if !seen_dot => seen_dot = true,
+            'e' | 'E' if seen_digit => {
+                if matches!(chars.peek(), Some('+' | '-')) {
+                    chars.next();
+                }
+                return chars.peek().is_some() && chars.all(|c| c.is_ascii_digit());
+            }
+            _ => return false,
+        }
+    }
+    seen_digit
+}
+
+/// Converts the tree to JSON and records the place of every node.
+fn to_json(root: &Node, index: &mut HashMap<String, Place>) -> Value {
+    // Iterative post-order build: (node, pointer, key span, parent slot).
+    enum Work<'a> {
+        Visit(&'a Node, String, Option<Span>),
+        BuildSeq(usize),
+        BuildMap(Vec<String>),
+    }
+    let mut work = vec![Work::Visit(root, String::new(), None)];
+    let mut values: Vec<Value> = Vec::new();
+    while let Some(w) = work.pop() {
+        match w {
+            Work::Visit(node, ptr, key) => {
+                index.insert(
+                    ptr.clone(),
+                    Place {
+                        key,
+                        value: node.span,
+                    },
+                );
+                match &node.value {
+                    NodeValue::Null => values.push(Value::Null),
+                    NodeValue::Bool(b) => values.push(Value::Bool(*b)),
+                    NodeValue::Int(i) => values.push(Value::from(*i)),
+                    NodeValue::Float(f) => values
+                        .push(serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)),
+                    NodeValue::Str(s) => values.push(Value::String(s.clone())),
+                    NodeValue::Seq(items) => {
+                        work.push(Work::BuildSeq(items.len()));
+                        for (i, item) in items.iter().enumerate().rev() {
+                            work.push(Work::Visit(item, format!("{ptr}/{i}"), None));
+                        }
+                    }
+                    NodeValue::Map(entries) => {
+                        work.push(Work::BuildMap(
+                            entries.iter().map(|(k, _)| k.name.clone()).collect(),
+                        ));
+                        for (k, v) in entries.iter().rev() {
+                            work.push(Work::Visit(
+                                v,
+                                format!("{ptr}/{}", escape_pointer(&k.name)),
+                                Some(k.span),
+                            ));
+                        }
+                    }
+                }
+            }
+            Work::BuildSeq(n) => {
+                let items = values.split_off(values.len() - n);
+                values.push(Value::Array(items));
+            }
+            Work::BuildMap(keys) => {
+                let items = values.split_off(values.len() - keys.len());
+                let map = keys.into_iter().zip(items).collect();
+                values.push(Value::Object(map));
+            }
+        }
+    }
+    values.pop().unwrap_or(Value::Null)
+}
+
+/// Escapes one JSON-pointer segment (RFC 6901).
+pub fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Document, Vec<Diagnostic>> {
+        Document::parse("t.yaml", src.to_string())
+    }
+
+    #[test]
+    fn keeps_positions_of_keys_and_values() {
+        let doc = parse("version: 1\nidentities:\n  example.com:\n    dkim: easy\n").unwrap();
+        let place = doc.place_of("/identities/example.com/dkim");
+        assert_eq!(
+            place.key,
+            Some(Span {
+                start: Pos { line: 4, col: 5 },
+                end: Pos { line: 4, col: 9 }
+            })
+        );
+        assert_eq!(place.value.start, Pos { line: 4, col: 11 });
+        assert_eq!(doc.json["identities"]["example.com"]["dkim"], "easy");
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let doc =
+            parse("a: no\nb: on\nc: 0755\nd: 1.10\ne: '1.10'\nf: ~\ng: 0x1F\nh: 1e3\ni: .inf\n")
+                .unwrap();
+        assert_eq!(doc.json["a"], "no");
+        assert_eq!(doc.json["b"], "on");
+        assert_eq!(doc.json["c"], 755);
+        assert_eq!(doc.json["d"], 1.1);
+        assert_eq!(doc.json["e"], "1.10");
+        assert!(doc.json["f"].is_null());
+        assert_eq!(doc.json["g"], 31);
+        assert_eq!(doc.json["h"], 1000.0);
+        assert_eq!(doc.json["i"], ".inf");
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].code, "MI1008");
+        assert_eq!(err[0].span.unwrap().start.line, 3);
+        assert_eq!(err[0].related[0].0.start.line, 1);
+    }
+
+    #[test]
+    fn pointer_escaping() {
+        let doc = parse("a/b:\n  c~d: 1\n").unwrap();
+        assert_eq!(doc.place_of("/a~1b/c~0d").value.start.line, 2);
+    }
+}

@@ -1,0 +1,103 @@
+//! Pipeline: the one place that knows the order of the stages.
+//!
+//! load → schema → resolve → check → compile. A later stage runs only when the
+//! earlier ones produced no errors; warnings flow through. The result carries
+//! everything the CLI needs to render diagnostics once, at the edge.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::compile::{self, StackSet};
+use crate::diag::{self, Diagnostic, Severity};
+use crate::model::{self, Model};
+use crate::{check, load, schema};
+
+/// The front end's result: a model when the spec has no errors, and every diagnostic.
+pub struct Checked {
+    pub file: String,
+    /// The source text, when it could be read (for snippets).
+    pub text: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub model: Option<Model>,
+    /// SHA-256 of the spec file's bytes, hex.
+    pub spec_hash: String,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Options that change how diagnostics are judged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Judge {
+    /// Turn every warning into an error.
+    pub deny_warnings: bool,
+}
+
+/// Runs load, schema, resolve and check on the spec at `path`.
+pub fn check_file(path: &Path, judge: Judge) -> Checked {
+    let file = path.display().to_string();
+    match load::load(path) {
+        Err((text, diagnostics)) => finish(
+            Checked {
+                file,
+                text,
+                diagnostics,
+                model: None,
+                spec_hash: String::new(),
+            },
+            judge,
+        ),
+        Ok(doc) => check_document(doc, judge),
+    }
+}
+
+/// Runs schema, resolve and check on a loaded document.
+pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
+    let spec_hash = hex(&Sha256::digest(doc.text.as_bytes()));
+    let mut out = Checked {
+        file: doc.file.clone(),
+        text: None,
+        diagnostics: Vec::new(),
+        model: None,
+        spec_hash,
+    };
+    match schema::check(&doc) {
+        Err(diags) => out.diagnostics = diags,
+        Ok(spec) => {
+            let model = model::resolve(&spec);
+            out.diagnostics = check::check(&model);
+            out.model = Some(model);
+        }
+    }
+    diag::locate(&mut out.diagnostics, &doc);
+    out.text = Some(doc.text);
+    finish(out, judge)
+}
+
+fn finish(mut c: Checked, judge: Judge) -> Checked {
+    if judge.deny_warnings {
+        for d in &mut c.diagnostics {
+            if d.severity == Severity::Warning {
+                d.severity = Severity::Error;
+            }
+        }
+    }
+    diag::sort(&mut c.diagnostics);
+    if c.has_errors() {
+        c.model = None;
+    }
+    c
+}
+
+/// Compiles a checked model.
+pub fn compile(model: &Model) -> anyhow::Result<StackSet> {
+    compile::compile(model).map_err(|e| anyhow::anyhow!("internal compiler error: {e}"))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
