@@ -296,7 +296,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             let plans = if *offline {
                 plan_offline(out, &artifacts)?
             } else {
-                runtime()?.block_on(plan_online(&artifacts, aws))?
+                runtime()?.block_on(plan_online(&artifacts, aws, deploy::Keep::Nothing))?
             };
             let color = use_color(cli.color, std::io::stdout().is_terminal());
             match format {
@@ -377,7 +377,11 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
     Ok(plans)
 }
 
-async fn plan_online(artifacts: &[Artifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackPlan>> {
+async fn plan_online(
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+    keep: deploy::Keep,
+) -> anyhow::Result<Vec<StackPlan>> {
     let plan_id = deploy::new_plan_id();
     let mut plans = Vec::new();
     for a in artifacts {
@@ -387,7 +391,7 @@ async fn plan_online(artifacts: &[Artifact], aws: &AwsArgs) -> anyhow::Result<Ve
             endpoint_url: aws.endpoint_url.clone(),
         })
         .await;
-        plans.push(deploy::plan_stack(&api, a, &plan_id, timing()).await?);
+        plans.push(deploy::plan_stack(&api, a, &plan_id, timing(), keep).await?);
     }
     Ok(plans)
 }
@@ -421,7 +425,7 @@ fn print_progress(p: Progress) {
 }
 
 async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> anyhow::Result<i32> {
-    let plans = plan_online(artifacts, aws).await?;
+    let plans = plan_online(artifacts, aws, deploy::Keep::ChangeSets).await?;
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     print!("{}", render::human(&plans, color));
     if !plans.iter().any(StackPlan::has_changes) {

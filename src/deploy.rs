@@ -93,12 +93,23 @@ fn same_template(deployed: &str, body: &str) -> bool {
     }
 }
 
+/// Whether a plan's change sets are kept for a later apply or removed once read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Keep the change sets: an apply executes them.
+    ChangeSets,
+    /// A speculative plan: delete what it created (change sets, and the empty
+    /// `REVIEW_IN_PROGRESS` stack of a first create) so that nothing is left behind.
+    Nothing,
+}
+
 /// Plans one stack.
 pub async fn plan_stack(
     api: &impl StackApi,
     artifact: &Artifact,
     plan_id: &str,
     timing: Timing,
+    keep: Keep,
 ) -> anyhow::Result<StackPlan> {
     let entry = &artifact.entry;
     let name = &entry.name;
@@ -144,16 +155,10 @@ pub async fn plan_stack(
         }
     }
     let change_set_name = format!("mailinfra-{plan_id}");
-    // Pinned by ARN after the first read, so a re-created stack of the same name is not confused with it.
-    let target = plan.stack_arn.clone().unwrap_or_else(|| name.clone());
     let token = format!("mailinfra-{plan_id}-{}", short_hash(name));
     let arn = api
         .create_change_set(NewChangeSet {
-            stack: if plan.status == PlanStatus::Update {
-                &target
-            } else {
-                name
-            },
+            stack: name,
             name: &change_set_name,
             template_body: &artifact.body,
             create: plan.status == PlanStatus::Create,
@@ -163,6 +168,7 @@ pub async fn plan_stack(
         })
         .await?;
     let started = std::time::Instant::now();
+    // From here on the change set and its stack are addressed by ARN, never by name.
     let cs = loop {
         let cs = api.describe_change_set(&arn).await?;
         if !cs.is_pending() {
@@ -177,22 +183,35 @@ pub async fn plan_stack(
         }
         tokio::time::sleep(timing.poll).await;
     };
+    // The stack a CREATE change set made exists only to hold it; it goes with it.
+    let created_stack = current.is_none();
+    let cleanup = async |cs_arn: &str, stack_arn: &str| {
+        api.delete_change_set(cs_arn).await.ok();
+        if created_stack && !stack_arn.is_empty() {
+            let token = format!("mailinfra-{plan_id}-del-{}", short_hash(name));
+            api.delete_stack(stack_arn, &token).await.ok();
+        }
+    };
     if cs.is_empty_failure() {
-        api.delete_change_set(&cs.arn).await.ok();
+        cleanup(&cs.arn, &cs.stack_arn).await;
         plan.status = PlanStatus::NoChanges;
         return Ok(plan);
     }
     if cs.status == "FAILED" {
-        api.delete_change_set(&cs.arn).await.ok();
+        cleanup(&cs.arn, &cs.stack_arn).await;
         bail!(
             "the change set for `{name}` failed: {}",
             cs.status_reason.unwrap_or_default()
         );
     }
-    plan.stack_arn = Some(cs.stack_arn.clone())
-        .filter(|a| !a.is_empty())
-        .or(plan.stack_arn);
-    plan.change_set_arn = Some(cs.arn.clone());
+    if keep == Keep::Nothing {
+        cleanup(&cs.arn, &cs.stack_arn).await;
+    } else {
+        plan.stack_arn = Some(cs.stack_arn.clone())
+            .filter(|a| !a.is_empty())
+            .or(plan.stack_arn);
+        plan.change_set_arn = Some(cs.arn.clone());
+    }
     plan.changes = cs.changes;
     // moto and some emulators omit change details: fall back to the template diff for properties.
     if plan.changes.iter().all(|c| c.properties.is_empty()) {
