@@ -385,12 +385,7 @@ async fn plan_online(
     let plan_id = deploy::new_plan_id();
     let mut plans = Vec::new();
     for a in artifacts {
-        let api = SdkStackApi::connect(&Connection {
-            region: a.entry.region.clone(),
-            profile: aws.profile.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-        })
-        .await;
+        let api = connect(&a.entry.region, aws).await;
         plans.push(deploy::plan_stack(&api, a, &plan_id, timing(), keep).await?);
     }
     Ok(plans)
@@ -424,7 +419,22 @@ fn print_progress(p: Progress) {
     }
 }
 
+async fn connect(region: &str, aws: &AwsArgs) -> SdkStackApi {
+    SdkStackApi::connect(&Connection {
+        region: region.to_string(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+    })
+    .await
+}
+
 async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> anyhow::Result<i32> {
+    // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
+    if !yes && !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
+        );
+    }
     let plans = plan_online(artifacts, aws, deploy::Keep::ChangeSets).await?;
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     print!("{}", render::human(&plans, color));
@@ -433,11 +443,6 @@ async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> a
         return Ok(exit::SUCCESS);
     }
     if !yes {
-        if !std::io::stdin().is_terminal() {
-            anyhow::bail!(
-                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
-            );
-        }
         print!("Apply these changes? Only `yes` is accepted: ");
         std::io::stdout().flush().ok();
         let mut answer = String::new();
@@ -445,17 +450,16 @@ async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> a
             .read_line(&mut answer)
             .context("cannot read the answer")?;
         if answer.trim() != "yes" {
-            eprintln!("Apply cancelled; the change sets are left for review.");
+            for p in &plans {
+                let api = connect(&p.region, aws).await;
+                deploy::discard(&api, p).await;
+            }
+            eprintln!("Apply cancelled; nothing was changed.");
             return Ok(exit::FAILURE);
         }
     }
     for p in plans.iter().filter(|p| p.has_changes()) {
-        let api = SdkStackApi::connect(&Connection {
-            region: p.region.clone(),
-            profile: aws.profile.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-        })
-        .await;
+        let api = connect(&p.region, aws).await;
         deploy::apply_stack(&api, p, timing(), &print_progress).await?;
     }
     println!("Apply complete.");

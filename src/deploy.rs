@@ -234,6 +234,24 @@ fn short_hash(s: &str) -> String {
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
 }
 
+/// Deletes a kept plan's change set, and the empty stack it created for a first
+/// create, when the user declines to apply. Best effort: nothing was executed.
+pub async fn discard(api: &impl StackApi, plan: &StackPlan) {
+    let Some(arn) = &plan.change_set_arn else {
+        return;
+    };
+    api.delete_change_set(arn).await.ok();
+    if plan.status == PlanStatus::Create
+        && let Some(stack) = &plan.stack_arn
+        && let Ok(Some(info)) = api.describe_stack(stack).await
+        && info.is_review()
+    {
+        api.delete_stack(stack, &format!("discard-{}", short_hash(arn)))
+            .await
+            .ok();
+    }
+}
+
 /// Terminal stack states that mean the apply worked.
 fn succeeded(status: &str) -> bool {
     matches!(
