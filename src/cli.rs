@@ -91,6 +91,10 @@ pub enum Command {
         /// Apply without asking for confirmation (for CI).
         #[arg(long)]
         yes: bool,
+        /// Allow deleting or replacing this stateful resource (logical id, e.g.
+        /// `ArchiveJournal`); repeat for each. Without it such a plan is refused.
+        #[arg(long = "allow-destroy", value_name = "LOGICAL_ID")]
+        allow_destroy: Vec<String>,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -105,6 +109,8 @@ pub enum Command {
 pub enum PlanFormat {
     Human,
     Json,
+    /// GitHub-flavoured Markdown, for a pull-request comment.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +307,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             let color = use_color(cli.color, std::io::stdout().is_terminal());
             match format {
                 PlanFormat::Human => print!("{}", render::human(&plans, color)),
+                PlanFormat::Markdown => print!("{}", render::markdown(&plans)),
                 PlanFormat::Json => print!(
                     "{}",
                     render::json(&plans, if *offline { "offline" } else { "online" })
@@ -313,12 +320,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 exit::SUCCESS
             })
         }
-        Command::Apply { yes, aws } => {
+        Command::Apply {
+            yes,
+            allow_destroy,
+            aws,
+        } => {
             let Some((_, _, artifacts)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
             let artifacts = select_region(artifacts, aws.region.as_deref());
-            runtime()?.block_on(apply(cli, &artifacts, aws, *yes))
+            runtime()?.block_on(apply(cli, &artifacts, aws, *yes, allow_destroy))
         }
     }
 }
@@ -428,7 +439,13 @@ async fn connect(region: &str, aws: &AwsArgs) -> SdkStackApi {
     .await
 }
 
-async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> anyhow::Result<i32> {
+async fn apply(
+    cli: &Cli,
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+    yes: bool,
+    allow_destroy: &[String],
+) -> anyhow::Result<i32> {
     // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
     if !yes && !std::io::stdin().is_terminal() {
         anyhow::bail!(
@@ -441,6 +458,32 @@ async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> a
     if !plans.iter().any(StackPlan::has_changes) {
         println!("Nothing to apply.");
         return Ok(exit::SUCCESS);
+    }
+    let refused = deploy::unallowed_destruction(&plans, allow_destroy);
+    if !refused.is_empty() {
+        for p in &plans {
+            deploy::discard(&connect(&p.region, aws).await, p).await;
+        }
+        eprintln!(
+            "error: refusing to apply: the plan deletes or replaces stateful resources that may hold mail, keys or history:"
+        );
+        for (stack, c) in &refused {
+            let what = if c.action == crate::diff::Action::Remove {
+                "removed from the stack (retained in AWS, but no longer managed)"
+            } else {
+                "replaced (a new, empty resource takes its place)"
+            };
+            eprintln!(
+                "  {stack}: {} ({}) would be {what}",
+                c.logical_id, c.resource_type
+            );
+        }
+        let flags: Vec<String> = refused
+            .iter()
+            .map(|(_, c)| format!("--allow-destroy {}", c.logical_id))
+            .collect();
+        eprintln!("If this is intended, apply again with {}", flags.join(" "));
+        return Ok(exit::REFUSED);
     }
     if !yes {
         print!("Apply these changes? Only `yes` is accepted: ");

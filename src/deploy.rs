@@ -213,25 +213,50 @@ pub async fn plan_stack(
         plan.change_set_arn = Some(cs.arn.clone());
     }
     plan.changes = cs.changes;
-    // moto and some emulators omit change details: fall back to the template diff for properties.
-    if plan.changes.iter().all(|c| c.properties.is_empty()) {
-        let old = deployed_template
-            .as_deref()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok());
-        let new = serde_json::from_str::<Value>(&artifact.body).ok();
-        let local = diff::diff_templates(old.as_ref(), new.as_ref());
-        for c in &mut plan.changes {
-            if let Some(l) = local.iter().find(|l| l.logical_id == c.logical_id) {
-                c.properties = l.properties.clone();
+    // Defence in depth: the template diff (with replacement rules from the official
+    // schemas) fills in what a change set leaves out — property names, and changes to
+    // types an emulator skips — and can only make a change look more dangerous.
+    let old = deployed_template
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let new = serde_json::from_str::<Value>(&artifact.body).ok();
+    for local in diff::diff_templates(old.as_ref(), new.as_ref()) {
+        match plan
+            .changes
+            .iter_mut()
+            .find(|c| c.logical_id == local.logical_id)
+        {
+            Some(c) => {
+                if c.properties.is_empty() {
+                    c.properties = local.properties;
+                }
+                if c.replacement == diff::Replacement::Never {
+                    c.replacement = local.replacement;
+                }
             }
+            None => plan.changes.push(local),
         }
     }
+    plan.changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     Ok(plan)
 }
 
 fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
+}
+
+/// The destructive changes (removal or replacement of a stateful resource) that
+/// the user has not named in `allowed`, with their stack.
+pub fn unallowed_destruction<'a>(
+    plans: &'a [StackPlan],
+    allowed: &[String],
+) -> Vec<(&'a str, &'a ResourceChange)> {
+    plans
+        .iter()
+        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
+        .filter(|(_, c)| c.destructive() && !allowed.iter().any(|a| a == &c.logical_id))
+        .collect()
 }
 
 /// Deletes a kept plan's change set, and the empty stack it created for a first

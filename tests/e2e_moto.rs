@@ -166,3 +166,70 @@ fn apply_refuses_without_confirmation_when_not_on_a_terminal() {
         common::text(&o.stderr)
     );
 }
+
+#[test]
+fn removing_an_archive_is_refused_unless_allowed_by_name() {
+    let project = &format!("e2e-destroy-{}", std::process::id());
+    let dir = common::scratch();
+    let two = format!(
+        "version: 1\nproject: {project}\nregions: {{ primary: us-east-1 }}\nmail_manager:\n  archives:\n    journal: {{ retention: 1 year }}\n    legal: {{ retention: permanent }}\n"
+    );
+    std::fs::write(dir.path().join("mailinfra.yaml"), &two).unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        two.replace("    legal: { retention: permanent }\n", ""),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["plan", "--format", "markdown"]);
+    let md = common::text(&o.stdout);
+    assert!(
+        md.contains(
+            "| `-` | `ArchiveLegal` | `AWS::SES::MailManagerArchive` |  |  :warning: stateful |"
+        ),
+        "{md}"
+    );
+
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::REFUSED),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains("ArchiveLegal (AWS::SES::MailManagerArchive) would be removed from the stack"),
+        "{err}"
+    );
+    assert!(
+        err.contains("apply again with --allow-destroy ArchiveLegal"),
+        "{err}"
+    );
+
+    // Naming another resource does not help; naming this one does.
+    let o = cli(
+        dir.path(),
+        &["apply", "--yes", "--allow-destroy", "ArchiveJournal"],
+    );
+    assert_eq!(o.status.code(), Some(exit::REFUSED));
+    let o = cli(
+        dir.path(),
+        &["apply", "--yes", "--allow-destroy", "ArchiveLegal"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let o = cli(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(exit::SUCCESS));
+}
