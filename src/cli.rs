@@ -13,7 +13,7 @@ use crate::cfn::{Connection, SdkStackApi};
 use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};
-use crate::{codes, diff, exit, render, schema};
+use crate::{blueprint, codes, diff, exit, render, schema};
 
 /// Amazon SES mail infrastructure as code.
 ///
@@ -98,11 +98,35 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// List the blueprints `init` can start from.
+    Blueprints,
+    /// Write a starter spec from a blueprint.
+    Init {
+        /// The blueprint (see `mailinfra blueprints`).
+        #[arg(long, value_name = "NAME")]
+        blueprint: String,
+        /// A blueprint variable; repeat for each. Unset variables take their defaults.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
+        /// Where to write the spec (default: the `-f` file, `mailinfra.yaml`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Explain a diagnostic code, e.g. `mailinfra explain MI1101`.
     Explain {
         /// The code.
         code: String,
     },
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -238,6 +262,61 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 Ok(exit::FAILURE)
             }
         },
+        Command::Blueprints => {
+            for bp in blueprint::all()? {
+                println!("{:<24} {}", bp.name, bp.meta.description);
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Init {
+            blueprint: name,
+            set,
+            out,
+            force,
+        } => {
+            let bp = blueprint::find(name)?;
+            let values: std::collections::BTreeMap<String, String> = set.iter().cloned().collect();
+            let tty = std::io::stdin().is_terminal();
+            let mut ask = |var: &str, v: &blueprint::Variable| -> Option<String> {
+                if !tty {
+                    return None;
+                }
+                eprint!("{var} ({}): ", v.description);
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).ok()?;
+                Some(line.trim().to_string()).filter(|l| !l.is_empty())
+            };
+            let text = blueprint::render(&bp, &values, &mut ask)?;
+            let path = out.clone().unwrap_or_else(|| cli.file.clone());
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true);
+            if *force {
+                opts.create(true).truncate(true);
+            } else {
+                opts.create_new(true);
+            }
+            let mut f = match opts.open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    anyhow::bail!(
+                        "`{}` already exists; pass `--force` to overwrite it or `--out FILE` to write elsewhere",
+                        path.display()
+                    )
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+                }
+            };
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            eprintln!(
+                "wrote {} from blueprint `{}`; next: mailinfra -f {} validate",
+                path.display(),
+                bp.name,
+                path.display()
+            );
+            Ok(exit::SUCCESS)
+        }
         Command::Validate { format } => {
             let checked = pipeline::check_file(
                 &cli.file,
