@@ -71,12 +71,15 @@ pub enum Command {
     },
     /// Show what an apply would change.
     Plan {
-        /// Compare with the last build in `--out` instead of the deployed stacks; needs no AWS access.
-        #[arg(long)]
+        /// Compare with the last build in `--build-dir` instead of the deployed stacks; needs no AWS access.
+        #[arg(long, conflicts_with = "out")]
         offline: bool,
         /// The build directory `--offline` compares with.
         #[arg(long, default_value = "mailinfra.out", value_name = "DIR")]
-        out: PathBuf,
+        build_dir: PathBuf,
+        /// Keep the change sets and write a plan file that `apply FILE` executes exactly.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         /// How to print the plan.
         #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
         format: PlanFormat,
@@ -88,6 +91,9 @@ pub enum Command {
     },
     /// Plan, then execute the change sets and wait for every stack to settle.
     Apply {
+        /// A plan file from `plan --out`: execute exactly its change sets, refusing a stale one.
+        #[arg(value_name = "PLAN")]
+        plan: Option<PathBuf>,
         /// Apply without asking for confirmation (for CI).
         #[arg(long)]
         yes: bool,
@@ -369,20 +375,38 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         }
         Command::Plan {
             offline,
+            build_dir,
             out,
             format,
             detailed_exitcode,
             aws,
         } => {
-            let Some((_, _, artifacts)) = front(cli, Format::Human)? else {
+            let Some((checked, _, artifacts)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
             let artifacts = select_region(artifacts, aws.region.as_deref());
-            let plans = if *offline {
-                plan_offline(out, &artifacts)?
+            let keep = if out.is_some() {
+                deploy::Keep::ChangeSets
             } else {
-                runtime()?.block_on(plan_online(&artifacts, aws, deploy::Keep::Nothing))?
+                deploy::Keep::Nothing
             };
+            let plans = if *offline {
+                plan_offline(build_dir, &artifacts)?
+            } else {
+                runtime()?.block_on(plan_online(&artifacts, aws, keep))?
+            };
+            if let Some(path) = out {
+                let file = deploy::PlanFile::new(&checked.spec_hash, plans.clone());
+                build::write_atomic(
+                    path,
+                    crate::template::render_value(&serde_json::to_value(&file)?).as_bytes(),
+                )?;
+                eprintln!(
+                    "wrote the plan to {}; apply it with `mailinfra apply {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
             let color = use_color(cli.color, std::io::stdout().is_terminal());
             match format {
                 PlanFormat::Human => print!("{}", render::human(&plans, color)),
@@ -400,15 +424,36 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             })
         }
         Command::Apply {
+            plan,
             yes,
             allow_destroy,
             aws,
         } => {
-            let Some((_, _, artifacts)) = front(cli, Format::Human)? else {
+            let Some((checked, _, artifacts)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
             let artifacts = select_region(artifacts, aws.region.as_deref());
-            runtime()?.block_on(apply(cli, &artifacts, aws, *yes, allow_destroy))
+            let planned = match plan {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read `{}`", path.display()))?;
+                    let file: deploy::PlanFile =
+                        serde_json::from_str(&text).with_context(|| {
+                            format!("`{}` is not a mailinfra plan file", path.display())
+                        })?;
+                    if let Err(why) = file.matches(&checked.spec_hash, &artifacts) {
+                        eprintln!(
+                            "error: the plan in `{}` is stale: {why}; run `mailinfra plan --out {}` again",
+                            path.display(),
+                            path.display()
+                        );
+                        return Ok(exit::REFUSED);
+                    }
+                    Some(file.stacks)
+                }
+            };
+            runtime()?.block_on(apply(cli, &artifacts, aws, *yes, allow_destroy, planned))
         }
     }
 }
@@ -462,6 +507,7 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
             stack_arn: None,
             template_sha256: a.entry.sha256.clone(),
             last_updated: None,
+            deployed_sha256: None,
         });
     }
     Ok(plans)
@@ -524,6 +570,7 @@ async fn apply(
     aws: &AwsArgs,
     yes: bool,
     allow_destroy: &[String],
+    planned: Option<Vec<StackPlan>>,
 ) -> anyhow::Result<i32> {
     // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
     if !yes && !std::io::stdin().is_terminal() {
@@ -531,7 +578,18 @@ async fn apply(
             "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
         );
     }
-    let plans = plan_online(artifacts, aws, deploy::Keep::ChangeSets).await?;
+    let plans = match planned {
+        Some(plans) => {
+            for p in &plans {
+                if let Err(why) = deploy::still_current(&connect(&p.region, aws).await, p).await {
+                    eprintln!("error: the plan is stale: {why}; plan again");
+                    return Ok(exit::REFUSED);
+                }
+            }
+            plans
+        }
+        None => plan_online(artifacts, aws, deploy::Keep::ChangeSets).await?,
+    };
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     print!("{}", render::human(&plans, color));
     if !plans.iter().any(StackPlan::has_changes) {

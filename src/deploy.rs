@@ -10,14 +10,14 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::build::Artifact;
 use crate::cfn::{NewChangeSet, StackApi, StackEvent};
 use crate::diff::{self, ResourceChange};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
     /// The stack does not exist yet.
@@ -28,7 +28,7 @@ pub enum PlanStatus {
     NoChanges,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StackPlan {
     pub stack: String,
     pub region: String,
@@ -38,6 +38,9 @@ pub struct StackPlan {
     pub stack_arn: Option<String>,
     pub template_sha256: String,
     pub last_updated: Option<String>,
+    /// SHA-256 of the deployed template (canonical JSON) when planned.
+    #[serde(default)]
+    pub deployed_sha256: Option<String>,
 }
 
 impl StackPlan {
@@ -122,6 +125,7 @@ pub async fn plan_stack(
         stack_arn: None,
         template_sha256: entry.sha256.clone(),
         last_updated: None,
+        deployed_sha256: None,
     };
     let current = api.describe_stack(name).await?;
     let mut deployed_template = None;
@@ -151,6 +155,7 @@ pub async fn plan_stack(
                 plan.status = PlanStatus::NoChanges;
                 return Ok(plan);
             }
+            plan.deployed_sha256 = deployed.as_deref().map(canonical_hash);
             deployed_template = deployed;
         }
     }
@@ -241,9 +246,94 @@ pub async fn plan_stack(
     Ok(plan)
 }
 
+/// Hash of a template body that ignores formatting (CloudFormation may re-serialise it).
+fn canonical_hash(body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = match serde_json::from_str::<Value>(body) {
+        Ok(v) => crate::template::render_value(&v),
+        Err(_) => body.to_string(),
+    };
+    crate::pipeline::hex(&Sha256::digest(canonical.as_bytes()))
+}
+
 fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
+}
+
+/// A saved plan: what `apply PLAN` executes, and what it must still match.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub format_version: u32,
+    pub spec_sha256: String,
+    pub stacks: Vec<StackPlan>,
+}
+
+impl PlanFile {
+    pub const FORMAT: u32 = 1;
+
+    pub fn new(spec_sha256: &str, stacks: Vec<StackPlan>) -> PlanFile {
+        PlanFile {
+            format_version: Self::FORMAT,
+            spec_sha256: spec_sha256.to_string(),
+            stacks,
+        }
+    }
+
+    /// Whether the plan was made from this spec and these templates.
+    pub fn matches(&self, spec_sha256: &str, artifacts: &[Artifact]) -> Result<(), String> {
+        if self.format_version != Self::FORMAT {
+            return Err(format!(
+                "it has format {}, this mailinfra reads {}",
+                self.format_version,
+                Self::FORMAT
+            ));
+        }
+        if self.spec_sha256 != spec_sha256 {
+            return Err("the spec changed since it was planned".into());
+        }
+        for p in &self.stacks {
+            match artifacts.iter().find(|a| a.entry.name == p.stack) {
+                Some(a) if a.entry.sha256 == p.template_sha256 => {}
+                Some(_) => {
+                    return Err(format!(
+                        "the template of `{}` changed since it was planned",
+                        p.stack
+                    ));
+                }
+                None => return Err(format!("the spec no longer has the stack `{}`", p.stack)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a planned stack is still as it was when planned: not updated by anyone since.
+pub async fn still_current(api: &impl StackApi, plan: &StackPlan) -> Result<(), String> {
+    let Some(arn) = &plan.stack_arn else {
+        return Ok(());
+    };
+    match api.describe_stack(arn).await {
+        Ok(Some(info))
+            if plan.status == PlanStatus::Update && info.last_updated != plan.last_updated =>
+        {
+            Err(format!(
+                "stack `{}` was updated at {} after the plan was made",
+                plan.stack,
+                info.last_updated.unwrap_or_default()
+            ))
+        }
+        Ok(Some(_)) if plan.deployed_sha256.is_some() => {
+            let now = api.get_template(arn).await.map_err(|e| format!("{e:#}"))?;
+            if now.as_deref().map(canonical_hash) != plan.deployed_sha256 {
+                return Err(format!("stack `{}` was changed by another deploy after the plan was made", plan.stack));
+            }
+            Ok(())
+        }
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!("stack `{}` no longer exists", plan.stack)),
+        Err(e) => Err(format!("cannot read stack `{}`: {e:#}", plan.stack)),
+    }
 }
 
 /// The destructive changes (removal or replacement of a stateful resource) that

@@ -233,3 +233,90 @@ fn removing_an_archive_is_refused_unless_allowed_by_name() {
     let o = cli(dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(exit::SUCCESS));
 }
+
+#[test]
+fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
+    let project = &format!("e2e-planfile-{}", std::process::id());
+    let dir = common::scratch();
+    let v1 = format!(
+        "version: 1\nproject: {project}\nregions: {{ primary: us-east-1 }}\nmail_manager:\n  archives:\n    journal: {{ retention: 1 year }}\n"
+    );
+    std::fs::write(dir.path().join("mailinfra.yaml"), &v1).unwrap();
+    let o = cli(dir.path(), &["plan", "--out", "plan.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(file["format_version"], 1);
+    assert!(
+        file["stacks"][0]["change_set_arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:cloudformation:")
+    );
+
+    // The spec changed after planning: refused.
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        v1.replace("1 year", "2 years"),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["apply", "plan.json", "--yes"]);
+    assert_eq!(o.status.code(), Some(exit::REFUSED));
+    assert!(
+        common::text(&o.stderr).contains("the spec changed since it was planned"),
+        "{}",
+        common::text(&o.stderr)
+    );
+
+    // Back to the planned spec: exactly the planned change set runs.
+    std::fs::write(dir.path().join("mailinfra.yaml"), &v1).unwrap();
+    let o = cli(dir.path(), &["apply", "plan.json", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    assert!(common::text(&o.stderr).contains(&format!(
+        "{project}-us-east-1-mail-manager: CREATE_COMPLETE"
+    )));
+
+    // A plan of an update, overtaken by another apply: the stack was updated since.
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        v1.replace("1 year", "2 years"),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["plan", "--out", "old.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let o = cli(dir.path(), &["apply", "old.json", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::REFUSED),
+        "{}",
+        common::text(&o.stderr)
+    );
+    assert!(
+        common::text(&o.stderr).contains("plan again"),
+        "{}",
+        common::text(&o.stderr)
+    );
+}
