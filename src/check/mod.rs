@@ -11,6 +11,9 @@ use crate::diag::{Diagnostic, suggest};
 use crate::ids;
 use crate::model::Model;
 
+mod lints;
+mod receiving;
+
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 
 /// Every semantic rule, in the order they run.
@@ -22,6 +25,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("dmarc_addresses", dmarc_addresses),
     ("tags_valid", tags_valid),
     ("logical_ids_unique", logical_ids_unique),
+    ("receiving", receiving::check),
+    ("lints", lints::check),
 ];
 
 pub fn check(model: &Model) -> Vec<Diagnostic> {
@@ -32,7 +37,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
     out
 }
 
-fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
+pub(crate) fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
     if cfn_data::is_region(region) {
         return None;
     }
@@ -129,25 +134,25 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
                 .help(why),
             );
         }
-        if let Some(mf) = &id.mail_from {
-            if let Some(why) = domain_problem(&mf.domain) {
-                out.push(
-                    Diagnostic::error(
-                        "MI3003",
-                        format!("`{}` is not a valid domain name", mf.domain),
-                    )
-                    .path(&mf.ptr)
-                    .help(why),
-                );
-            }
+        if let Some(mf) = &id.mail_from
+            && let Some(why) = domain_problem(&mf.domain)
+        {
+            out.push(
+                Diagnostic::error(
+                    "MI3003",
+                    format!("`{}` is not a valid domain name", mf.domain),
+                )
+                .path(&mf.ptr)
+                .help(why),
+            );
         }
     }
 }
 
-fn zone_help(m: &Model, name: &str) -> String {
+pub(crate) fn zone_help(m: &Model, name: &str) -> String {
     let apex = name
-        .splitn(2, '.')
-        .nth(1)
+        .split_once('.')
+        .map(|x| x.1)
         .filter(|rest| rest.contains('.'))
         .unwrap_or(name);
     let declared = if m.zones.is_empty() {
@@ -183,20 +188,21 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        if let Some(mf) = &id.mail_from {
-            if mf.zone.is_none() && domain_problem(&mf.domain).is_none() {
-                out.push(
-                    Diagnostic::error(
-                        "MI3002",
-                        format!(
-                            "the MAIL FROM domain `{}` is in no declared DNS zone",
-                            mf.domain
-                        ),
-                    )
-                    .path(&mf.ptr)
-                    .help(zone_help(m, &mf.domain)),
-                );
-            }
+        if let Some(mf) = &id.mail_from
+            && mf.zone.is_none()
+            && domain_problem(&mf.domain).is_none()
+        {
+            out.push(
+                Diagnostic::error(
+                    "MI3002",
+                    format!(
+                        "the MAIL FROM domain `{}` is in no declared DNS zone",
+                        mf.domain
+                    ),
+                )
+                .path(&mf.ptr)
+                .help(zone_help(m, &mf.domain)),
+            );
         }
     }
 }
@@ -264,7 +270,9 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
-        } else if !m.archives.is_empty() && !(mail_manager_safe(k) && mail_manager_safe(v)) {
+        } else if !(m.archives.is_empty() && m.mail_manager.is_empty()
+            || mail_manager_safe(k) && mail_manager_safe(v))
+        {
             Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
         } else {
             None
