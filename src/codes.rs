@@ -14,7 +14,7 @@ pub struct Code {
     pub explain: &'static str,
 }
 
-use Severity::Error;
+use Severity::{Error, Info, Warning};
 
 pub const CODES: &[Code] = &[
     Code {
@@ -178,6 +178,168 @@ pub const CODES: &[Code] = &[
         severity: Error,
         title: "invalid tag",
         explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
+    },
+    Code {
+        code: "MI3300",
+        severity: Error,
+        title: "region listed twice",
+        explain: "Each region appears once in `mail_manager.regions`.",
+    },
+    Code {
+        code: "MI3301",
+        severity: Error,
+        title: "service not available in the region",
+        explain: "The CloudFormation resource types for this part of SES do not exist in the region (from the official resource schemas, `src/data/cfn.json`). Mail Manager and classic receiving exist in fewer regions than sending: choose another region with `mail_manager.regions` or `receiving.region`.",
+    },
+    Code {
+        code: "MI3302",
+        severity: Error,
+        title: "invalid Mail Manager name",
+        explain: "Mail Manager resources are named `<project>-<name>`. Names use letters, digits, `_` and `-`; traffic policies and ingress endpoints allow at most 63 characters in all, relays and rule sets 100.",
+    },
+    Code {
+        code: "MI3303",
+        severity: Error,
+        title: "incomplete relay",
+        explain: "A relay needs a host: give `host` (and `port`, default 25), or a preset. `preset: microsoft_365` needs `tenant` (the mailbox domain, e.g. `nutrition.co`, which becomes `nutrition-co.mail.protection.outlook.com`); `tenant` is only used by that preset.",
+    },
+    Code {
+        code: "MI3304",
+        severity: Error,
+        title: "invalid string test",
+        explain: "A string test has exactly one operator (`equals`, `not_equals`, `starts_with`, `ends_with`, `contains`) with one value or a list; rule conditions take at most 10 values.",
+    },
+    Code {
+        code: "MI3305",
+        severity: Error,
+        title: "invalid CIDR range",
+        explain: "IP tests take 1 to 10 CIDR ranges (`203.0.113.0/24`, `2001:db8::/32`). In traffic policies IPv4 ranges go under `sender_ip` and IPv6 ranges under `sender_ipv6`.",
+    },
+    Code {
+        code: "MI3306",
+        severity: Error,
+        title: "invalid add-on or address list test",
+        explain: "An analysis test names an add-on under `mail_manager.addons`, a result `field`, and exactly one test: `is`, a string operator, or (rules only) `verdict`/`not_verdict`. Traffic policies can look up only the recipient in an address list.",
+    },
+    Code {
+        code: "MI3307",
+        severity: Error,
+        title: "invalid TLS test",
+        explain: "A TLS test has exactly one of `min`, `is` or `below` (versions \"1.2\" and \"1.3\"). Mail Manager cannot test \"below\" directly: mailinfra compiles `- deny: [ { tls: { below: V } } ]` into a policy whose later statements and default allow only TLS V or newer, so it must be the only condition of a `deny` statement.",
+    },
+    Code {
+        code: "MI3308",
+        severity: Error,
+        title: "invalid size",
+        explain: "Sizes are bytes or a number with a unit: B, KB, MB, GB (powers of 1000), KiB, MiB, GiB (powers of 1024). A size test has exactly one operator.",
+    },
+    Code {
+        code: "MI3309",
+        severity: Error,
+        title: "invalid traffic policy",
+        explain: "Every statement needs at least one condition, and a policy that denies by default needs an `allow` statement, or it refuses all mail.",
+    },
+    Code {
+        code: "MI3310",
+        severity: Error,
+        title: "empty rule set",
+        explain: "A rule set needs at least one rule.",
+    },
+    Code {
+        code: "MI3311",
+        severity: Error,
+        title: "invalid rule name",
+        explain: "Mail Manager rule names are 1 to 32 letters, digits, `_`, `.` and `-`, unique within their rule set.",
+    },
+    Code {
+        code: "MI3312",
+        severity: Error,
+        title: "too many conditions or actions",
+        explain: "A Mail Manager rule has 1 to 10 actions, at most 10 `when` and 10 `unless` conditions; a receipt rule has at least one action.",
+    },
+    Code {
+        code: "MI3313",
+        severity: Error,
+        title: "invalid added header",
+        explain: "Mail Manager adds only headers named `X-` followed by letters, digits and `-` (at most 64 characters), with a value of 1 to 128 characters.",
+    },
+    Code {
+        code: "MI3314",
+        severity: Error,
+        title: "invalid email address",
+        explain: "Replacement recipients and bounce senders are plain addresses (`name@example.com`); `replace_recipients` takes 1 to 100.",
+    },
+    Code {
+        code: "MI3315",
+        severity: Error,
+        title: "action does nothing",
+        explain: "`drop: false` is not an action: remove it or write `drop: true`.",
+    },
+    Code {
+        code: "MI3316",
+        severity: Error,
+        title: "ingress authentication mismatch",
+        explain: "`auth` endpoints need `password` (`generate` or `{ secret: ARN }`; plain passwords are never accepted), `mtls` endpoints need `trust_store`, and other types take neither.",
+    },
+    Code {
+        code: "MI3317",
+        severity: Error,
+        title: "MAIL FROM domain receives mail",
+        explain: "A custom MAIL FROM domain's MX points at SES feedback; it cannot also be an inbound mail domain.",
+    },
+    Code {
+        code: "MI3318",
+        severity: Error,
+        title: "MX for a VPC ingress",
+        explain: "An ingress endpoint reached through a VPC endpoint cannot receive internet mail, so publishing MX records for it breaks delivery.",
+    },
+    Code {
+        code: "MI3319",
+        severity: Error,
+        title: "several active receipt rule sets",
+        explain: "SES has one active receipt rule set per region and account; mailinfra activates the one marked `active` (the only one, by default).",
+    },
+    Code {
+        code: "MI3320",
+        severity: Error,
+        title: "invalid bucket or topic name",
+        explain: "Receiving buckets are named `<project>-<name>-<account>-<region>` and must fit S3's 63 characters of lowercase letters, digits and `-`; topics are named `<project>-<name>`.",
+    },
+    Code {
+        code: "MI3321",
+        severity: Error,
+        title: "invalid receipt rule name",
+        explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
+    },
+    Code {
+        code: "MI4001",
+        severity: Warning,
+        title: "open relay path (EchoSpoofing)",
+        explain: "An open ingress endpoint whose traffic policy allows by default passes mail from anyone on the internet; a rule that relays or sends it onward lends it Mail Manager's reputation and IPs, which downstream systems may trust. Allow-list the sending system's IP ranges in the traffic policy (`default: deny` plus `allow: [ { sender_ip: [...] } ]`) or in the rule (`source_ip`), and for shared senders such as Microsoft 365 also check the tenant header (`mime_header`). Authenticated (`auth`, `mtls`) endpoints are not at risk.",
+    },
+    Code {
+        code: "MI4002",
+        severity: Warning,
+        title: "old TLS accepted",
+        explain: "The ingress endpoint's traffic policy has no TLS test, so connections with TLS 1.0/1.1 (or no TLS) are accepted. Add `- deny: [ { tls: { below: \"1.2\" } } ]` as the first statement.",
+    },
+    Code {
+        code: "MI4003",
+        severity: Warning,
+        title: "open ingress accepts any recipient",
+        explain: "An open endpoint that allows by default and never tests the recipient accepts (and bills) mail for any domain. Deny by default and allow your own domains or an address list.",
+    },
+    Code {
+        code: "MI4004",
+        severity: Warning,
+        title: "relay to a mailbox provider replaces MAIL FROM",
+        explain: "Google Workspace and Microsoft 365 evaluate SPF against the envelope sender. With the MAIL FROM replaced by Mail Manager's, mail fails SPF or loses the original sender; use `mail_from: preserve` and allow-list Mail Manager's IPs at the provider.",
+    },
+    Code {
+        code: "MI4005",
+        severity: Info,
+        title: "archive without customer managed key",
+        explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
     },
 ];
 

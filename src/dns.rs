@@ -118,6 +118,7 @@ pub fn records(model: &Model) -> Vec<Record> {
             });
         }
     }
+    out.extend(receiving_records(model).into_iter().map(|p| p.record));
     out
 }
 
@@ -181,4 +182,102 @@ mod tests {
             "v=DMARC1; p=quarantine; pct=50; adkim=s; rua=mailto:d@example.com"
         );
     }
+}
+
+/// A receiving MX record with the stack that holds it (the one whose resource
+/// it reads: the ingress endpoint's `ARecord`).
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub record: Record,
+    pub region: String,
+    /// `mail-manager` or `receiving`.
+    pub concern: &'static str,
+    /// MX preferences, one per value.
+    pub priorities: Vec<u16>,
+    /// Set when one domain's MX values live in several stacks: each stack holds a
+    /// weighted record set (Route 53 allows one plain set per name and type).
+    pub set_identifier: Option<String>,
+}
+
+/// Whether a record is deployed by the receiving stacks rather than the sending stack.
+pub fn placed_elsewhere(r: &Record) -> bool {
+    r.owner.starts_with("/mail_manager/") || r.owner.starts_with("/receiving")
+}
+
+/// The MX records of Mail Manager ingress endpoints and classic receiving.
+/// Values for one domain are merged into one record set per stack.
+pub fn receiving_records(model: &Model) -> Vec<Placed> {
+    use std::collections::BTreeMap;
+    // domain → (region, concern) → (zone, owner, [(priority, value)])
+    type Values = Vec<(u16, Text)>;
+    type ByStack = BTreeMap<(String, &'static str), (usize, String, Values)>;
+    let mut by_domain: BTreeMap<String, ByStack> = BTreeMap::new();
+    for (region, _) in &model.mail_manager.regions {
+        for i in &model.mail_manager.ingress {
+            for mx in &i.mx {
+                let Some(zone) = mx.zone else { continue };
+                let e = by_domain
+                    .entry(mx.domain.clone())
+                    .or_default()
+                    .entry((region.clone(), "mail-manager"))
+                    .or_insert_with(|| (zone, mx.ptr.clone(), Vec::new()));
+                e.2.push((
+                    mx.priority,
+                    Text::Deferred {
+                        logical_id: crate::compile::mail_manager::ingress_id(&i.name),
+                        attribute: "ARecord".into(),
+                        placeholder: format!(
+                            "{} <a-record-of-ingress-{}-{region}>",
+                            mx.priority, i.name
+                        ),
+                    },
+                ));
+            }
+        }
+    }
+    if let Some(c) = &model.receiving {
+        for mx in &c.mx {
+            let Some(zone) = mx.zone else { continue };
+            let e = by_domain
+                .entry(mx.domain.clone())
+                .or_default()
+                .entry((c.region.clone(), "receiving"))
+                .or_insert_with(|| (zone, mx.ptr.clone(), Vec::new()));
+            e.2.push((
+                mx.priority,
+                Text::Literal(format!(
+                    "{} inbound-smtp.{}.amazonaws.com",
+                    mx.priority, c.region
+                )),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (domain, stacks) in by_domain {
+        let several = stacks.len() > 1;
+        for ((region, concern), (zone, owner, values)) in stacks {
+            let suffix = if several {
+                format!("{}{}", ids::pascal(&region), ids::pascal(concern))
+            } else {
+                String::new()
+            };
+            out.push(Placed {
+                record: Record {
+                    logical_id: format!("{}{suffix}", ids::record("Mx", &domain)),
+                    name: Text::Literal(domain.clone()),
+                    rtype: "MX",
+                    values: values.iter().map(|(_, v)| v.clone()).collect(),
+                    ttl: model.zones[zone].ttl,
+                    zone,
+                    purpose: "inbound mail".into(),
+                    owner,
+                },
+                priorities: values.iter().map(|(p, _)| *p).collect(),
+                set_identifier: several.then(|| format!("{region}-{concern}")),
+                region,
+                concern,
+            });
+        }
+    }
+    out
 }

@@ -11,6 +11,9 @@ use crate::diag::{Diagnostic, suggest};
 use crate::ids;
 use crate::model::Model;
 
+mod lints;
+mod receiving;
+
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 
 /// Every semantic rule, in the order they run.
@@ -22,6 +25,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("dmarc_addresses", dmarc_addresses),
     ("tags_valid", tags_valid),
     ("logical_ids_unique", logical_ids_unique),
+    ("receiving", receiving::check),
+    ("lints", lints::check),
 ];
 
 pub fn check(model: &Model) -> Vec<Diagnostic> {
@@ -32,7 +37,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
     out
 }
 
-fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
+pub(crate) fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
     if cfn_data::is_region(region) {
         return None;
     }
@@ -144,7 +149,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn zone_help(m: &Model, name: &str) -> String {
+pub(crate) fn zone_help(m: &Model, name: &str) -> String {
     let apex = name
         .split_once('.')
         .map(|x| x.1)
@@ -266,7 +271,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
-        } else if !m.archives.is_empty() && !safe_for_mail_manager {
+        } else if !(m.archives.is_empty() && m.mail_manager.is_empty()) && !safe_for_mail_manager {
             Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
         } else {
             None

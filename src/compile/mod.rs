@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+pub mod mail_manager;
+
 use crate::dns::{self, Text};
 use crate::ids;
 use crate::model::{Dkim, Model, ZoneKind};
@@ -108,7 +110,10 @@ pub fn compile(model: &Model) -> Result<StackSet, String> {
         }
         sending.add(ids::identity(&id.domain), r)?;
     }
-    for rec in dns::records(model) {
+    for rec in dns::records(model)
+        .into_iter()
+        .filter(|r| !dns::placed_elsewhere(r))
+    {
         let zone = &model.zones[rec.zone];
         let ZoneKind::Route53 { zone_id } = &zone.kind else {
             continue;
@@ -134,39 +139,51 @@ pub fn compile(model: &Model) -> Result<StackSet, String> {
         });
     }
 
-    let mut mm = Template {
-        description: format!("mailinfra {}: SES Mail Manager in {region}", model.project),
-        ..Default::default()
-    };
-    for a in &model.archives {
-        let id = ids::archive(&a.name);
-        let mut r = Resource::new("AWS::SES::MailManagerArchive")
-            .retained()
-            .prop(
-                "ArchiveName",
-                json!(format!("{}-{}", model.project, a.name)),
-            )
-            .prop("Retention", json!({ "RetentionPeriod": a.retention.cfn() }));
-        if let Some(key) = &a.kms_key {
-            r = r.prop("KmsKeyArn", json!(key));
-        }
-        if !model.tags.is_empty() {
-            r = r.prop("Tags", tags.clone());
-        }
-        mm.outputs.insert(
-            format!("{id}Arn"),
-            json!({ "Value": get_att(&id, "ArchiveArn") }),
-        );
-        mm.add(id, r)?;
-    }
-    if !mm.resources.is_empty() {
+    let mm_used = !model.archives.is_empty() || !model.mail_manager.is_empty();
+    for (mm_region, _) in model.mail_manager.regions.iter().filter(|_| mm_used) {
+        let mut mm = mail_manager::template(model, mm_region)?;
+        add_mx(model, &mut mm, mm_region, "mail-manager")?;
         stacks.push(CompiledStack {
-            name: stack_name(&model.project, region, Concern::MailManager),
-            region: region.clone(),
+            name: stack_name(&model.project, mm_region, Concern::MailManager),
+            region: mm_region.clone(),
             concern: Concern::MailManager,
             template: mm,
             depends_on: Vec::new(),
         });
     }
     Ok(StackSet { stacks })
+}
+
+/// Adds the receiving MX record sets that belong in this stack.
+fn add_mx(model: &Model, t: &mut Template, region: &str, concern: &str) -> Result<(), String> {
+    for p in dns::receiving_records(model) {
+        if p.region != region || p.concern != concern {
+            continue;
+        }
+        let zone = &model.zones[p.record.zone];
+        let ZoneKind::Route53 { zone_id } = &zone.kind else {
+            continue;
+        };
+        let values: Vec<Value> = p
+            .record
+            .values
+            .iter()
+            .zip(&p.priorities)
+            .map(|(v, prio)| match v {
+                Text::Literal(s) => json!(s),
+                Text::Deferred { .. } => json!({ "Fn::Join": ["", [format!("{prio} "), text(v)]] }),
+            })
+            .collect();
+        let mut r = Resource::new("AWS::Route53::RecordSet")
+            .prop("HostedZoneId", json!(zone_id))
+            .prop("Name", text(&p.record.name))
+            .prop("Type", json!(p.record.rtype))
+            .prop("TTL", json!(p.record.ttl.to_string()))
+            .prop("ResourceRecords", Value::Array(values));
+        if let Some(set) = &p.set_identifier {
+            r = r.prop("SetIdentifier", json!(set)).prop("Weight", json!(1));
+        }
+        t.add(p.record.logical_id, r)?;
+    }
+    Ok(())
 }

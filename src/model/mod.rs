@@ -5,6 +5,8 @@
 //! place in the spec so that checks can point at it. No diagnostics here beyond
 //! what cannot be represented; judging the model is `check`'s job.
 
+pub mod receiving;
+
 use crate::load::escape_pointer;
 use crate::spec::{self, DkimMode, KeyLength, MailFrom, MxFailure, Retention, Spec};
 
@@ -20,6 +22,10 @@ pub struct Model {
     pub zones: Vec<Zone>,
     pub identities: Vec<DomainIdentity>,
     pub archives: Vec<Archive>,
+    /// Mail Manager beyond archives (relays, policies, rule sets, ingress, …).
+    pub mail_manager: receiving::MailManager,
+    /// Classic SES receiving, when declared.
+    pub receiving: Option<receiving::Classic>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,6 +185,11 @@ pub fn resolve(spec: &Spec) -> Model {
         })
         .collect();
 
+    let mail_manager =
+        receiving::resolve_mail_manager(spec.mail_manager.as_ref(), &spec.regions.primary, &zones);
+    let receiving =
+        receiving::resolve_classic(spec.receiving.as_ref(), &spec.regions.primary, &zones);
+
     Model {
         project: spec.project.clone(),
         tags: spec
@@ -190,5 +201,7 @@ pub fn resolve(spec: &Spec) -> Model {
         zones,
         identities,
         archives,
+        mail_manager,
+        receiving,
     }
 }

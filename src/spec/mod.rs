@@ -8,6 +8,11 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
+
+mod mail_manager;
+mod receiving;
+pub use mail_manager::*;
+pub use receiving::*;
 use serde::{Deserialize, Serialize};
 
 /// A mailinfra spec: what mail infrastructure exists.
@@ -39,6 +44,9 @@ pub struct Spec {
     /// SES Mail Manager: archives and more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_manager: Option<MailManager>,
+    /// Classic SES inbound: receipt rule sets, buckets and topics, MX records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving: Option<Receiving>,
 }
 
 /// Regions.
@@ -235,93 +243,6 @@ pub enum DmarcPolicy {
 pub enum Alignment {
     Relaxed,
     Strict,
-}
-
-/// SES Mail Manager.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MailManager {
-    /// Email archives, keyed by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub archives: BTreeMap<String, Archive>,
-}
-
-/// A Mail Manager archive. Archives may hold mail under legal retention: they
-/// are never deleted or replaced by an apply unless explicitly allowed.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Archive {
-    /// How long mail is kept (default `6 months`).
-    #[serde(default)]
-    pub retention: Retention,
-    /// KMS key ARN to encrypt the archive with. Changing it replaces the archive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(
-        pattern = r"^arn:aws(|-cn|-us-gov|-eusc):kms:[a-z0-9-]{1,20}:[0-9]{12}:(key|alias)/.+$"
-    ))]
-    pub kms_key: Option<String>,
-}
-
-/// Archive retention.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-pub enum Retention {
-    #[serde(rename = "3 months")]
-    ThreeMonths,
-    #[default]
-    #[serde(rename = "6 months")]
-    SixMonths,
-    #[serde(rename = "9 months")]
-    NineMonths,
-    #[serde(rename = "1 year")]
-    OneYear,
-    #[serde(rename = "18 months")]
-    EighteenMonths,
-    #[serde(rename = "2 years")]
-    TwoYears,
-    #[serde(rename = "30 months")]
-    ThirtyMonths,
-    #[serde(rename = "3 years")]
-    ThreeYears,
-    #[serde(rename = "4 years")]
-    FourYears,
-    #[serde(rename = "5 years")]
-    FiveYears,
-    #[serde(rename = "6 years")]
-    SixYears,
-    #[serde(rename = "7 years")]
-    SevenYears,
-    #[serde(rename = "8 years")]
-    EightYears,
-    #[serde(rename = "9 years")]
-    NineYears,
-    #[serde(rename = "10 years")]
-    TenYears,
-    #[serde(rename = "permanent")]
-    Permanent,
-}
-
-impl Retention {
-    /// CloudFormation's `RetentionPeriod` value.
-    pub fn cfn(self) -> &'static str {
-        match self {
-            Retention::ThreeMonths => "THREE_MONTHS",
-            Retention::SixMonths => "SIX_MONTHS",
-            Retention::NineMonths => "NINE_MONTHS",
-            Retention::OneYear => "ONE_YEAR",
-            Retention::EighteenMonths => "EIGHTEEN_MONTHS",
-            Retention::TwoYears => "TWO_YEARS",
-            Retention::ThirtyMonths => "THIRTY_MONTHS",
-            Retention::ThreeYears => "THREE_YEARS",
-            Retention::FourYears => "FOUR_YEARS",
-            Retention::FiveYears => "FIVE_YEARS",
-            Retention::SixYears => "SIX_YEARS",
-            Retention::SevenYears => "SEVEN_YEARS",
-            Retention::EightYears => "EIGHT_YEARS",
-            Retention::NineYears => "NINE_YEARS",
-            Retention::TenYears => "TEN_YEARS",
-            Retention::Permanent => "PERMANENT",
-        }
-    }
 }
 
 /// One string or a list of strings.

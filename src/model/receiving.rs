@@ -1,0 +1,318 @@
+//! The receiving side of the model: Mail Manager (beyond archives) and classic
+//! SES receiving, defaults applied, each element with its spec pointer.
+//! Conditions and actions keep their spec form (already typed); names they
+//! refer to are looked up with the `*_index` helpers, checked by `check`.
+
+use crate::load::escape_pointer;
+use crate::spec::{self, AddonName, RelayPreset, Verdict};
+
+use super::Zone;
+
+#[derive(Clone, Debug, Default)]
+pub struct MailManager {
+    /// Regions Mail Manager lives in (default: the primary), with the pointer of each.
+    pub regions: Vec<(String, String)>,
+    pub relays: Vec<Relay>,
+    pub address_lists: Vec<Named>,
+    pub addons: Vec<Addon>,
+    pub traffic_policies: Vec<TrafficPolicy>,
+    pub rule_sets: Vec<RuleSet>,
+    pub ingress: Vec<Ingress>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Named {
+    pub name: String,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Relay {
+    pub name: String,
+    pub preset: Option<RelayPreset>,
+    pub tenant: Option<String>,
+    /// Resolved from the preset when there is one; `None` only when missing (a check error).
+    pub host: Option<String>,
+    pub port: u16,
+    pub secret: Option<String>,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Addon {
+    pub name: String,
+    pub addon: AddonName,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrafficPolicy {
+    pub name: String,
+    pub default: Verdict,
+    pub max_message_size: Option<spec::Size>,
+    pub statements: Vec<spec::PolicyStatement>,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    pub name: String,
+    pub rules: Vec<spec::Rule>,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Mx {
+    pub domain: String,
+    pub zone: Option<usize>,
+    pub priority: u16,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ingress {
+    pub name: String,
+    pub spec: spec::Ingress,
+    pub mx: Vec<Mx>,
+    pub ptr: String,
+}
+
+/// Classic SES receiving.
+#[derive(Clone, Debug)]
+pub struct Classic {
+    pub region: String,
+    pub region_ptr: String,
+    pub mx: Vec<Mx>,
+    pub buckets: Vec<Bucket>,
+    pub topics: Vec<Named>,
+    pub rule_sets: Vec<ReceiptRuleSet>,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub name: String,
+    pub expire_after_days: Option<u32>,
+    pub kms_key: Option<String>,
+    pub ptr: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReceiptRuleSet {
+    pub name: String,
+    pub active: bool,
+    pub rules: Vec<spec::ReceiptRule>,
+    pub ptr: String,
+}
+
+/// The M365 inbound host for a tenant: `nutrition.co` → `nutrition-co.mail.protection.outlook.com`.
+pub fn m365_host(tenant: &str) -> String {
+    let t = tenant.trim_end_matches('.').to_ascii_lowercase();
+    let prefix = t
+        .strip_suffix(".mail.protection.outlook.com")
+        .unwrap_or(&t)
+        .replace('.', "-");
+    format!("{prefix}.mail.protection.outlook.com")
+}
+
+pub const GOOGLE_WORKSPACE_HOST: &str = "aspmx.l.google.com";
+
+fn mx_list(domains: &[String], priority: u16, base: &str, zones: &[Zone]) -> Vec<Mx> {
+    domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let domain = d.trim_end_matches('.').to_string();
+            Mx {
+                zone: super::zone_of(zones, &domain),
+                domain,
+                priority,
+                ptr: format!("{base}/{i}"),
+            }
+        })
+        .collect()
+}
+
+pub fn resolve_mail_manager(
+    mm: Option<&spec::MailManager>,
+    primary: &str,
+    zones: &[Zone],
+) -> MailManager {
+    let Some(mm) = mm else {
+        return MailManager::default();
+    };
+    let base = "/mail_manager";
+    let key = |kind: &str, name: &str| format!("{base}/{kind}/{}", escape_pointer(name));
+    let regions = if mm.regions.is_empty() {
+        vec![(primary.to_string(), "/regions/primary".to_string())]
+    } else {
+        mm.regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), format!("{base}/regions/{i}")))
+            .collect()
+    };
+    MailManager {
+        regions,
+        relays: mm
+            .relays
+            .iter()
+            .map(|(name, r)| Relay {
+                name: name.clone(),
+                preset: r.preset,
+                tenant: r.tenant.clone(),
+                host: match (r.preset, &r.host) {
+                    (_, Some(h)) => Some(h.clone()),
+                    (Some(RelayPreset::GoogleWorkspace), None) => {
+                        Some(GOOGLE_WORKSPACE_HOST.to_string())
+                    }
+                    (Some(RelayPreset::Microsoft365), None) => r.tenant.as_deref().map(m365_host),
+                    (None, None) => None,
+                },
+                port: r.port.unwrap_or(25),
+                secret: r.secret.clone(),
+                ptr: key("relays", name),
+            })
+            .collect(),
+        address_lists: mm
+            .address_lists
+            .keys()
+            .map(|name| Named {
+                name: name.clone(),
+                ptr: key("address_lists", name),
+            })
+            .collect(),
+        addons: mm
+            .addons
+            .iter()
+            .map(|(name, a)| Addon {
+                name: name.clone(),
+                addon: a.addon,
+                ptr: key("addons", name),
+            })
+            .collect(),
+        traffic_policies: mm
+            .traffic_policies
+            .iter()
+            .map(|(name, t)| TrafficPolicy {
+                name: name.clone(),
+                default: t.default.unwrap_or(Verdict::Deny),
+                max_message_size: t.max_message_size.clone(),
+                statements: t.statements.clone(),
+                ptr: key("traffic_policies", name),
+            })
+            .collect(),
+        rule_sets: mm
+            .rule_sets
+            .iter()
+            .map(|(name, r)| RuleSet {
+                name: name.clone(),
+                rules: r.rules.clone(),
+                ptr: key("rule_sets", name),
+            })
+            .collect(),
+        ingress: mm
+            .ingress
+            .iter()
+            .map(|(name, i)| {
+                let ptr = key("ingress", name);
+                Ingress {
+                    name: name.clone(),
+                    mx: mx_list(
+                        &i.mx,
+                        i.mx_priority.unwrap_or(10),
+                        &format!("{ptr}/mx"),
+                        zones,
+                    ),
+                    spec: i.clone(),
+                    ptr,
+                }
+            })
+            .collect(),
+    }
+}
+
+pub fn resolve_classic(
+    r: Option<&spec::Receiving>,
+    primary: &str,
+    zones: &[Zone],
+) -> Option<Classic> {
+    let r = r?;
+    let base = "/receiving";
+    let (region, region_ptr) = match &r.region {
+        Some(reg) => (reg.clone(), format!("{base}/region")),
+        None => (primary.to_string(), "/regions/primary".to_string()),
+    };
+    let only_one = r.rule_sets.len() == 1;
+    Some(Classic {
+        region,
+        region_ptr,
+        mx: mx_list(&r.mx, 10, &format!("{base}/mx"), zones),
+        buckets: r
+            .buckets
+            .iter()
+            .map(|(name, b)| Bucket {
+                name: name.clone(),
+                expire_after_days: b.expire_after_days,
+                kms_key: b.kms_key.clone(),
+                ptr: format!("{base}/buckets/{}", escape_pointer(name)),
+            })
+            .collect(),
+        topics: r
+            .topics
+            .keys()
+            .map(|name| Named {
+                name: name.clone(),
+                ptr: format!("{base}/topics/{}", escape_pointer(name)),
+            })
+            .collect(),
+        rule_sets: r
+            .rule_sets
+            .iter()
+            .map(|(name, s)| ReceiptRuleSet {
+                name: name.clone(),
+                active: s.active.unwrap_or(only_one),
+                rules: s.rules.clone(),
+                ptr: format!("{base}/rule_sets/{}", escape_pointer(name)),
+            })
+            .collect(),
+        ptr: base.to_string(),
+    })
+}
+
+impl MailManager {
+    pub fn relay(&self, name: &str) -> Option<&Relay> {
+        self.relays.iter().find(|r| r.name == name)
+    }
+    pub fn traffic_policy(&self, name: &str) -> Option<&TrafficPolicy> {
+        self.traffic_policies.iter().find(|r| r.name == name)
+    }
+    pub fn rule_set(&self, name: &str) -> Option<&RuleSet> {
+        self.rule_sets.iter().find(|r| r.name == name)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.relays.is_empty()
+            && self.address_lists.is_empty()
+            && self.addons.is_empty()
+            && self.traffic_policies.is_empty()
+            && self.rule_sets.is_empty()
+            && self.ingress.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn m365_hosts() {
+        assert_eq!(
+            m365_host("nutrition.co"),
+            "nutrition-co.mail.protection.outlook.com"
+        );
+        assert_eq!(
+            m365_host("nutrition-co.mail.protection.outlook.com"),
+            "nutrition-co.mail.protection.outlook.com"
+        );
+    }
+}
