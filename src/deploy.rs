@@ -326,7 +326,10 @@ pub async fn still_current(api: &impl StackApi, plan: &StackPlan) -> Result<(), 
         Ok(Some(_)) if plan.deployed_sha256.is_some() => {
             let now = api.get_template(arn).await.map_err(|e| format!("{e:#}"))?;
             if now.as_deref().map(canonical_hash) != plan.deployed_sha256 {
-                return Err(format!("stack `{}` was changed by another deploy after the plan was made", plan.stack));
+                return Err(format!(
+                    "stack `{}` was changed by another deploy after the plan was made",
+                    plan.stack
+                ));
             }
             Ok(())
         }

@@ -271,7 +271,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
-        } else if !(m.archives.is_empty() && m.mail_manager.is_empty()) && !safe_for_mail_manager {
+        } else if !(safe_for_mail_manager || m.archives.is_empty() && m.mail_manager.is_empty()) {
             Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
         } else {
             None
