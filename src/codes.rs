@@ -179,6 +179,78 @@ pub const CODES: &[Code] = &[
         title: "invalid tag",
         explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
     },
+    Code {
+        code: "MI3101",
+        severity: Error,
+        title: "secondary region is the primary",
+        explain: "`regions.secondary` names the primary region. A secondary region is a second, different sending region; remove it for a single-region setup.",
+    },
+    Code {
+        code: "MI3102",
+        severity: Error,
+        title: "global endpoint cannot be created",
+        explain: "An SES global endpoint (multi-region endpoint) routes between the primary and the secondary region, so it needs `regions.secondary`, and it exists only in the regions where `AWS::SES::MultiRegionEndpoint` is available. Any change to the endpoint replaces it.",
+    },
+    Code {
+        code: "MI3103",
+        severity: Error,
+        title: "setting does not apply to an email address",
+        explain: "An email address identity has no DKIM, custom MAIL FROM or DMARC of its own: those belong to its domain. Declare the domain as an identity and set them there.",
+    },
+    Code {
+        code: "MI3104",
+        severity: Error,
+        title: "inline secret",
+        explain: "A BYODKIM private key (or any secret) is written in the spec. Secrets never go into the spec or the templates: store it in AWS Secrets Manager and write `{ secret: NAME_OR_ARN, json_key: FIELD }`; the template resolves it with a dynamic reference at deploy time.",
+    },
+    Code {
+        code: "MI3105",
+        severity: Error,
+        title: "incomplete BYODKIM",
+        explain: "`dkim: byodkim` needs `byodkim: { selector, private_key, public_key }`; the selector must form a valid DNS name `<selector>._domainkey.<domain>`.",
+    },
+    Code {
+        code: "MI3106",
+        severity: Error,
+        title: "BYODKIM identity as DEED parent",
+        explain: "Deterministic Easy DKIM replicates Easy DKIM keys only. A BYODKIM identity is created in the secondary region with the same key instead; remove `replication: deed`.",
+    },
+    Code {
+        code: "MI3107",
+        severity: Error,
+        title: "sending role without principal or identities",
+        explain: "A sending role is trusted by exactly one service (`ec2`, `lambda`, `ecs_tasks`) or one account, and may send as the declared identities (all by default, a list, or `\"*\"` written explicitly).",
+    },
+    Code {
+        code: "MI3108",
+        severity: Error,
+        title: "invalid resource name",
+        explain: "Configuration set, template and role names become `<project>-<name>`: letters, digits, `-` and `_`, at most 64 characters.",
+    },
+    Code {
+        code: "MI3109",
+        severity: Error,
+        title: "event destination needs one target",
+        explain: "Each event destination sends to exactly one of SNS, EventBridge, Kinesis Firehose or CloudWatch. Declare one destination per target.",
+    },
+    Code {
+        code: "MI3110",
+        severity: Error,
+        title: "DNS record clash",
+        explain: "Route 53 holds one record set per name and type. MX records for one name are merged; two TXT or CNAME records with one name (e.g. a MAIL FROM domain that is also a BYODKIM name) are rejected rather than silently duplicated.",
+    },
+    Code {
+        code: "MI3111",
+        severity: Error,
+        title: "override of an unknown resource",
+        explain: "`overrides` are keyed by the logical id of a generated resource; `mailinfra build` writes the templates with every logical id.",
+    },
+    Code {
+        code: "MI3112",
+        severity: Error,
+        title: "override of an unknown property",
+        explain: "An override names a property the resource type does not have in the official CloudFormation schema. The nearest property name is suggested.",
+    },
 ];
 
 pub fn lookup(code: &str) -> Option<&'static Code> {

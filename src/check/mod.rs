@@ -11,6 +11,8 @@ use crate::diag::{Diagnostic, suggest};
 use crate::ids;
 use crate::model::Model;
 
+pub mod sending;
+
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 
 /// Every semantic rule, in the order they run.
@@ -22,6 +24,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("dmarc_addresses", dmarc_addresses),
     ("tags_valid", tags_valid),
     ("logical_ids_unique", logical_ids_unique),
+    ("sending", sending::check_sending),
 ];
 
 pub fn check(model: &Model) -> Vec<Diagnostic> {
@@ -118,7 +121,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    for id in &m.identities {
+    for id in m.identities.iter().filter(|i| !i.is_email) {
         if let Some(why) = domain_problem(&id.domain) {
             out.push(
                 Diagnostic::error(
@@ -169,7 +172,7 @@ fn zone_help(m: &Model, name: &str) -> String {
 
 fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
     for id in &m.identities {
-        if domain_problem(&id.domain).is_some() {
+        if id.is_email || domain_problem(&id.domain).is_some() {
             continue;
         }
         if id.zone.is_none() {

@@ -170,7 +170,7 @@ fn deed_policy_resource(model: &Model, id: &DomainIdentity, secondary: &str) -> 
 fn add_lambda(t: &mut Template, statements: Vec<Value>) -> Result<(), String> {
     let mut all = vec![json!({
         "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*")
     })];
     all.extend(statements);
@@ -200,7 +200,8 @@ fn add_lambda(t: &mut Template, statements: Vec<Value>) -> Result<(), String> {
     )
 }
 
-fn config_set_resources(model: &Model, t: &mut Template) -> Result<(), String> {
+fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
+    let arn = |a: &str| json!(a.replace("{region}", region));
     for c in &model.sending.config_sets {
         let s = &c.spec;
         let id = ids::config_set(&c.name);
@@ -264,15 +265,15 @@ fn config_set_resources(model: &Model, t: &mut Template) -> Result<(), String> {
                 "Enabled": d.enabled.unwrap_or(true),
                 "MatchingEventTypes": types.iter().map(|t| t.cfn()).collect::<Vec<_>>(),
             });
-            if let Some(arn) = &d.sns {
-                dest["SnsDestination"] = json!({ "TopicARN": arn });
+            if let Some(a) = &d.sns {
+                dest["SnsDestination"] = json!({ "TopicARN": arn(a) });
             }
-            if let Some(arn) = &d.eventbridge {
-                dest["EventBridgeDestination"] = json!({ "EventBusArn": arn });
+            if let Some(a) = &d.eventbridge {
+                dest["EventBridgeDestination"] = json!({ "EventBusArn": arn(a) });
             }
             if let Some(f) = &d.firehose {
                 dest["KinesisFirehoseDestination"] =
-                    json!({ "DeliveryStreamARN": f.stream, "IAMRoleARN": f.role });
+                    json!({ "DeliveryStreamARN": arn(&f.stream), "IAMRoleARN": f.role });
             }
             if let Some(dims) = &d.cloudwatch {
                 let dims: Vec<Value> = dims
@@ -501,7 +502,7 @@ pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
             })],
         )?;
     }
-    config_set_resources(model, &mut t)?;
+    config_set_resources(model, &mut t, primary)?;
     role_resources(model, &mut t)?;
     if let (Some(g), Some(secondary)) = (&model.sending.global_endpoint, &model.secondary) {
         let mut r = Resource::new("AWS::SES::MultiRegionEndpoint")
@@ -579,7 +580,7 @@ pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
             ],
         )?;
     }
-    config_set_resources(model, &mut t)?;
+    config_set_resources(model, &mut t, secondary)?;
     add_records(model, &mut t, secondary)?;
     if !t.resources.is_empty() {
         stacks.push(CompiledStack {

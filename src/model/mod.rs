@@ -81,6 +81,10 @@ pub struct DomainIdentity {
     pub is_email: bool,
     /// How it exists in the secondary region (only meaningful with one).
     pub replication: Replication,
+    /// Whether `replication` was written (a BYODKIM identity cannot be a DEED parent).
+    pub replication_written: bool,
+    /// Spec pointer of the identity's settings (a group's entry for group members).
+    pub settings_ptr: String,
     pub configuration_set: Option<NamedRef>,
     /// A byodkim identity that wrote inline key material, with its pointer.
     pub plain_key: Option<String>,
@@ -254,6 +258,8 @@ fn resolve_identity(zones: &[Zone], spec: &Spec, e: sending::IdentityEntry<'_>) 
         },
         is_email,
         replication: id.replication.unwrap_or_default(),
+        replication_written: id.replication.is_some(),
+        settings_ptr: settings_ptr.clone(),
         configuration_set: id.configuration_set.as_ref().map(|n| NamedRef {
             name: n.clone(),
             index: spec.configuration_sets.keys().position(|k| k == n),

@@ -157,7 +157,9 @@ impl EventType {
     }
 }
 
-/// An event destination: where events of the listed types go.
+/// An event destination: where events of the listed types go. Event
+/// destinations are per region: `{region}` in an ARN is replaced by each
+/// sending region (SES publishes only to targets in its own region).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventDestination {
