@@ -21,6 +21,11 @@ pub enum Text {
     },
 }
 
+/// The stack output that carries a deferred value: `<logical id><attribute>`.
+pub fn output_key(logical_id: &str, attribute: &str) -> String {
+    format!("{logical_id}{attribute}")
+}
+
 impl Text {
     pub fn shown(&self) -> &str {
         match self {
@@ -125,71 +130,74 @@ pub fn records(model: &Model) -> Vec<Record> {
                 region: model.primary.clone(),
             });
         }
-        if let Some(mf) = &id.mail_from {
-            if let Some(zone) = mf.zone {
-                out.push(Record {
-                    logical_id: ids::record("MailFromMx", &id.domain),
-                    name: Text::Literal(mf.domain.clone()),
-                    rtype: "MX",
-                    values: std::iter::once(&model.primary)
-                        .chain(&model.secondary)
-                        .map(|r| Text::Literal(format!("10 feedback-smtp.{r}.amazonses.com")))
-                        .collect(),
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: "custom MAIL FROM".into(),
-                    owner: mf.ptr.clone(),
-                    region: model.primary.clone(),
-                });
-                out.push(Record {
-                    logical_id: ids::record("MailFromSpf", &id.domain),
-                    name: Text::Literal(mf.domain.clone()),
-                    rtype: "TXT",
-                    values: vec![Text::Literal(SPF_AMAZONSES.into())],
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: "custom MAIL FROM SPF".into(),
-                    owner: mf.ptr.clone(),
-                    region: model.primary.clone(),
-                });
-            }
+        if let Some(mf) = &id.mail_from
+            && let Some(zone) = mf.zone
+        {
+            out.push(Record {
+                logical_id: ids::record("MailFromMx", &id.domain),
+                name: Text::Literal(mf.domain.clone()),
+                rtype: "MX",
+                values: std::iter::once(&model.primary)
+                    .chain(&model.secondary)
+                    .map(|r| Text::Literal(format!("10 feedback-smtp.{r}.amazonses.com")))
+                    .collect(),
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "custom MAIL FROM".into(),
+                owner: mf.ptr.clone(),
+                region: model.primary.clone(),
+            });
+            out.push(Record {
+                logical_id: ids::record("MailFromSpf", &id.domain),
+                name: Text::Literal(mf.domain.clone()),
+                rtype: "TXT",
+                values: vec![Text::Literal(SPF_AMAZONSES.into())],
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "custom MAIL FROM SPF".into(),
+                owner: mf.ptr.clone(),
+                region: model.primary.clone(),
+            });
         }
-        if let Some(dmarc) = &id.dmarc {
-            if let Some(zone) = dmarc.zone {
-                out.push(Record {
-                    logical_id: ids::record("Dmarc", &id.domain),
-                    name: Text::Literal(format!("_dmarc.{}", id.domain)),
-                    rtype: "TXT",
-                    values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: "DMARC".into(),
-                    owner: dmarc.ptr.clone(),
-                    region: model.primary.clone(),
-                });
-            }
+        if let Some(dmarc) = &id.dmarc
+            && let Some(zone) = dmarc.zone
+        {
+            out.push(Record {
+                logical_id: ids::record("Dmarc", &id.domain),
+                name: Text::Literal(format!("_dmarc.{}", id.domain)),
+                rtype: "TXT",
+                values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "DMARC".into(),
+                owner: dmarc.ptr.clone(),
+                region: model.primary.clone(),
+            });
         }
     }
     merge_same_name(out)
 }
 
-/// Records with one literal name and type in one zone and region: MX values
-/// are merged into one record set (first owner keeps it); other types are left
-/// for `check` to reject ([`duplicates`]).
+/// Records with one name and type in one zone and region: MX values are
+/// merged into one record set, identical records into one (the first owner
+/// keeps it); differing records of other types are left for `check` to reject
+/// ([`duplicates`]).
 fn merge_same_name(records: Vec<Record>) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     for r in records {
-        if r.rtype == "MX" {
-            if let Some(first) = out.iter_mut().find(|o| {
-                o.rtype == "MX" && o.zone == r.zone && o.region == r.region && o.name == r.name
-            }) {
-                for v in r.values {
-                    if !first.values.contains(&v) {
-                        first.values.push(v);
-                    }
+        if let Some(first) = out.iter_mut().find(|o| {
+            o.rtype == r.rtype
+                && o.zone == r.zone
+                && o.region == r.region
+                && o.name == r.name
+                && (r.rtype == "MX" || o.values == r.values)
+        }) {
+            for v in r.values {
+                if !first.values.contains(&v) {
+                    first.values.push(v);
                 }
-                continue;
             }
+            continue;
         }
         out.push(r);
     }
@@ -200,13 +208,12 @@ fn merge_same_name(records: Vec<Record>) -> Vec<Record> {
 pub fn duplicates(records: &[Record]) -> Vec<(&Record, &Record)> {
     let mut out = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        if let Text::Literal(name) = &r.name {
-            if let Some(first) = records[..i]
+        if let Text::Literal(name) = &r.name
+            && let Some(first) = records[..i]
                 .iter()
                 .find(|o| o.rtype == r.rtype && matches!(&o.name, Text::Literal(n) if n == name))
-            {
-                out.push((r, first));
-            }
+        {
+            out.push((r, first));
         }
     }
     out

@@ -132,25 +132,25 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
                 .help(why),
             );
         }
-        if let Some(mf) = &id.mail_from {
-            if let Some(why) = domain_problem(&mf.domain) {
-                out.push(
-                    Diagnostic::error(
-                        "MI3003",
-                        format!("`{}` is not a valid domain name", mf.domain),
-                    )
-                    .path(&mf.ptr)
-                    .help(why),
-                );
-            }
+        if let Some(mf) = &id.mail_from
+            && let Some(why) = domain_problem(&mf.domain)
+        {
+            out.push(
+                Diagnostic::error(
+                    "MI3003",
+                    format!("`{}` is not a valid domain name", mf.domain),
+                )
+                .path(&mf.ptr)
+                .help(why),
+            );
         }
     }
 }
 
 fn zone_help(m: &Model, name: &str) -> String {
     let apex = name
-        .splitn(2, '.')
-        .nth(1)
+        .split_once('.')
+        .map(|x| x.1)
         .filter(|rest| rest.contains('.'))
         .unwrap_or(name);
     let declared = if m.zones.is_empty() {
@@ -186,26 +186,27 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        if let Some(mf) = &id.mail_from {
-            if mf.zone.is_none() && domain_problem(&mf.domain).is_none() {
-                out.push(
-                    Diagnostic::error(
-                        "MI3002",
-                        format!(
-                            "the MAIL FROM domain `{}` is in no declared DNS zone",
-                            mf.domain
-                        ),
-                    )
-                    .path(&mf.ptr)
-                    .help(zone_help(m, &mf.domain)),
-                );
-            }
+        if let Some(mf) = &id.mail_from
+            && mf.zone.is_none()
+            && domain_problem(&mf.domain).is_none()
+        {
+            out.push(
+                Diagnostic::error(
+                    "MI3002",
+                    format!(
+                        "the MAIL FROM domain `{}` is in no declared DNS zone",
+                        mf.domain
+                    ),
+                )
+                .path(&mf.ptr)
+                .help(zone_help(m, &mf.domain)),
+            );
         }
     }
 }
 
 fn mail_from_is_subdomain(m: &Model, out: &mut Vec<Diagnostic>) {
-    for id in &m.identities {
+    for id in m.identities.iter().filter(|i| !i.is_email) {
         let Some(mf) = &id.mail_from else { continue };
         if !mf.domain.ends_with(&format!(".{}", id.domain)) {
             out.push(

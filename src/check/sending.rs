@@ -59,7 +59,7 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
         );
     }
     let facts = cfn_data::type_facts("AWS::SES::MultiRegionEndpoint");
-    if facts.is_some_and(|f| !f.regions.iter().any(|r| *r == m.primary)) {
+    if facts.is_some_and(|f| !f.regions.contains(&m.primary)) {
         out.push(
             Diagnostic::error(
                 "MI3102",

@@ -343,9 +343,10 @@ fn dkim_outputs(t: &mut Template, id: &DomainIdentity) {
     let lid = ids::identity(&id.domain);
     for n in 1..=3 {
         for part in ["Name", "Value"] {
+            let attr = format!("DkimDNSToken{part}{n}");
             t.outputs.insert(
-                format!("{lid}DkimToken{part}{n}"),
-                json!({ "Value": get_att(&lid, &format!("DkimDNSToken{part}{n}")) }),
+                crate::dns::output_key(&lid, &attr),
+                json!({ "Value": get_att(&lid, &attr) }),
             );
         }
     }
@@ -482,14 +483,14 @@ pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
         if matches!(id.dkim, Dkim::Easy { .. }) {
             dkim_outputs(&mut t, id);
         }
-        if let Some(secondary) = &model.secondary {
-            if is_deed_replica(model, id) {
-                t.add(
-                    ids::deed_policy(&id.domain),
-                    deed_policy_resource(model, id, secondary),
-                )?;
-                deed_parents.push(identity_arn(primary, &id.domain));
-            }
+        if let Some(secondary) = &model.secondary
+            && is_deed_replica(model, id)
+        {
+            t.add(
+                ids::deed_policy(&id.domain),
+                deed_policy_resource(model, id, secondary),
+            )?;
+            deed_parents.push(identity_arn(primary, &id.domain));
         }
     }
     if !deed_parents.is_empty() {
