@@ -251,6 +251,12 @@ pub const CODES: &[Code] = &[
         title: "override of an unknown property",
         explain: "An override names a property the resource type does not have in the official CloudFormation schema. The nearest property name is suggested.",
     },
+    Code {
+        code: "MI3113",
+        severity: Error,
+        title: "stack too large",
+        explain: "A CloudFormation stack holds at most 500 resources and 200 outputs. Each Easy DKIM identity adds one resource, three record sets in a Route 53 zone and six outputs (its DKIM tokens, read by `mailinfra dns --live`). Split large tenant lists over several specs, each with its own `project`.",
+    },
 ];
 
 pub fn lookup(code: &str) -> Option<&'static Code> {

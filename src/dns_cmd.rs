@@ -252,3 +252,39 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+
+    #[test]
+    fn live_values_replace_placeholders() {
+        let m = crate::compile::sending::tests::model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\ndns: { example.com: external }\nidentities: { example.com: {} }\n",
+        );
+        assert_eq!(live_sources(&m), vec!["us-east-1".to_string()]);
+        let mut live = Live::new();
+        for n in 1..=3 {
+            live.insert(
+                (
+                    "us-east-1".into(),
+                    format!("IdentityExampleComDkimDNSTokenName{n}"),
+                ),
+                format!("tok{n}._domainkey.example.com"),
+            );
+            live.insert(
+                (
+                    "us-east-1".into(),
+                    format!("IdentityExampleComDkimDNSTokenValue{n}"),
+                ),
+                format!("tok{n}.dkim.amazonses.com"),
+            );
+        }
+        let offline = rows(&m, &Live::new());
+        assert!(offline.iter().all(|r| r.placeholder));
+        let rows = rows(&m, &live);
+        assert!(rows.iter().all(|r| !r.placeholder));
+        assert_eq!(rows[0].name, "tok1._domainkey.example.com");
+        assert_eq!(rows[2].values, vec!["tok3.dkim.amazonses.com".to_string()]);
+    }
+}

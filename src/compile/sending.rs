@@ -621,3 +621,64 @@ pub fn apply_overrides(model: &Model, stacks: &mut [CompiledStack]) {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::diff::{Replacement, diff_templates};
+
+    /// The model of a YAML spec that must be valid.
+    pub(crate) fn model(yaml: &str) -> Model {
+        let doc = crate::load::Document::parse("t.yaml", yaml.to_string()).expect("parses");
+        let spec = crate::schema::check(&doc).expect("schema-valid");
+        let m = crate::model::resolve(&spec);
+        let errors: Vec<_> = crate::check::check(&m)
+            .into_iter()
+            .filter(|d| d.is_error())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        m
+    }
+
+    fn spec(secondary: &str) -> String {
+        format!(
+            "version: 1\nproject: p\nregions: {{ primary: us-east-1, secondary: {secondary} }}\nglobal_endpoint: {{ name: g }}\n"
+        )
+    }
+
+    #[test]
+    fn changing_the_global_endpoint_replaces_it() {
+        let a = compile_sending(&model(&spec("us-west-2"))).unwrap();
+        let b = compile_sending(&model(&spec("eu-west-1"))).unwrap();
+        let changes = diff_templates(
+            Some(&a[0].template.to_value()),
+            Some(&b[0].template.to_value()),
+        );
+        let c = changes
+            .iter()
+            .find(|c| c.logical_id == ids::GLOBAL_ENDPOINT)
+            .expect("the endpoint changes");
+        assert_eq!(c.replacement, Replacement::Always);
+        assert!(c.destructive());
+    }
+
+    #[test]
+    fn deed_origin_names_the_parent_region() {
+        assert_eq!(deed_origin("us-east-1"), "AWS_SES_US_EAST_1");
+        assert_eq!(deed_origin("ap-southeast-2"), "AWS_SES_AP_SOUTHEAST_2");
+    }
+
+    #[test]
+    fn overrides_merge_and_remove() {
+        let m = model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\nconfiguration_sets: { c: { tls: require, sending: true } }\noverrides:\n  ConfigurationSetC:\n    properties:\n      DeliveryOptions: { SendingPoolName: pool }\n      SendingOptions: null\n",
+        );
+        let set = crate::compile::compile(&m).unwrap();
+        let r = &set.stacks[0].template.resources["ConfigurationSetC"];
+        assert_eq!(
+            r.properties["DeliveryOptions"],
+            json!({ "TlsPolicy": "REQUIRE", "SendingPoolName": "pool" })
+        );
+        assert!(!r.properties.contains_key("SendingOptions"));
+    }
+}
