@@ -268,7 +268,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
-        } else if !m.archives.is_empty() && !(mail_manager_safe(k) && mail_manager_safe(v)) {
+        } else if !(m.archives.is_empty() || mail_manager_safe(k) && mail_manager_safe(v)) {
             Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
         } else {
             None
