@@ -51,4 +51,5 @@ def handler(e, ctx, client=None):
         pid = kind(c, e["ResourceProperties"], e["RequestType"], pid)
         answer(e, "SUCCESS", pid)
     except Exception as x:
+        print("failed: %r" % x)
         answer(e, "FAILED", pid, "%s: %s" % (type(x).__name__, x))
