@@ -13,7 +13,7 @@ use crate::cfn::{Connection, SdkStackApi};
 use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};
-use crate::{blueprint, codes, diff, exit, render, schema};
+use crate::{blueprint, codes, diff, dns_cmd, exit, render, schema};
 
 /// Amazon SES mail infrastructure as code.
 ///
@@ -121,6 +121,18 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// List every DNS record the topology needs, including those of `external`
+    /// zones that you publish yourself.
+    Dns {
+        /// `table` (default), `zone` (a BIND zone-file fragment) or `json`.
+        #[arg(long, value_enum, default_value_t = DnsFormat::Table)]
+        format: DnsFormat,
+        /// Read values known only after deploy (DKIM tokens) from the deployed stacks.
+        #[arg(long)]
+        live: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Explain a diagnostic code, e.g. `mailinfra explain MI1101`.
     Explain {
         /// The code.
@@ -141,6 +153,13 @@ pub enum PlanFormat {
     Json,
     /// GitHub-flavoured Markdown, for a pull-request comment.
     Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DnsFormat {
+    Table,
+    Zone,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -423,6 +442,34 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 exit::SUCCESS
             })
         }
+        Command::Dns { format, live, aws } => {
+            let checked = pipeline::check_file(
+                &cli.file,
+                Judge {
+                    deny_warnings: cli.deny_warnings,
+                },
+            );
+            report(&checked, Format::Human, cli);
+            let Some(model) = &checked.model else {
+                eprintln!("{}", summary_line(&checked));
+                return Ok(exit::FAILURE);
+            };
+            let values = if *live {
+                runtime()?.block_on(live_dns(model, aws))?
+            } else {
+                dns_cmd::Live::new()
+            };
+            let rows = dns_cmd::rows(model, &values);
+            print!(
+                "{}",
+                match format {
+                    DnsFormat::Table => dns_cmd::table(&rows),
+                    DnsFormat::Zone => dns_cmd::zone_file(&rows),
+                    DnsFormat::Json => dns_cmd::json(&rows),
+                }
+            );
+            Ok(exit::SUCCESS)
+        }
         Command::Apply {
             plan,
             yes,
@@ -456,6 +503,28 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             runtime()?.block_on(apply(cli, &artifacts, aws, *yes, allow_destroy, planned))
         }
     }
+}
+
+/// Reads the outputs of the sending stacks that hold deploy-time DNS values.
+async fn live_dns(model: &crate::model::Model, aws: &AwsArgs) -> anyhow::Result<dns_cmd::Live> {
+    use crate::cfn::StackApi as _;
+    let mut live = dns_cmd::Live::new();
+    for region in dns_cmd::live_sources(model) {
+        let api = SdkStackApi::connect(&Connection {
+            region: region.clone(),
+            profile: aws.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        })
+        .await;
+        let stack =
+            crate::compile::stack_name(&model.project, &region, crate::compile::Concern::Sending);
+        if let Some(info) = api.describe_stack(&stack).await? {
+            for (k, v) in info.outputs {
+                live.insert((region.clone(), k), v);
+            }
+        }
+    }
+    Ok(live)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

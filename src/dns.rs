@@ -21,6 +21,11 @@ pub enum Text {
     },
 }
 
+/// The stack output that carries a deferred value: `<logical id><attribute>`.
+pub fn output_key(logical_id: &str, attribute: &str) -> String {
+    format!("{logical_id}{attribute}")
+}
+
 impl Text {
     pub fn shown(&self) -> &str {
         match self {
@@ -44,6 +49,8 @@ pub struct Record {
     pub purpose: String,
     /// Spec pointer of the element that needs it.
     pub owner: String,
+    /// The region whose stack deploys it (its values may come from that stack).
+    pub region: String,
 }
 
 /// The TXT value SES wants for a custom MAIL FROM domain.
@@ -55,26 +62,73 @@ pub fn records(model: &Model) -> Vec<Record> {
     for id in &model.identities {
         let identity_id = ids::identity(&id.domain);
         if let (Dkim::Easy { .. }, Some(zone)) = (&id.dkim, id.zone) {
-            for n in 1..=3 {
-                out.push(Record {
-                    logical_id: format!("{}{n}", ids::record("Dkim", &id.domain)),
-                    name: Text::Deferred {
-                        logical_id: identity_id.clone(),
-                        attribute: format!("DkimDNSTokenName{n}"),
-                        placeholder: format!("<dkim-token-{n}>._domainkey.{}", id.domain),
-                    },
-                    rtype: "CNAME",
-                    values: vec![Text::Deferred {
-                        logical_id: identity_id.clone(),
-                        attribute: format!("DkimDNSTokenValue{n}"),
-                        placeholder: format!("<dkim-token-{n}>.dkim.amazonses.com"),
-                    }],
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: format!("Easy DKIM {n} of 3"),
-                    owner: id.ptr.clone(),
-                });
+            let independent = model
+                .secondary
+                .iter()
+                .filter(|_| id.replication == crate::spec::Replication::Independent);
+            for (i, region) in std::iter::once(&model.primary)
+                .chain(independent)
+                .enumerate()
+            {
+                let suffix = if i == 0 {
+                    String::new()
+                } else {
+                    format!(" ({region})")
+                };
+                for n in 1..=3 {
+                    out.push(Record {
+                        logical_id: format!("{}{n}", ids::record("Dkim", &id.domain)),
+                        name: Text::Deferred {
+                            logical_id: identity_id.clone(),
+                            attribute: format!("DkimDNSTokenName{n}"),
+                            placeholder: format!(
+                                "<dkim-token-{n}{}>._domainkey.{}",
+                                if i == 0 { "" } else { "-secondary" },
+                                id.domain
+                            ),
+                        },
+                        rtype: "CNAME",
+                        values: vec![Text::Deferred {
+                            logical_id: identity_id.clone(),
+                            attribute: format!("DkimDNSTokenValue{n}"),
+                            placeholder: format!(
+                                "<dkim-token-{n}{}>.dkim.amazonses.com",
+                                if i == 0 { "" } else { "-secondary" }
+                            ),
+                        }],
+                        ttl: model.zones[zone].ttl,
+                        zone,
+                        purpose: format!("Easy DKIM {n} of 3{suffix}"),
+                        owner: id.ptr.clone(),
+                        region: region.clone(),
+                    });
+                }
             }
+        }
+        if let (
+            Dkim::Byodkim {
+                selector,
+                public_key,
+                ptr,
+                ..
+            },
+            Some(zone),
+        ) = (&id.dkim, id.zone)
+        {
+            out.push(Record {
+                logical_id: ids::record("Byodkim", &id.domain),
+                name: Text::Literal(format!("{selector}._domainkey.{}", id.domain)),
+                rtype: "TXT",
+                values: vec![Text::Literal(format!(
+                    "\"p={}\"",
+                    public_key.as_deref().unwrap_or("<public-key>")
+                ))],
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "BYODKIM".into(),
+                owner: ptr.clone(),
+                region: model.primary.clone(),
+            });
         }
         if let Some(mf) = &id.mail_from
             && let Some(zone) = mf.zone
@@ -83,14 +137,15 @@ pub fn records(model: &Model) -> Vec<Record> {
                 logical_id: ids::record("MailFromMx", &id.domain),
                 name: Text::Literal(mf.domain.clone()),
                 rtype: "MX",
-                values: vec![Text::Literal(format!(
-                    "10 feedback-smtp.{}.amazonses.com",
-                    model.primary
-                ))],
+                values: std::iter::once(&model.primary)
+                    .chain(&model.secondary)
+                    .map(|r| Text::Literal(format!("10 feedback-smtp.{r}.amazonses.com")))
+                    .collect(),
                 ttl: model.zones[zone].ttl,
                 zone,
                 purpose: "custom MAIL FROM".into(),
                 owner: mf.ptr.clone(),
+                region: model.primary.clone(),
             });
             out.push(Record {
                 logical_id: ids::record("MailFromSpf", &id.domain),
@@ -101,6 +156,7 @@ pub fn records(model: &Model) -> Vec<Record> {
                 zone,
                 purpose: "custom MAIL FROM SPF".into(),
                 owner: mf.ptr.clone(),
+                region: model.primary.clone(),
             });
         }
         if let Some(dmarc) = &id.dmarc
@@ -115,10 +171,52 @@ pub fn records(model: &Model) -> Vec<Record> {
                 zone,
                 purpose: "DMARC".into(),
                 owner: dmarc.ptr.clone(),
+                region: model.primary.clone(),
             });
         }
     }
     out.extend(receiving_records(model).into_iter().map(|p| p.record));
+    merge_same_name(out)
+}
+
+/// Records with one name and type in one zone and region: MX values are
+/// merged into one record set, identical records into one (the first owner
+/// keeps it); differing records of other types are left for `check` to reject
+/// ([`duplicates`]).
+fn merge_same_name(records: Vec<Record>) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for r in records {
+        if let Some(first) = out.iter_mut().find(|o| {
+            o.rtype == r.rtype
+                && o.zone == r.zone
+                && o.region == r.region
+                && o.name == r.name
+                && (r.rtype == "MX" || o.values == r.values)
+        }) {
+            for v in r.values {
+                if !first.values.contains(&v) {
+                    first.values.push(v);
+                }
+            }
+            continue;
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// Pairs of records (later, earlier) with the same literal name and type.
+pub fn duplicates(records: &[Record]) -> Vec<(&Record, &Record)> {
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Text::Literal(name) = &r.name
+            && let Some(first) = records[..i]
+                .iter()
+                .find(|o| o.rtype == r.rtype && matches!(&o.name, Text::Literal(n) if n == name))
+        {
+            out.push((r, first));
+        }
+    }
     out
 }
 
@@ -271,6 +369,7 @@ pub fn receiving_records(model: &Model) -> Vec<Placed> {
                     zone,
                     purpose: "inbound mail".into(),
                     owner,
+                    region: region.clone(),
                 },
                 priorities: values.iter().map(|(p, _)| *p).collect(),
                 set_identifier: several.then(|| format!("{region}-{concern}")),

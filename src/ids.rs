@@ -38,6 +38,33 @@ pub fn record(purpose: &str, owner: &str) -> String {
     format!("{purpose}{}", pascal(owner))
 }
 
+pub fn config_set(name: &str) -> String {
+    format!("ConfigurationSet{}", pascal(name))
+}
+
+pub fn event_destination(set: &str, name: &str) -> String {
+    format!("EventDestination{}{}", pascal(set), pascal(name))
+}
+
+pub fn email_template(name: &str) -> String {
+    format!("Template{}", pascal(name))
+}
+
+pub fn role(name: &str) -> String {
+    format!("Role{}", pascal(name))
+}
+
+pub fn instance_profile(name: &str) -> String {
+    format!("InstanceProfile{}", pascal(name))
+}
+
+/// The DEED parent policy of an identity.
+pub fn deed_policy(domain: &str) -> String {
+    format!("DeedPolicy{}", pascal(domain))
+}
+
+pub const GLOBAL_ENDPOINT: &str = "GlobalEndpoint";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +80,12 @@ mod tests {
         assert_eq!(archive("legal_hold-2"), "ArchiveLegalHold2");
         assert_eq!(record("Dmarc", "example.com"), "DmarcExampleCom");
         assert_eq!(pascal("mail-example.com"), pascal("mail.example.com"));
+        assert_eq!(config_set("default"), "ConfigurationSetDefault");
+        assert_eq!(
+            event_destination("default", "to-sns"),
+            "EventDestinationDefaultToSns"
+        );
+        assert_eq!(role("web-sender"), "RoleWebSender");
+        assert_eq!(deed_policy("example.com"), "DeedPolicyExampleCom");
     }
 }

@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod diag;
 pub mod diff;
 pub mod dns;
+pub mod dns_cmd;
 pub mod exit;
 pub mod ids;
 pub mod load;

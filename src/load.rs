@@ -157,6 +157,7 @@ pub fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> 
 }
 
 /// Reads a regular file of at most [`MAX_FILE_BYTES`] as UTF-8.
+#[allow(clippy::result_large_err)] // a diagnostic is the error, once per file
 pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| io_diag(path, &e))?;
@@ -219,6 +220,7 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
 }
 
 /// UTF-8 only; UTF-16 is recognised by its byte-order mark and named.
+#[allow(clippy::result_large_err)] // a diagnostic is the error, once per file
 fn decode(bytes: Vec<u8>) -> Result<String, Diagnostic> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Diagnostic::error("MI1003", "the file is UTF-16, not UTF-8")

@@ -13,6 +13,7 @@ use crate::model::Model;
 
 mod lints;
 mod receiving;
+pub mod sending;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 
@@ -25,6 +26,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("dmarc_addresses", dmarc_addresses),
     ("tags_valid", tags_valid),
     ("logical_ids_unique", logical_ids_unique),
+    ("sending", sending::check_sending),
     ("receiving", receiving::check),
     ("lints", lints::check),
 ];
@@ -123,7 +125,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    for id in &m.identities {
+    for id in m.identities.iter().filter(|i| !i.is_email) {
         if let Some(why) = domain_problem(&id.domain) {
             out.push(
                 Diagnostic::error(
@@ -174,7 +176,7 @@ pub(crate) fn zone_help(m: &Model, name: &str) -> String {
 
 fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
     for id in &m.identities {
-        if domain_problem(&id.domain).is_some() {
+        if id.is_email || domain_problem(&id.domain).is_some() {
             continue;
         }
         if id.zone.is_none() {
@@ -208,7 +210,7 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
 }
 
 fn mail_from_is_subdomain(m: &Model, out: &mut Vec<Diagnostic>) {
-    for id in &m.identities {
+    for id in m.identities.iter().filter(|i| !i.is_email) {
         let Some(mf) = &id.mail_from else { continue };
         if !mf.domain.ends_with(&format!(".{}", id.domain)) {
             out.push(

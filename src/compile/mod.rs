@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 pub mod mail_manager;
 
 use crate::dns::{self, Text};
-use crate::ids;
-use crate::model::{Dkim, Model, ZoneKind};
-use crate::spec::MxFailure;
-use crate::template::{Resource, Template, get_att, tag_list};
+use crate::model::Model;
+use crate::model::ZoneKind;
+use crate::template::{Resource, Template, get_att};
+
+pub mod sending;
 
 /// What a stack holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,78 +67,8 @@ fn text(t: &Text) -> Value {
 /// Compiles the model. `Err` only for an internal inconsistency (a bug), never for user input.
 pub fn compile(model: &Model) -> Result<StackSet, String> {
     let mut stacks = Vec::new();
-    let region = &model.primary;
-    let tags = tag_list(&model.tags);
 
-    let mut sending = Template {
-        description: format!(
-            "mailinfra {}: SES identities and DNS in {region}",
-            model.project
-        ),
-        ..Default::default()
-    };
-    for id in &model.identities {
-        let mut r = Resource::new("AWS::SES::EmailIdentity")
-            .retained()
-            .prop("EmailIdentity", json!(id.domain));
-        match id.dkim {
-            Dkim::Easy { key_length } => {
-                r = r
-                    .prop("DkimAttributes", json!({ "SigningEnabled": true }))
-                    .prop(
-                        "DkimSigningAttributes",
-                        json!({ "NextSigningKeyLength": key_length.cfn() }),
-                    );
-            }
-            Dkim::None => r = r.prop("DkimAttributes", json!({ "SigningEnabled": false })),
-        }
-        if let Some(mf) = &id.mail_from {
-            let behaviour = match mf.on_mx_failure {
-                MxFailure::UseDefault => "USE_DEFAULT_VALUE",
-                MxFailure::Reject => "REJECT_MESSAGE",
-            };
-            r = r.prop(
-                "MailFromAttributes",
-                json!({ "MailFromDomain": mf.domain, "BehaviorOnMxFailure": behaviour }),
-            );
-        }
-        r = r.prop(
-            "FeedbackAttributes",
-            json!({ "EmailForwardingEnabled": id.feedback_forwarding }),
-        );
-        if !model.tags.is_empty() {
-            r = r.prop("Tags", tags.clone());
-        }
-        sending.add(ids::identity(&id.domain), r)?;
-    }
-    for rec in dns::records(model)
-        .into_iter()
-        .filter(|r| !dns::placed_elsewhere(r))
-    {
-        let zone = &model.zones[rec.zone];
-        let ZoneKind::Route53 { zone_id } = &zone.kind else {
-            continue;
-        };
-        let r = Resource::new("AWS::Route53::RecordSet")
-            .prop("HostedZoneId", json!(zone_id))
-            .prop("Name", text(&rec.name))
-            .prop("Type", json!(rec.rtype))
-            .prop("TTL", json!(rec.ttl.to_string()))
-            .prop(
-                "ResourceRecords",
-                Value::Array(rec.values.iter().map(text).collect()),
-            );
-        sending.add(rec.logical_id, r)?;
-    }
-    if !sending.resources.is_empty() {
-        stacks.push(CompiledStack {
-            name: stack_name(&model.project, region, Concern::Sending),
-            region: region.clone(),
-            concern: Concern::Sending,
-            template: sending,
-            depends_on: Vec::new(),
-        });
-    }
+    stacks.extend(sending::compile_sending(model)?);
 
     let mm_used = !model.archives.is_empty() || !model.mail_manager.is_empty();
     for (mm_region, _) in model.mail_manager.regions.iter().filter(|_| mm_used) {
@@ -151,6 +82,7 @@ pub fn compile(model: &Model) -> Result<StackSet, String> {
             depends_on: Vec::new(),
         });
     }
+    sending::apply_overrides(model, &mut stacks);
     Ok(StackSet { stacks })
 }
 

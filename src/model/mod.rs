@@ -8,7 +8,10 @@
 pub mod receiving;
 
 use crate::load::escape_pointer;
-use crate::spec::{self, DkimMode, KeyLength, MailFrom, MxFailure, Retention, Spec};
+use crate::spec::{self, DkimMode, KeyLength, MailFrom, MxFailure, Replication, Retention, Spec};
+
+pub mod sending;
+pub use sending::{ConfigSet, EmailTemplate, GlobalEndpoint, NamedRef, Override, SendingRole};
 
 /// Default TTL of the records mailinfra creates.
 pub const DEFAULT_TTL: u32 = 300;
@@ -19,6 +22,8 @@ pub struct Model {
     /// Sorted by key.
     pub tags: Vec<(String, String)>,
     pub primary: String,
+    /// The secondary sending region.
+    pub secondary: Option<String>,
     pub zones: Vec<Zone>,
     pub identities: Vec<DomainIdentity>,
     pub archives: Vec<Archive>,
@@ -26,6 +31,8 @@ pub struct Model {
     pub mail_manager: receiving::MailManager,
     /// Classic SES receiving, when declared.
     pub receiving: Option<receiving::Classic>,
+    /// Configuration sets, templates, roles, the global endpoint, overrides.
+    pub sending: sending::Sending,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +51,16 @@ pub struct Zone {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dkim {
-    Easy { key_length: KeyLength },
+    Easy {
+        key_length: KeyLength,
+    },
+    Byodkim {
+        selector: String,
+        /// `None` when the spec has no usable secret reference (judged by `check`).
+        private_key: Option<spec::SecretRef>,
+        public_key: Option<String>,
+        ptr: String,
+    },
     None,
 }
 
@@ -65,7 +81,19 @@ pub struct Dmarc {
 
 #[derive(Clone, Debug)]
 pub struct DomainIdentity {
+    /// The domain, or the address of an email address identity.
     pub domain: String,
+    /// An email address identity (no DKIM, MAIL FROM or DMARC of its own).
+    pub is_email: bool,
+    /// How it exists in the secondary region (only meaningful with one).
+    pub replication: Replication,
+    /// Whether `replication` was written (a BYODKIM identity cannot be a DEED parent).
+    pub replication_written: bool,
+    /// Spec pointer of the identity's settings (a group's entry for group members).
+    pub settings_ptr: String,
+    pub configuration_set: Option<NamedRef>,
+    /// A byodkim identity that wrote inline key material, with its pointer.
+    pub plain_key: Option<String>,
     pub zone: Option<usize>,
     pub dkim: Dkim,
     pub mail_from: Option<MailFromDomain>,
@@ -126,51 +154,9 @@ pub fn resolve(spec: &Spec) -> Model {
         })
         .collect();
 
-    let identities = spec
-        .identities
-        .iter()
-        .map(|(domain, id)| {
-            let ptr = format!("/identities/{}", escape_pointer(domain));
-            let domain = domain.trim_end_matches('.').to_string();
-            let mail_from = id.mail_from.as_ref().map(|m| {
-                let (d, on_mx_failure, mptr) = match m {
-                    MailFrom::Domain(d) => {
-                        (d.clone(), MxFailure::UseDefault, format!("{ptr}/mail_from"))
-                    }
-                    MailFrom::Full(f) => (
-                        f.domain.clone(),
-                        f.on_mx_failure,
-                        format!("{ptr}/mail_from/domain"),
-                    ),
-                };
-                let d = d.trim_end_matches('.').to_string();
-                MailFromDomain {
-                    zone: zone_of(&zones, &d),
-                    domain: d,
-                    on_mx_failure,
-                    ptr: mptr,
-                }
-            });
-            let dmarc = id.dmarc.as_ref().map(|d| Dmarc {
-                spec: d.clone(),
-                zone: zone_of(&zones, &format!("_dmarc.{domain}")),
-                ptr: format!("{ptr}/dmarc"),
-            });
-            DomainIdentity {
-                zone: zone_of(&zones, &domain),
-                dkim: match id.dkim {
-                    DkimMode::Easy => Dkim::Easy {
-                        key_length: id.dkim_key_length.unwrap_or_default(),
-                    },
-                    DkimMode::None => Dkim::None,
-                },
-                mail_from,
-                dmarc,
-                feedback_forwarding: id.feedback_forwarding.unwrap_or(true),
-                domain,
-                ptr,
-            }
-        })
+    let identities = sending::identity_entries(spec)
+        .into_iter()
+        .map(|e| resolve_identity(&zones, spec, e))
         .collect();
 
     let archives = spec
@@ -198,10 +184,106 @@ pub fn resolve(spec: &Spec) -> Model {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         primary: spec.regions.primary.clone(),
+        secondary: spec.regions.secondary.clone(),
+        sending: sending::resolve(spec),
         zones,
         identities,
         archives,
         mail_manager,
         receiving,
+    }
+}
+
+fn resolve_identity(zones: &[Zone], spec: &Spec, e: sending::IdentityEntry<'_>) -> DomainIdentity {
+    let sending::IdentityEntry {
+        domain,
+        id,
+        ptr,
+        settings_ptr,
+    } = e;
+    let subst = |v: &str| v.replace("{domain}", &domain);
+    let is_email = domain.contains('@');
+    let mail_from = id.mail_from.as_ref().map(|m| {
+        let (d, on_mx_failure, mptr) = match m {
+            MailFrom::Domain(d) => (
+                d.clone(),
+                MxFailure::UseDefault,
+                format!("{settings_ptr}/mail_from"),
+            ),
+            MailFrom::Full(f) => (
+                f.domain.clone(),
+                f.on_mx_failure,
+                format!("{settings_ptr}/mail_from/domain"),
+            ),
+        };
+        let d = subst(&d).trim_end_matches('.').to_string();
+        MailFromDomain {
+            zone: zone_of(zones, &d),
+            domain: d,
+            on_mx_failure,
+            ptr: mptr,
+        }
+    });
+    let dmarc = id.dmarc.as_ref().map(|d| {
+        let mut d = d.clone();
+        let sub = |l: &spec::OneOrMany| match l {
+            spec::OneOrMany::One(s) => spec::OneOrMany::One(subst(s)),
+            spec::OneOrMany::Many(v) => spec::OneOrMany::Many(v.iter().map(|s| subst(s)).collect()),
+        };
+        d.rua = sub(&d.rua);
+        d.ruf = sub(&d.ruf);
+        Dmarc {
+            spec: d,
+            zone: zone_of(zones, &format!("_dmarc.{domain}")),
+            ptr: format!("{settings_ptr}/dmarc"),
+        }
+    });
+    let mut plain_key = None;
+    let dkim = match id.dkim {
+        DkimMode::Easy => Dkim::Easy {
+            key_length: id.dkim_key_length.unwrap_or_default(),
+        },
+        DkimMode::Byodkim => {
+            let b = id.byodkim.as_ref();
+            let private_key = match b.map(|b| &b.private_key) {
+                Some(spec::SecretValue::Secret(r)) => Some(r.clone()),
+                Some(spec::SecretValue::Plain(_)) => {
+                    plain_key = Some(format!("{settings_ptr}/byodkim/private_key"));
+                    None
+                }
+                None => None,
+            };
+            Dkim::Byodkim {
+                selector: b.map(|b| b.selector.clone()).unwrap_or_default(),
+                private_key,
+                public_key: b.and_then(|b| b.public_key.clone()),
+                ptr: format!("{settings_ptr}/byodkim"),
+            }
+        }
+        DkimMode::None => Dkim::None,
+    };
+    let _ = spec;
+    DomainIdentity {
+        zone: if is_email {
+            None
+        } else {
+            zone_of(zones, &domain)
+        },
+        is_email,
+        replication: id.replication.unwrap_or_default(),
+        replication_written: id.replication.is_some(),
+        settings_ptr: settings_ptr.clone(),
+        configuration_set: id.configuration_set.as_ref().map(|n| NamedRef {
+            name: n.clone(),
+            index: spec.configuration_sets.keys().position(|k| k == n),
+            ptr: format!("{settings_ptr}/configuration_set"),
+        }),
+        plain_key,
+        dkim: if is_email { Dkim::None } else { dkim },
+        mail_from,
+        dmarc,
+        feedback_forwarding: id.feedback_forwarding.unwrap_or(true),
+        domain,
+        ptr,
     }
 }

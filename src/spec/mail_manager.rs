@@ -1135,7 +1135,7 @@ pub enum IngressPassword {
     /// `generate`: a Secrets Manager secret with a random password is created.
     Generate(GenerateKeyword),
     /// An existing secret.
-    Secret(SecretRef),
+    Secret(MailManagerSecret),
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -1146,7 +1146,7 @@ pub enum GenerateKeyword {
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct SecretRef {
+pub struct MailManagerSecret {
     /// Secrets Manager secret ARN.
     #[schemars(regex(
         pattern = r"^arn:(aws|aws-cn|aws-us-gov|aws-eusc):secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=,.@-]+$"

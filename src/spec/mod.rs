@@ -15,6 +15,9 @@ pub use mail_manager::*;
 pub use receiving::*;
 use serde::{Deserialize, Serialize};
 
+pub mod sending;
+pub use sending::*;
+
 /// A mailinfra spec: what mail infrastructure exists.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,9 +41,27 @@ pub struct Spec {
     /// DNS zones that records go into, keyed by zone apex (`example.com`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dns: BTreeMap<String, Zone>,
-    /// SES sending identities, keyed by domain.
+    /// SES Global Endpoint across the primary and secondary regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_endpoint: Option<GlobalEndpoint>,
+    /// SES sending identities, keyed by domain or email address. A key that is
+    /// neither (e.g. `tenants`) with a `domains:` list declares many domains
+    /// sharing the same settings (`{domain}` in values is replaced by each).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub identities: BTreeMap<String, Identity>,
+    /// Configuration sets, keyed by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub configuration_sets: BTreeMap<String, ConfigurationSet>,
+    /// Email templates, keyed by name (replicated to every sending region).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, EmailTemplate>,
+    /// IAM roles that applications use to send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<Iam>,
+    /// Raw CloudFormation property overrides, keyed by the generated logical id
+    /// (`mailinfra build` shows them); applied in every region the resource exists.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Override>,
     /// SES Mail Manager: archives and more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_manager: Option<MailManager>,
@@ -55,6 +76,10 @@ pub struct Spec {
 pub struct Regions {
     /// The primary region, e.g. `us-east-1`.
     pub primary: String,
+    /// The secondary sending region: identities, configuration sets and
+    /// templates are created in both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary: Option<String>,
 }
 
 /// A DNS zone: a Route 53 hosted zone whose records mailinfra deploys, or
@@ -95,6 +120,8 @@ pub enum DkimMode {
     /// Easy DKIM: SES makes the keys; three CNAME records.
     #[default]
     Easy,
+    /// Bring your own DKIM key: see `byodkim`.
+    Byodkim,
     /// No DKIM signing.
     None,
 }
@@ -154,9 +181,22 @@ impl JsonSchema for KeyLength {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
-    /// DKIM signing: `easy` (default) or `none`.
+    /// DKIM signing: `easy` (default), `byodkim` or `none`.
     #[serde(default)]
     pub dkim: DkimMode,
+    /// The selector and keys for `dkim: byodkim`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byodkim: Option<Byodkim>,
+    /// With a secondary region: `deed` (default, reuse the primary's Easy DKIM
+    /// keys) or `independent` (own keys and CNAMEs in the secondary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+    /// The default configuration set of mail sent from this identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_set: Option<String>,
+    /// Makes this entry a group: these domains, all with the settings above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
     /// Easy DKIM key length in bits: 2048 (default) or 1024.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dkim_key_length: Option<KeyLength>,

@@ -1,0 +1,687 @@
+//! Compile, sending side: one `<project>-<region>-sending` stack per sending
+//! region.
+//!
+//! The primary stack holds the identities, configuration sets, templates, the
+//! global endpoint, the IAM sending roles (IAM is global, so they live once, in
+//! the primary stack, with permissions on both regions' ARNs), the DEED parent
+//! policies, and the Route 53 records. The secondary stack (deployed after the
+//! primary: it depends on the parent policies) recreates identities,
+//! configuration sets with their event destinations, and templates; a DEED
+//! replica is a `Custom::SesReplicaIdentity` (CloudFormation cannot set
+//! `DomainSigningAttributesOrigin`), an `independent` replica an ordinary
+//! identity whose DKIM CNAMEs the secondary stack deploys. Both custom resource
+//! types are served by one small inline Lambda per stack (`lambda/ses_custom.py`).
+
+use serde_json::{Value, json};
+
+use super::{CompiledStack, Concern, stack_name, text};
+use crate::dns;
+use crate::ids;
+use crate::model::sending::{Principal, RoleScope};
+use crate::model::{Dkim, DomainIdentity, Model, ZoneKind};
+use crate::spec::{
+    DimensionSource, MxFailure, Replication, SendAction, SuppressReason, TlsPolicy, TrustedService,
+};
+use crate::template::{Resource, Template, get_att, reference, tag_list};
+
+/// The custom-resource handler, inlined as the Lambda's `ZipFile`.
+pub const LAMBDA_CODE: &str = include_str!("lambda/ses_custom.py");
+pub const LAMBDA_ID: &str = "SesCustomResourceFunction";
+pub const LAMBDA_ROLE_ID: &str = "SesCustomResourceRole";
+
+/// `AWS_SES_US_EAST_1` for `us-east-1`.
+pub fn deed_origin(region: &str) -> String {
+    format!("AWS_SES_{}", region.replace('-', "_").to_ascii_uppercase())
+}
+
+/// Whether this identity is a DEED replica in the secondary region.
+pub fn is_deed_replica(model: &Model, id: &DomainIdentity) -> bool {
+    model.secondary.is_some()
+        && id.replication == Replication::Deed
+        && matches!(id.dkim, Dkim::Easy { .. })
+}
+
+fn sub(s: &str) -> Value {
+    json!({ "Fn::Sub": s })
+}
+
+fn identity_arn(region: &str, identity: &str) -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/{identity}"
+    ))
+}
+
+fn set_name(model: &Model, name: &str) -> String {
+    format!("{}-{name}", model.project)
+}
+
+fn identity_resource(model: &Model, id: &DomainIdentity) -> Resource {
+    let mut r = Resource::new("AWS::SES::EmailIdentity")
+        .retained()
+        .prop("EmailIdentity", json!(id.domain));
+    match &id.dkim {
+        Dkim::Easy { key_length } => {
+            r = r
+                .prop("DkimAttributes", json!({ "SigningEnabled": true }))
+                .prop(
+                    "DkimSigningAttributes",
+                    json!({ "NextSigningKeyLength": key_length.cfn() }),
+                );
+        }
+        Dkim::Byodkim {
+            selector,
+            private_key,
+            ..
+        } => {
+            let key = private_key.as_ref().map(|k| {
+                format!(
+                    "{{{{resolve:secretsmanager:{}:SecretString{}}}}}",
+                    k.secret,
+                    k.json_key
+                        .as_ref()
+                        .map(|j| format!(":{j}"))
+                        .unwrap_or_default()
+                )
+            });
+            r = r
+                .prop("DkimAttributes", json!({ "SigningEnabled": true }))
+                .prop(
+                    "DkimSigningAttributes",
+                    json!({ "DomainSigningSelector": selector, "DomainSigningPrivateKey": key }),
+                );
+        }
+        Dkim::None if !id.is_email => {
+            r = r.prop("DkimAttributes", json!({ "SigningEnabled": false }));
+        }
+        Dkim::None => {}
+    }
+    if let Some(mf) = &id.mail_from {
+        r = r.prop(
+            "MailFromAttributes",
+            json!({ "MailFromDomain": mf.domain, "BehaviorOnMxFailure": mx_failure(mf.on_mx_failure) }),
+        );
+    }
+    if let Some(c) = &id.configuration_set {
+        r = r.prop(
+            "ConfigurationSetAttributes",
+            json!({ "ConfigurationSetName": reference(&ids::config_set(&c.name)) }),
+        );
+    }
+    r = r.prop(
+        "FeedbackAttributes",
+        json!({ "EmailForwardingEnabled": id.feedback_forwarding }),
+    );
+    if !model.tags.is_empty() {
+        r = r.prop("Tags", tag_list(&model.tags));
+    }
+    r
+}
+
+fn mx_failure(m: MxFailure) -> &'static str {
+    match m {
+        MxFailure::UseDefault => "USE_DEFAULT_VALUE",
+        MxFailure::Reject => "REJECT_MESSAGE",
+    }
+}
+
+fn replica_resource(model: &Model, id: &DomainIdentity) -> Resource {
+    let mut r = Resource::new("Custom::SesReplicaIdentity")
+        .retained()
+        .prop("ServiceToken", get_att(LAMBDA_ID, "Arn"))
+        .prop("Identity", json!(id.domain))
+        .prop("Origin", json!(deed_origin(&model.primary)))
+        .prop(
+            "FeedbackForwarding",
+            json!(id.feedback_forwarding.to_string()),
+        );
+    if let Some(mf) = &id.mail_from {
+        r = r
+            .prop("MailFromDomain", json!(mf.domain))
+            .prop("BehaviorOnMxFailure", json!(mx_failure(mf.on_mx_failure)));
+    }
+    if let Some(c) = &id.configuration_set {
+        r = r.prop("ConfigurationSetName", reference(&ids::config_set(&c.name)));
+    }
+    r
+}
+
+/// The parent identity's policy allowing DEED replication into the secondary.
+fn deed_policy_resource(model: &Model, id: &DomainIdentity, secondary: &str) -> Resource {
+    Resource::new("Custom::SesIdentityPolicy")
+        .prop("ServiceToken", get_att(LAMBDA_ID, "Arn"))
+        .prop("Identity", reference(&ids::identity(&id.domain)))
+        .prop("PolicyName", json!("mailinfra-deed-replication"))
+        .prop(
+            "Policy",
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                    "Action": "ses:ReplicateEmailIdentityDKIMSigningKey",
+                    "Resource": identity_arn(&model.primary, &id.domain),
+                    "Condition": { "ForAllValues:StringEquals": { "ses:ReplicaRegion": [secondary] } }
+                }]
+            }),
+        )
+}
+
+/// The custom-resource Lambda and its least-privilege role.
+fn add_lambda(t: &mut Template, statements: Vec<Value>) -> Result<(), String> {
+    let mut all = vec![json!({
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*")
+    })];
+    all.extend(statements);
+    t.add(
+        LAMBDA_ROLE_ID.into(),
+        Resource::new("AWS::IAM::Role")
+            .prop(
+                "AssumeRolePolicyDocument",
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+                }),
+            )
+            .prop(
+                "Policies",
+                json!([{ "PolicyName": "ses-custom-resources", "PolicyDocument": { "Version": "2012-10-17", "Statement": all } }]),
+            ),
+    )?;
+    t.add(
+        LAMBDA_ID.into(),
+        Resource::new("AWS::Lambda::Function")
+            .prop("Runtime", json!("python3.12"))
+            .prop("Handler", json!("index.handler"))
+            .prop("Timeout", json!(120))
+            .prop("Role", get_att(LAMBDA_ROLE_ID, "Arn"))
+            .prop("Code", json!({ "ZipFile": LAMBDA_CODE })),
+    )
+}
+
+fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
+    let arn = |a: &str| json!(a.replace("{region}", region));
+    for c in &model.sending.config_sets {
+        let s = &c.spec;
+        let id = ids::config_set(&c.name);
+        let mut r = Resource::new("AWS::SES::ConfigurationSet")
+            .prop("Name", json!(set_name(model, &c.name)));
+        if let Some(tls) = s.tls {
+            let p = match tls {
+                TlsPolicy::Require => "REQUIRE",
+                TlsPolicy::Optional => "OPTIONAL",
+            };
+            r = r.prop("DeliveryOptions", json!({ "TlsPolicy": p }));
+        }
+        if let Some(e) = s.sending {
+            r = r.prop("SendingOptions", json!({ "SendingEnabled": e }));
+        }
+        if let Some(e) = s.reputation_metrics {
+            r = r.prop(
+                "ReputationOptions",
+                json!({ "ReputationMetricsEnabled": e }),
+            );
+        }
+        if let Some(reasons) = &s.suppress {
+            let mut v: Vec<&str> = reasons
+                .iter()
+                .map(|r| match r {
+                    SuppressReason::Bounce => "BOUNCE",
+                    SuppressReason::Complaint => "COMPLAINT",
+                })
+                .collect();
+            v.sort();
+            v.dedup();
+            r = r.prop("SuppressionOptions", json!({ "SuppressedReasons": v }));
+        }
+        if let Some(vdm) = &s.vdm {
+            let on = |b: bool| if b { "ENABLED" } else { "DISABLED" };
+            let mut o = serde_json::Map::new();
+            if let Some(e) = vdm.engagement_metrics {
+                o.insert(
+                    "DashboardOptions".into(),
+                    json!({ "EngagementMetrics": on(e) }),
+                );
+            }
+            if let Some(e) = vdm.optimized_shared_delivery {
+                o.insert(
+                    "GuardianOptions".into(),
+                    json!({ "OptimizedSharedDelivery": on(e) }),
+                );
+            }
+            r = r.prop("VdmOptions", Value::Object(o));
+        }
+        if !model.tags.is_empty() {
+            r = r.prop("Tags", tag_list(&model.tags));
+        }
+        t.add(id.clone(), r)?;
+        for (name, d) in &s.events {
+            let mut types: Vec<_> = d.types.clone();
+            types.sort();
+            types.dedup();
+            let mut dest = json!({
+                "Name": name,
+                "Enabled": d.enabled.unwrap_or(true),
+                "MatchingEventTypes": types.iter().map(|t| t.cfn()).collect::<Vec<_>>(),
+            });
+            if let Some(a) = &d.sns {
+                dest["SnsDestination"] = json!({ "TopicARN": arn(a) });
+            }
+            if let Some(a) = &d.eventbridge {
+                dest["EventBridgeDestination"] = json!({ "EventBusArn": arn(a) });
+            }
+            if let Some(f) = &d.firehose {
+                dest["KinesisFirehoseDestination"] =
+                    json!({ "DeliveryStreamARN": arn(&f.stream), "IAMRoleARN": f.role });
+            }
+            if let Some(dims) = &d.cloudwatch {
+                let dims: Vec<Value> = dims
+                    .iter()
+                    .map(|(n, dim)| {
+                        let src = match dim.source {
+                            DimensionSource::MessageTag => "messageTag",
+                            DimensionSource::EmailHeader => "emailHeader",
+                            DimensionSource::LinkTag => "linkTag",
+                        };
+                        json!({ "DimensionName": n, "DimensionValueSource": src, "DefaultDimensionValue": dim.default })
+                    })
+                    .collect();
+                dest["CloudWatchDestination"] = json!({ "DimensionConfigurations": dims });
+            }
+            t.add(
+                ids::event_destination(&c.name, name),
+                Resource::new("AWS::SES::ConfigurationSetEventDestination")
+                    .prop("ConfigurationSetName", reference(&id))
+                    .prop("EventDestination", dest),
+            )?;
+        }
+    }
+    for tpl in &model.sending.templates {
+        let mut body = json!({
+            "TemplateName": set_name(model, &tpl.name),
+            "SubjectPart": tpl.spec.subject,
+        });
+        if let Some(h) = &tpl.spec.html {
+            body["HtmlPart"] = json!(h);
+        }
+        if let Some(x) = &tpl.spec.text {
+            body["TextPart"] = json!(x);
+        }
+        t.add(
+            ids::email_template(&tpl.name),
+            Resource::new("AWS::SES::Template").prop("Template", body),
+        )?;
+    }
+    Ok(())
+}
+
+fn add_records(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
+    for rec in dns::records(model)
+        .into_iter()
+        .filter(|r| !dns::placed_elsewhere(r))
+    {
+        if rec.region != region {
+            continue;
+        }
+        let zone = &model.zones[rec.zone];
+        let ZoneKind::Route53 { zone_id } = &zone.kind else {
+            continue;
+        };
+        let r = Resource::new("AWS::Route53::RecordSet")
+            .prop("HostedZoneId", json!(zone_id))
+            .prop("Name", text(&rec.name))
+            .prop("Type", json!(rec.rtype))
+            .prop("TTL", json!(rec.ttl.to_string()))
+            .prop(
+                "ResourceRecords",
+                Value::Array(rec.values.iter().map(text).collect()),
+            );
+        t.add(rec.logical_id, r)?;
+    }
+    Ok(())
+}
+
+fn dkim_outputs(t: &mut Template, id: &DomainIdentity) {
+    let lid = ids::identity(&id.domain);
+    for n in 1..=3 {
+        for part in ["Name", "Value"] {
+            let attr = format!("DkimDNSToken{part}{n}");
+            t.outputs.insert(
+                crate::dns::output_key(&lid, &attr),
+                json!({ "Value": get_att(&lid, &attr) }),
+            );
+        }
+    }
+}
+
+fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
+    let regions: Vec<&str> = std::iter::once(model.primary.as_str())
+        .chain(model.secondary.as_deref())
+        .collect();
+    for role in &model.sending.roles {
+        let Some(principal) = &role.principal else {
+            continue;
+        };
+        let rid = ids::role(&role.name);
+        let trust = match principal {
+            Principal::Service(s) => json!({ "Service": match s {
+                TrustedService::Ec2 => "ec2.amazonaws.com",
+                TrustedService::Lambda => "lambda.amazonaws.com",
+                TrustedService::EcsTasks => "ecs-tasks.amazonaws.com",
+            }}),
+            Principal::Account(a) => {
+                json!({ "AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{a}:root")) })
+            }
+        };
+        let mut actions: Vec<&str> = Vec::new();
+        for a in &role.allow {
+            match a {
+                SendAction::Send => actions.push("ses:SendEmail"),
+                SendAction::SendRaw => actions.push("ses:SendRawEmail"),
+                SendAction::SendTemplated => {
+                    actions.extend(["ses:SendEmail", "ses:SendTemplatedEmail"])
+                }
+                SendAction::SendBulk => {
+                    actions.extend(["ses:SendBulkEmail", "ses:SendBulkTemplatedEmail"])
+                }
+            }
+        }
+        actions.sort();
+        actions.dedup();
+        let scoped: Vec<&DomainIdentity> = match &role.scope {
+            RoleScope::All | RoleScope::Any => model.identities.iter().collect(),
+            RoleScope::Listed(l) => l
+                .iter()
+                .filter_map(|r| r.index.and_then(|i| model.identities.get(i)))
+                .collect(),
+        };
+        let resources: Value = if role.scope == RoleScope::Any {
+            json!("*")
+        } else {
+            let mut v = Vec::new();
+            for region in &regions {
+                for id in &scoped {
+                    v.push(identity_arn(region, &id.domain));
+                }
+                let mut sets: Vec<&str> = scoped
+                    .iter()
+                    .filter_map(|i| i.configuration_set.as_ref().map(|c| c.name.as_str()))
+                    .chain(role.configuration_set.as_ref().map(|c| c.name.as_str()))
+                    .collect();
+                sets.sort();
+                sets.dedup();
+                for s in sets {
+                    v.push(sub(&format!(
+                        "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:configuration-set/{}",
+                        set_name(model, s)
+                    )));
+                }
+                if role
+                    .allow
+                    .iter()
+                    .any(|a| matches!(a, SendAction::SendTemplated | SendAction::SendBulk))
+                {
+                    for tpl in &model.sending.templates {
+                        v.push(sub(&format!(
+                            "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:template/{}",
+                            set_name(model, &tpl.name)
+                        )));
+                    }
+                }
+            }
+            Value::Array(v)
+        };
+        let mut statement = json!({ "Effect": "Allow", "Action": actions, "Resource": resources });
+        if !role.from.is_empty() {
+            statement["Condition"] = json!({ "StringLike": { "ses:FromAddress": role.from } });
+        }
+        let mut r = Resource::new("AWS::IAM::Role")
+            .prop("RoleName", json!(format!("{}-{}", model.project, role.name)))
+            .prop(
+                "AssumeRolePolicyDocument",
+                json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Principal": trust, "Action": "sts:AssumeRole" }] }),
+            )
+            .prop(
+                "Policies",
+                json!([{ "PolicyName": "ses-send", "PolicyDocument": { "Version": "2012-10-17", "Statement": [statement] } }]),
+            );
+        if !model.tags.is_empty() {
+            r = r.prop("Tags", tag_list(&model.tags));
+        }
+        t.add(rid.clone(), r)?;
+        t.outputs.insert(
+            format!("{rid}Arn"),
+            json!({ "Value": get_att(&rid, "Arn") }),
+        );
+        if *principal == Principal::Service(TrustedService::Ec2) {
+            let pid = ids::instance_profile(&role.name);
+            t.add(
+                pid.clone(),
+                Resource::new("AWS::IAM::InstanceProfile").prop("Roles", json!([reference(&rid)])),
+            )?;
+            t.outputs.insert(
+                format!("{pid}Arn"),
+                json!({ "Value": get_att(&pid, "Arn") }),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The sending stacks: the primary's, then the secondary's (if any).
+pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
+    let mut stacks = Vec::new();
+    let primary = &model.primary;
+    let mut t = Template {
+        description: format!(
+            "mailinfra {}: SES identities and DNS in {primary}",
+            model.project
+        ),
+        ..Default::default()
+    };
+    let mut deed_parents = Vec::new();
+    for id in &model.identities {
+        t.add(ids::identity(&id.domain), identity_resource(model, id))?;
+        if matches!(id.dkim, Dkim::Easy { .. }) {
+            dkim_outputs(&mut t, id);
+        }
+        if let Some(secondary) = &model.secondary
+            && is_deed_replica(model, id)
+        {
+            t.add(
+                ids::deed_policy(&id.domain),
+                deed_policy_resource(model, id, secondary),
+            )?;
+            deed_parents.push(identity_arn(primary, &id.domain));
+        }
+    }
+    if !deed_parents.is_empty() {
+        add_lambda(
+            &mut t,
+            vec![json!({
+                "Effect": "Allow",
+                "Action": ["ses:CreateEmailIdentityPolicy", "ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"],
+                "Resource": deed_parents,
+            })],
+        )?;
+    }
+    config_set_resources(model, &mut t, primary)?;
+    role_resources(model, &mut t)?;
+    if let (Some(g), Some(secondary)) = (&model.sending.global_endpoint, &model.secondary) {
+        let mut r = Resource::new("AWS::SES::MultiRegionEndpoint")
+            .retained()
+            .prop("EndpointName", json!(g.name))
+            .prop(
+                "Details",
+                json!({ "RouteDetails": [{ "Region": secondary }] }),
+            );
+        if !model.tags.is_empty() {
+            r = r.prop("Tags", tag_list(&model.tags));
+        }
+        t.add(ids::GLOBAL_ENDPOINT.into(), r)?;
+    }
+    add_records(model, &mut t, primary)?;
+    let primary_name = stack_name(&model.project, primary, Concern::Sending);
+    if !t.resources.is_empty() {
+        stacks.push(CompiledStack {
+            name: primary_name.clone(),
+            region: primary.clone(),
+            concern: Concern::Sending,
+            template: t,
+            depends_on: Vec::new(),
+        });
+    }
+
+    let Some(secondary) = &model.secondary else {
+        return Ok(stacks);
+    };
+    let mut t = Template {
+        description: format!(
+            "mailinfra {}: SES identities and DNS in {secondary} (secondary)",
+            model.project
+        ),
+        ..Default::default()
+    };
+    let mut replicas = Vec::new();
+    for id in &model.identities {
+        if is_deed_replica(model, id) {
+            t.add(ids::identity(&id.domain), replica_resource(model, id))?;
+            replicas.push(id);
+        } else {
+            t.add(ids::identity(&id.domain), identity_resource(model, id))?;
+            if matches!(id.dkim, Dkim::Easy { .. }) {
+                dkim_outputs(&mut t, id);
+            }
+        }
+    }
+    if !replicas.is_empty() {
+        let own: Vec<Value> = replicas
+            .iter()
+            .map(|i| identity_arn(secondary, &i.domain))
+            .collect();
+        let parents: Vec<Value> = replicas
+            .iter()
+            .map(|i| identity_arn(primary, &i.domain))
+            .collect();
+        add_lambda(
+            &mut t,
+            vec![
+                json!({
+                    "Effect": "Allow",
+                    "Action": [
+                        "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:GetEmailIdentity",
+                        "ses:PutEmailIdentityDkimSigningAttributes", "ses:PutEmailIdentityMailFromAttributes",
+                        "ses:PutEmailIdentityFeedbackAttributes", "ses:PutEmailIdentityConfigurationSetAttributes"
+                    ],
+                    "Resource": own,
+                }),
+                json!({
+                    "Effect": "Allow",
+                    "Action": "ses:ReplicateEmailIdentityDKIMSigningKey",
+                    "Resource": parents,
+                }),
+            ],
+        )?;
+    }
+    config_set_resources(model, &mut t, secondary)?;
+    add_records(model, &mut t, secondary)?;
+    if !t.resources.is_empty() {
+        stacks.push(CompiledStack {
+            name: stack_name(&model.project, secondary, Concern::Sending),
+            region: secondary.clone(),
+            concern: Concern::Sending,
+            template: t,
+            depends_on: vec![primary_name],
+        });
+    }
+    Ok(stacks)
+}
+
+/// Merges `b` over `a`: objects key by key, `null` removes, anything else replaces.
+fn merge(a: &mut serde_json::Map<String, Value>, b: &serde_json::Map<String, Value>) {
+    for (k, v) in b {
+        match (a.get_mut(k), v) {
+            (_, Value::Null) => {
+                a.remove(k);
+            }
+            (Some(Value::Object(old)), Value::Object(new)) => merge(old, new),
+            _ => {
+                a.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// Applies `overrides:` to every stack holding the logical id (checks make
+/// sure each names a generated resource and real properties).
+pub fn apply_overrides(model: &Model, stacks: &mut [CompiledStack]) {
+    for o in &model.sending.overrides {
+        for s in stacks.iter_mut() {
+            if let Some(r) = s.template.resources.get_mut(&o.logical_id) {
+                merge(&mut r.properties, &o.properties);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::diff::{Replacement, diff_templates};
+
+    /// The model of a YAML spec that must be valid.
+    pub(crate) fn model(yaml: &str) -> Model {
+        let doc = crate::load::Document::parse("t.yaml", yaml.to_string()).expect("parses");
+        let spec = crate::schema::check(&doc).expect("schema-valid");
+        let m = crate::model::resolve(&spec);
+        let errors: Vec<_> = crate::check::check(&m)
+            .into_iter()
+            .filter(|d| d.is_error())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        m
+    }
+
+    fn spec(secondary: &str) -> String {
+        format!(
+            "version: 1\nproject: p\nregions: {{ primary: us-east-1, secondary: {secondary} }}\nglobal_endpoint: {{ name: g }}\n"
+        )
+    }
+
+    #[test]
+    fn changing_the_global_endpoint_replaces_it() {
+        let a = compile_sending(&model(&spec("us-west-2"))).unwrap();
+        let b = compile_sending(&model(&spec("eu-west-1"))).unwrap();
+        let changes = diff_templates(
+            Some(&a[0].template.to_value()),
+            Some(&b[0].template.to_value()),
+        );
+        let c = changes
+            .iter()
+            .find(|c| c.logical_id == ids::GLOBAL_ENDPOINT)
+            .expect("the endpoint changes");
+        assert_eq!(c.replacement, Replacement::Always);
+        assert!(c.destructive());
+    }
+
+    #[test]
+    fn deed_origin_names_the_parent_region() {
+        assert_eq!(deed_origin("us-east-1"), "AWS_SES_US_EAST_1");
+        assert_eq!(deed_origin("ap-southeast-2"), "AWS_SES_AP_SOUTHEAST_2");
+    }
+
+    #[test]
+    fn overrides_merge_and_remove() {
+        let m = model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\nconfiguration_sets: { c: { tls: require, sending: true } }\noverrides:\n  ConfigurationSetC:\n    properties:\n      DeliveryOptions: { SendingPoolName: pool }\n      SendingOptions: null\n",
+        );
+        let set = crate::compile::compile(&m).unwrap();
+        let r = &set.stacks[0].template.resources["ConfigurationSetC"];
+        assert_eq!(
+            r.properties["DeliveryOptions"],
+            json!({ "TlsPolicy": "REQUIRE", "SendingPoolName": "pool" })
+        );
+        assert!(!r.properties.contains_key("SendingOptions"));
+    }
+}
