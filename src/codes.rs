@@ -14,7 +14,7 @@ pub struct Code {
     pub explain: &'static str,
 }
 
-use Severity::Error;
+use Severity::{Error, Warning};
 
 pub const CODES: &[Code] = &[
     Code {
@@ -88,6 +88,12 @@ pub const CODES: &[Code] = &[
         severity: Error,
         title: "unsupported YAML tag",
         explain: "Local YAML tags such as CloudFormation's `!Ref` or `!GetAtt` are not part of the spec language. Where raw CloudFormation is allowed (overrides), write the long form: `{ Ref: Name }`, `{ \"Fn::GetAtt\": [Name, Attr] }`.",
+    },
+    Code {
+        code: "MI1013",
+        severity: Warning,
+        title: "allow comment cannot apply",
+        explain: "A `# mailinfra: allow CODE` comment names a code that does not exist, or an error (only warnings and infos can be silenced). The comment silences the named codes on its own line and in the node whose key is on that line (with everything nested in it); on a line by itself it applies to the next line that holds content. Example: `example.com:  # mailinfra: allow MI4001, MI4002`.",
     },
     Code {
         code: "MI1101",
@@ -178,6 +184,48 @@ pub const CODES: &[Code] = &[
         severity: Error,
         title: "invalid tag",
         explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
+    },
+    Code {
+        code: "MI3007",
+        severity: Error,
+        title: "ARN in another partition",
+        explain: "An ARN names a partition (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`) other than the one of the region it is used in. Resources cannot refer across partitions: use a resource in the same partition.",
+    },
+    Code {
+        code: "MI3008",
+        severity: Error,
+        title: "name breaks a CloudFormation name rule",
+        explain: "The name becomes part of a physical resource name (e.g. `ArchiveName` is `<project>-<name>`, at most 64 characters of letters, digits, `_` and `-`, starting and ending with a letter or digit). CloudFormation would reject it at deploy time; rename it.",
+    },
+    Code {
+        code: "MI3009",
+        severity: Error,
+        title: "invalid CIDR block",
+        explain: "CIDR blocks are `ADDRESS/PREFIX` with the prefix 0–32 (IPv4) or 0–128 (IPv6), no leading zeros in IPv4 octets, no host bits set (`10.0.0.1/24` is rejected: write `10.0.0.0/24`, or `10.0.0.1/32` for one address), and the address family of the list they are in.",
+    },
+    Code {
+        code: "MI3010",
+        severity: Error,
+        title: "invalid email address",
+        explain: "Email addresses are `local@domain` with an unquoted ASCII local part of at most 64 characters (`+` tags are fine), a valid domain, and at most 254 characters in all. Quoted local parts are valid email but SES and Mail Manager do not accept them.",
+    },
+    Code {
+        code: "MI3011",
+        severity: Error,
+        title: "invalid port",
+        explain: "TCP ports are 1 to 65535.",
+    },
+    Code {
+        code: "MI3012",
+        severity: Error,
+        title: "invalid size",
+        explain: "Sizes are a whole number and a unit: `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB` (powers of 1024), e.g. `10MB`. A bare number is rejected because its unit would be a guess.",
+    },
+    Code {
+        code: "MI3013",
+        severity: Error,
+        title: "invalid duration",
+        explain: "Durations are a whole number and a unit: `s`, `m`, `h`, `d` or `w`, e.g. `5m`. A bare number is rejected because its unit would be a guess.",
     },
 ];
 

@@ -23,3 +23,4 @@ pub mod render;
 pub mod schema;
 pub mod spec;
 pub mod template;
+pub mod values;
