@@ -112,6 +112,12 @@ pub trait StackApi: Sync {
         token: &str,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
     fn delete_change_set(&self, arn: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Deletes a stack (used only for the empty `REVIEW_IN_PROGRESS` stacks our own plans created).
+    fn delete_stack(
+        &self,
+        stack_arn: &str,
+        token: &str,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Newest first, as CloudFormation returns them (first page only: callers poll).
     fn stack_events(
         &self,
@@ -152,11 +158,22 @@ impl SdkStackApi {
     }
 }
 
+/// One readable line for an SDK error: the service's code and message when
+/// CloudFormation answered, the full cause chain otherwise (network, credentials).
 fn sdk_err<E>(what: &str, e: aws_sdk_cloudformation::error::SdkError<E>) -> anyhow::Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    anyhow!("{what}: {}", DisplayErrorContext(e))
+    match e.as_service_error() {
+        Some(se) if se.code().is_some() => {
+            anyhow!(
+                "{what}: {} ({})",
+                se.message().unwrap_or("no message"),
+                se.code().unwrap_or_default()
+            )
+        }
+        _ => anyhow!("{what}: {}", DisplayErrorContext(e)),
+    }
 }
 
 fn is_missing_stack<E: ProvideErrorMetadata>(e: &E) -> bool {
@@ -332,6 +349,17 @@ impl StackApi for SdkStackApi {
             .send()
             .await
             .map_err(|e| sdk_err("cannot delete the change set", e))?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, stack_arn: &str, token: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_stack()
+            .stack_name(stack_arn)
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(|e| sdk_err("cannot delete the empty stack", e))?;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use crate::cfn::{Connection, SdkStackApi};
 use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};
-use crate::{codes, diff, exit, render, schema};
+use crate::{blueprint, codes, diff, exit, render, schema};
 
 /// Amazon SES mail infrastructure as code.
 ///
@@ -91,8 +91,29 @@ pub enum Command {
         /// Apply without asking for confirmation (for CI).
         #[arg(long)]
         yes: bool,
+        /// Allow deleting or replacing this stateful resource (logical id, e.g.
+        /// `ArchiveJournal`); repeat for each. Without it such a plan is refused.
+        #[arg(long = "allow-destroy", value_name = "LOGICAL_ID")]
+        allow_destroy: Vec<String>,
         #[command(flatten)]
         aws: AwsArgs,
+    },
+    /// List the blueprints `init` can start from.
+    Blueprints,
+    /// Write a starter spec from a blueprint.
+    Init {
+        /// The blueprint (see `mailinfra blueprints`).
+        #[arg(long, value_name = "NAME")]
+        blueprint: String,
+        /// A blueprint variable; repeat for each. Unset variables take their defaults.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
+        /// Where to write the spec (default: the `-f` file, `mailinfra.yaml`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
     },
     /// Explain a diagnostic code, e.g. `mailinfra explain MI1101`.
     Explain {
@@ -101,10 +122,19 @@ pub enum Command {
     },
 }
 
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Human,
     Json,
+    /// GitHub-flavoured Markdown, for a pull-request comment.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +262,61 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 Ok(exit::FAILURE)
             }
         },
+        Command::Blueprints => {
+            for bp in blueprint::all()? {
+                println!("{:<24} {}", bp.name, bp.meta.description);
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Init {
+            blueprint: name,
+            set,
+            out,
+            force,
+        } => {
+            let bp = blueprint::find(name)?;
+            let values: std::collections::BTreeMap<String, String> = set.iter().cloned().collect();
+            let tty = std::io::stdin().is_terminal();
+            let mut ask = |var: &str, v: &blueprint::Variable| -> Option<String> {
+                if !tty {
+                    return None;
+                }
+                eprint!("{var} ({}): ", v.description);
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).ok()?;
+                Some(line.trim().to_string()).filter(|l| !l.is_empty())
+            };
+            let text = blueprint::render(&bp, &values, &mut ask)?;
+            let path = out.clone().unwrap_or_else(|| cli.file.clone());
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true);
+            if *force {
+                opts.create(true).truncate(true);
+            } else {
+                opts.create_new(true);
+            }
+            let mut f = match opts.open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    anyhow::bail!(
+                        "`{}` already exists; pass `--force` to overwrite it or `--out FILE` to write elsewhere",
+                        path.display()
+                    )
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+                }
+            };
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            eprintln!(
+                "wrote {} from blueprint `{}`; next: mailinfra -f {} validate",
+                path.display(),
+                bp.name,
+                path.display()
+            );
+            Ok(exit::SUCCESS)
+        }
         Command::Validate { format } => {
             let checked = pipeline::check_file(
                 &cli.file,
@@ -296,11 +381,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             let plans = if *offline {
                 plan_offline(out, &artifacts)?
             } else {
-                runtime()?.block_on(plan_online(&artifacts, aws))?
+                runtime()?.block_on(plan_online(&artifacts, aws, deploy::Keep::Nothing))?
             };
             let color = use_color(cli.color, std::io::stdout().is_terminal());
             match format {
                 PlanFormat::Human => print!("{}", render::human(&plans, color)),
+                PlanFormat::Markdown => print!("{}", render::markdown(&plans)),
                 PlanFormat::Json => print!(
                     "{}",
                     render::json(&plans, if *offline { "offline" } else { "online" })
@@ -313,12 +399,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 exit::SUCCESS
             })
         }
-        Command::Apply { yes, aws } => {
+        Command::Apply {
+            yes,
+            allow_destroy,
+            aws,
+        } => {
             let Some((_, _, artifacts)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
             let artifacts = select_region(artifacts, aws.region.as_deref());
-            runtime()?.block_on(apply(cli, &artifacts, aws, *yes))
+            runtime()?.block_on(apply(cli, &artifacts, aws, *yes, allow_destroy))
         }
     }
 }
@@ -377,17 +467,16 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
     Ok(plans)
 }
 
-async fn plan_online(artifacts: &[Artifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackPlan>> {
+async fn plan_online(
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+    keep: deploy::Keep,
+) -> anyhow::Result<Vec<StackPlan>> {
     let plan_id = deploy::new_plan_id();
     let mut plans = Vec::new();
     for a in artifacts {
-        let api = SdkStackApi::connect(&Connection {
-            region: a.entry.region.clone(),
-            profile: aws.profile.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-        })
-        .await;
-        plans.push(deploy::plan_stack(&api, a, &plan_id, timing()).await?);
+        let api = connect(&a.entry.region, aws).await;
+        plans.push(deploy::plan_stack(&api, a, &plan_id, timing(), keep).await?);
     }
     Ok(plans)
 }
@@ -420,20 +509,62 @@ fn print_progress(p: Progress) {
     }
 }
 
-async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> anyhow::Result<i32> {
-    let plans = plan_online(artifacts, aws).await?;
+async fn connect(region: &str, aws: &AwsArgs) -> SdkStackApi {
+    SdkStackApi::connect(&Connection {
+        region: region.to_string(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+    })
+    .await
+}
+
+async fn apply(
+    cli: &Cli,
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+    yes: bool,
+    allow_destroy: &[String],
+) -> anyhow::Result<i32> {
+    // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
+    if !yes && !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
+        );
+    }
+    let plans = plan_online(artifacts, aws, deploy::Keep::ChangeSets).await?;
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     print!("{}", render::human(&plans, color));
     if !plans.iter().any(StackPlan::has_changes) {
         println!("Nothing to apply.");
         return Ok(exit::SUCCESS);
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            anyhow::bail!(
-                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
+    let refused = deploy::unallowed_destruction(&plans, allow_destroy);
+    if !refused.is_empty() {
+        for p in &plans {
+            deploy::discard(&connect(&p.region, aws).await, p).await;
+        }
+        eprintln!(
+            "error: refusing to apply: the plan deletes or replaces stateful resources that may hold mail, keys or history:"
+        );
+        for (stack, c) in &refused {
+            let what = if c.action == crate::diff::Action::Remove {
+                "removed from the stack (retained in AWS, but no longer managed)"
+            } else {
+                "replaced (a new, empty resource takes its place)"
+            };
+            eprintln!(
+                "  {stack}: {} ({}) would be {what}",
+                c.logical_id, c.resource_type
             );
         }
+        let flags: Vec<String> = refused
+            .iter()
+            .map(|(_, c)| format!("--allow-destroy {}", c.logical_id))
+            .collect();
+        eprintln!("If this is intended, apply again with {}", flags.join(" "));
+        return Ok(exit::REFUSED);
+    }
+    if !yes {
         print!("Apply these changes? Only `yes` is accepted: ");
         std::io::stdout().flush().ok();
         let mut answer = String::new();
@@ -441,17 +572,16 @@ async fn apply(cli: &Cli, artifacts: &[Artifact], aws: &AwsArgs, yes: bool) -> a
             .read_line(&mut answer)
             .context("cannot read the answer")?;
         if answer.trim() != "yes" {
-            eprintln!("Apply cancelled; the change sets are left for review.");
+            for p in &plans {
+                let api = connect(&p.region, aws).await;
+                deploy::discard(&api, p).await;
+            }
+            eprintln!("Apply cancelled; nothing was changed.");
             return Ok(exit::FAILURE);
         }
     }
     for p in plans.iter().filter(|p| p.has_changes()) {
-        let api = SdkStackApi::connect(&Connection {
-            region: p.region.clone(),
-            profile: aws.profile.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-        })
-        .await;
+        let api = connect(&p.region, aws).await;
         deploy::apply_stack(&api, p, timing(), &print_progress).await?;
     }
     println!("Apply complete.");

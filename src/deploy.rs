@@ -93,12 +93,23 @@ fn same_template(deployed: &str, body: &str) -> bool {
     }
 }
 
+/// Whether a plan's change sets are kept for a later apply or removed once read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Keep the change sets: an apply executes them.
+    ChangeSets,
+    /// A speculative plan: delete what it created (change sets, and the empty
+    /// `REVIEW_IN_PROGRESS` stack of a first create) so that nothing is left behind.
+    Nothing,
+}
+
 /// Plans one stack.
 pub async fn plan_stack(
     api: &impl StackApi,
     artifact: &Artifact,
     plan_id: &str,
     timing: Timing,
+    keep: Keep,
 ) -> anyhow::Result<StackPlan> {
     let entry = &artifact.entry;
     let name = &entry.name;
@@ -144,16 +155,10 @@ pub async fn plan_stack(
         }
     }
     let change_set_name = format!("mailinfra-{plan_id}");
-    // Pinned by ARN after the first read, so a re-created stack of the same name is not confused with it.
-    let target = plan.stack_arn.clone().unwrap_or_else(|| name.clone());
     let token = format!("mailinfra-{plan_id}-{}", short_hash(name));
     let arn = api
         .create_change_set(NewChangeSet {
-            stack: if plan.status == PlanStatus::Update {
-                &target
-            } else {
-                name
-            },
+            stack: name,
             name: &change_set_name,
             template_body: &artifact.body,
             create: plan.status == PlanStatus::Create,
@@ -163,6 +168,7 @@ pub async fn plan_stack(
         })
         .await?;
     let started = std::time::Instant::now();
+    // From here on the change set and its stack are addressed by ARN, never by name.
     let cs = loop {
         let cs = api.describe_change_set(&arn).await?;
         if !cs.is_pending() {
@@ -177,42 +183,98 @@ pub async fn plan_stack(
         }
         tokio::time::sleep(timing.poll).await;
     };
+    // The stack a CREATE change set made exists only to hold it; it goes with it.
+    let created_stack = current.is_none();
+    let cleanup = async |cs_arn: &str, stack_arn: &str| {
+        api.delete_change_set(cs_arn).await.ok();
+        if created_stack && !stack_arn.is_empty() {
+            let token = format!("mailinfra-{plan_id}-del-{}", short_hash(name));
+            api.delete_stack(stack_arn, &token).await.ok();
+        }
+    };
     if cs.is_empty_failure() {
-        api.delete_change_set(&cs.arn).await.ok();
+        cleanup(&cs.arn, &cs.stack_arn).await;
         plan.status = PlanStatus::NoChanges;
         return Ok(plan);
     }
     if cs.status == "FAILED" {
-        api.delete_change_set(&cs.arn).await.ok();
+        cleanup(&cs.arn, &cs.stack_arn).await;
         bail!(
             "the change set for `{name}` failed: {}",
             cs.status_reason.unwrap_or_default()
         );
     }
-    plan.stack_arn = Some(cs.stack_arn.clone())
-        .filter(|a| !a.is_empty())
-        .or(plan.stack_arn);
-    plan.change_set_arn = Some(cs.arn.clone());
+    if keep == Keep::Nothing {
+        cleanup(&cs.arn, &cs.stack_arn).await;
+    } else {
+        plan.stack_arn = Some(cs.stack_arn.clone())
+            .filter(|a| !a.is_empty())
+            .or(plan.stack_arn);
+        plan.change_set_arn = Some(cs.arn.clone());
+    }
     plan.changes = cs.changes;
-    // moto and some emulators omit change details: fall back to the template diff for properties.
-    if plan.changes.iter().all(|c| c.properties.is_empty()) {
-        let old = deployed_template
-            .as_deref()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok());
-        let new = serde_json::from_str::<Value>(&artifact.body).ok();
-        let local = diff::diff_templates(old.as_ref(), new.as_ref());
-        for c in &mut plan.changes {
-            if let Some(l) = local.iter().find(|l| l.logical_id == c.logical_id) {
-                c.properties = l.properties.clone();
+    // Defence in depth: the template diff (with replacement rules from the official
+    // schemas) fills in what a change set leaves out — property names, and changes to
+    // types an emulator skips — and can only make a change look more dangerous.
+    let old = deployed_template
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let new = serde_json::from_str::<Value>(&artifact.body).ok();
+    for local in diff::diff_templates(old.as_ref(), new.as_ref()) {
+        match plan
+            .changes
+            .iter_mut()
+            .find(|c| c.logical_id == local.logical_id)
+        {
+            Some(c) => {
+                if c.properties.is_empty() {
+                    c.properties = local.properties;
+                }
+                if c.replacement == diff::Replacement::Never {
+                    c.replacement = local.replacement;
+                }
             }
+            None => plan.changes.push(local),
         }
     }
+    plan.changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     Ok(plan)
 }
 
 fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
+}
+
+/// The destructive changes (removal or replacement of a stateful resource) that
+/// the user has not named in `allowed`, with their stack.
+pub fn unallowed_destruction<'a>(
+    plans: &'a [StackPlan],
+    allowed: &[String],
+) -> Vec<(&'a str, &'a ResourceChange)> {
+    plans
+        .iter()
+        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
+        .filter(|(_, c)| c.destructive() && !allowed.iter().any(|a| a == &c.logical_id))
+        .collect()
+}
+
+/// Deletes a kept plan's change set, and the empty stack it created for a first
+/// create, when the user declines to apply. Best effort: nothing was executed.
+pub async fn discard(api: &impl StackApi, plan: &StackPlan) {
+    let Some(arn) = &plan.change_set_arn else {
+        return;
+    };
+    api.delete_change_set(arn).await.ok();
+    if plan.status == PlanStatus::Create
+        && let Some(stack) = &plan.stack_arn
+        && let Ok(Some(info)) = api.describe_stack(stack).await
+        && info.is_review()
+    {
+        api.delete_stack(stack, &format!("discard-{}", short_hash(arn)))
+            .await
+            .ok();
+    }
 }
 
 /// Terminal stack states that mean the apply worked.

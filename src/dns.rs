@@ -76,46 +76,46 @@ pub fn records(model: &Model) -> Vec<Record> {
                 });
             }
         }
-        if let Some(mf) = &id.mail_from {
-            if let Some(zone) = mf.zone {
-                out.push(Record {
-                    logical_id: ids::record("MailFromMx", &id.domain),
-                    name: Text::Literal(mf.domain.clone()),
-                    rtype: "MX",
-                    values: vec![Text::Literal(format!(
-                        "10 feedback-smtp.{}.amazonses.com",
-                        model.primary
-                    ))],
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: "custom MAIL FROM".into(),
-                    owner: mf.ptr.clone(),
-                });
-                out.push(Record {
-                    logical_id: ids::record("MailFromSpf", &id.domain),
-                    name: Text::Literal(mf.domain.clone()),
-                    rtype: "TXT",
-                    values: vec![Text::Literal(SPF_AMAZONSES.into())],
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: "custom MAIL FROM SPF".into(),
-                    owner: mf.ptr.clone(),
-                });
-            }
+        if let Some(mf) = &id.mail_from
+            && let Some(zone) = mf.zone
+        {
+            out.push(Record {
+                logical_id: ids::record("MailFromMx", &id.domain),
+                name: Text::Literal(mf.domain.clone()),
+                rtype: "MX",
+                values: vec![Text::Literal(format!(
+                    "10 feedback-smtp.{}.amazonses.com",
+                    model.primary
+                ))],
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "custom MAIL FROM".into(),
+                owner: mf.ptr.clone(),
+            });
+            out.push(Record {
+                logical_id: ids::record("MailFromSpf", &id.domain),
+                name: Text::Literal(mf.domain.clone()),
+                rtype: "TXT",
+                values: vec![Text::Literal(SPF_AMAZONSES.into())],
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "custom MAIL FROM SPF".into(),
+                owner: mf.ptr.clone(),
+            });
         }
-        if let Some(dmarc) = &id.dmarc {
-            if let Some(zone) = dmarc.zone {
-                out.push(Record {
-                    logical_id: ids::record("Dmarc", &id.domain),
-                    name: Text::Literal(format!("_dmarc.{}", id.domain)),
-                    rtype: "TXT",
-                    values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
-                    ttl: model.zones[zone].ttl,
-                    zone,
-                    purpose: "DMARC".into(),
-                    owner: dmarc.ptr.clone(),
-                });
-            }
+        if let Some(dmarc) = &id.dmarc
+            && let Some(zone) = dmarc.zone
+        {
+            out.push(Record {
+                logical_id: ids::record("Dmarc", &id.domain),
+                name: Text::Literal(format!("_dmarc.{}", id.domain)),
+                rtype: "TXT",
+                values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
+                ttl: model.zones[zone].ttl,
+                zone,
+                purpose: "DMARC".into(),
+                owner: dmarc.ptr.clone(),
+            });
         }
     }
     out

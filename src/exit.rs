@@ -6,5 +6,7 @@ pub const SUCCESS: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// `plan --detailed-exitcode`: success, and there are changes.
 pub const CHANGES: i32 = 2;
+/// `apply` refused: the plan deletes or replaces a stateful resource the user did not allow.
+pub const REFUSED: i32 = 3;
 /// The command line is wrong (unknown flag, missing argument).
 pub const USAGE: i32 = 64;

@@ -3,6 +3,7 @@
 //! The pipeline (see `pipeline`): load → schema → resolve (`model`) → check →
 //! compile → build → plan → apply. Each stage is one module; `cli` is the edge.
 
+pub mod blueprint;
 pub mod build;
 pub mod cfn;
 pub mod cfn_data;

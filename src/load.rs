@@ -663,12 +663,11 @@ fn scalar(text: &str, style: ScalarStyle, sp: Span) -> Node {
     if let Some(i) = parse_int(text) {
         return mk(NodeValue::Int(i), true);
     }
-    if is_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            if f.is_finite() {
-                return mk(NodeValue::Float(f), true);
-            }
-        }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+    {
+        return mk(NodeValue::Float(f), true);
     }
     mk(NodeValue::Str(text.to_string()), false)
 }

@@ -166,3 +166,70 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
     });
     crate::template::render_value(&doc)
 }
+
+/// A pull-request comment: a summary table and one collapsible section per changed stack.
+pub fn markdown(plans: &[StackPlan]) -> String {
+    let t = totals(plans);
+    let mut out = String::from("### mailinfra plan\n\n");
+    let _ = writeln!(
+        out,
+        "**{} to add, {} to change, {} to replace, {} to remove** ({} of {} stacks unchanged)\n",
+        t.add,
+        t.modify,
+        t.replace,
+        t.remove,
+        t.unchanged_stacks,
+        plans.len()
+    );
+    if t.destructive > 0 {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> {} change(s) delete or replace a stateful resource.\n",
+            t.destructive
+        );
+    }
+    out.push_str("| stack | region | status | changes |\n| --- | --- | --- | --- |\n");
+    for p in plans {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            p.stack,
+            p.region,
+            status_word(p.status),
+            p.changes.len()
+        );
+    }
+    for p in plans.iter().filter(|p| !p.changes.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code> ({})</summary>\n",
+            p.stack,
+            status_word(p.status)
+        );
+        out.push_str(
+            "| | logical id | type | properties | replacement |\n| --- | --- | --- | --- | --- |\n",
+        );
+        for c in &p.changes {
+            let mark = if c.destructive() {
+                " :warning: stateful"
+            } else {
+                ""
+            };
+            let replacement = match c.replacement {
+                Replacement::Always => "yes",
+                Replacement::Conditional => "maybe",
+                Replacement::Never => "",
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | `{}` | {} | {replacement}{mark} |",
+                symbol(c),
+                c.logical_id,
+                c.resource_type,
+                c.properties.join(", ")
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
+    out
+}

@@ -202,7 +202,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                     d = d.help(format!("YAML reads `{text}` as a number or boolean; quote it to keep it a string: \"{text}\""));
                 }
             } else if let Some(desc) =
-                subschema(&spath.trim_end_matches("/type").to_string()).and_then(description)
+                subschema(spath.trim_end_matches("/type")).and_then(description)
             {
                 d = d.help(desc);
             }

@@ -84,25 +84,25 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
                 .help(why),
             );
         }
-        if let Some(mf) = &id.mail_from {
-            if let Some(why) = domain_problem(&mf.domain) {
-                out.push(
-                    Diagnostic::error(
-                        "MI3003",
-                        format!("`{}` is not a valid domain name", mf.domain),
-                    )
-                    .path(&mf.ptr)
-                    .help(why),
-                );
-            }
+        if let Some(mf) = &id.mail_from
+            && let Some(why) = domain_problem(&mf.domain)
+        {
+            out.push(
+                Diagnostic::error(
+                    "MI3003",
+                    format!("`{}` is not a valid domain name", mf.domain),
+                )
+                .path(&mf.ptr)
+                .help(why),
+            );
         }
     }
 }
 
 fn zone_help(m: &Model, name: &str) -> String {
     let apex = name
-        .splitn(2, '.')
-        .nth(1)
+        .split_once('.')
+        .map(|x| x.1)
         .filter(|rest| rest.contains('.'))
         .unwrap_or(name);
     let declared = if m.zones.is_empty() {
@@ -138,20 +138,21 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        if let Some(mf) = &id.mail_from {
-            if mf.zone.is_none() && domain_problem(&mf.domain).is_none() {
-                out.push(
-                    Diagnostic::error(
-                        "MI3002",
-                        format!(
-                            "the MAIL FROM domain `{}` is in no declared DNS zone",
-                            mf.domain
-                        ),
-                    )
-                    .path(&mf.ptr)
-                    .help(zone_help(m, &mf.domain)),
-                );
-            }
+        if let Some(mf) = &id.mail_from
+            && mf.zone.is_none()
+            && domain_problem(&mf.domain).is_none()
+        {
+            out.push(
+                Diagnostic::error(
+                    "MI3002",
+                    format!(
+                        "the MAIL FROM domain `{}` is in no declared DNS zone",
+                        mf.domain
+                    ),
+                )
+                .path(&mf.ptr)
+                .help(zone_help(m, &mf.domain)),
+            );
         }
     }
 }
@@ -225,18 +226,24 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     };
     for (k, v) in &m.tags {
         let ptr = format!("/tags/{}", crate::load::escape_pointer(k));
+        let safe_for_mail_manager = mail_manager_safe(k) && mail_manager_safe(v);
         let problem = if k.is_empty() || k.chars().count() > 128 {
             Some("tag keys are 1 to 128 characters long".to_string())
         } else if k.to_ascii_lowercase().starts_with("aws:") {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
+<<<<<<< HEAD
         } else if !m.archives.is_empty() && !mail_manager_safe(k) {
             Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag keys (no spaces)".to_string())
         } else if !m.archives.is_empty() && !mail_manager_safe(v) {
             Some(format!(
                 "Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces): `{v}`"
             ))
+=======
+        } else if !m.archives.is_empty() && !safe_for_mail_manager {
+            Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
+>>>>>>> main
         } else {
             None
         };

@@ -71,8 +71,8 @@ pub enum ExternalZone {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Route53Zone {
-    /// The hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`.
-    #[schemars(regex(pattern = r"^Z[A-Z0-9]{1,31}$"))]
+    /// The hosted zone id: up to 32 uppercase letters and digits, such as `Z0123456789ABCDEFGHIJ`
+    #[schemars(regex(pattern = r"^[A-Z0-9]{1,32}$"))]
     pub route53_zone_id: String,
     /// TTL in seconds for the records mailinfra creates (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,12 +12,18 @@ pub fn root() -> PathBuf {
 /// The `mailinfra` binary under test.
 pub fn mailinfra() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mailinfra"));
-    c.env("NO_COLOR", "1").env_remove("AWS_PROFILE").env_remove("MAILINFRA_ENDPOINT_URL");
+    c.env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("MAILINFRA_ENDPOINT_URL");
     c
 }
 
 pub fn run(args: &[&str], cwd: &Path) -> Output {
-    mailinfra().args(args).current_dir(cwd).output().expect("mailinfra runs")
+    mailinfra()
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("mailinfra runs")
 }
 
 pub fn text(b: &[u8]) -> String {
@@ -31,7 +37,10 @@ pub fn snapshot_settings(group: &str) -> insta::Settings {
     s.set_prepend_module_to_snapshot(false);
     s.set_omit_expression(true);
     s.add_filter(r"\b\d{12}\b", "[ACCOUNT]");
-    s.add_filter(r"arn:aws:cloudformation:[a-z0-9-]+:[^\s\x22]+", "[STACK-OR-CHANGE-SET-ARN]");
+    s.add_filter(
+        r"arn:aws:cloudformation:[a-z0-9-]+:[^\s\x22]+",
+        "[STACK-OR-CHANGE-SET-ARN]",
+    );
     s
 }
 
@@ -41,7 +50,10 @@ pub fn cfn_lint_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = root().join(".venv/bin/cfn-lint");
-    assert!(p.exists(), "cfn-lint not found: run the tests with scripts/test (it installs cfn-lint into .venv)");
+    assert!(
+        p.exists(),
+        "cfn-lint not found: run the tests with scripts/test (it installs cfn-lint into .venv)"
+    );
     p
 }
 
@@ -66,7 +78,9 @@ pub fn cfn_lint(templates: &[(PathBuf, String)]) {
         // Exit code bits: 2 = error, 4 = warning, 8 = informational. Only errors fail.
         let errors: Vec<&str> = stdout.lines().filter(|l| l.contains(":E")).collect();
         assert!(
-            out.status.code() != Some(2) && (out.status.code().unwrap_or(0) & 2) == 0 && errors.is_empty(),
+            out.status.code() != Some(2)
+                && (out.status.code().unwrap_or(0) & 2) == 0
+                && errors.is_empty(),
             "cfn-lint found errors in {region}:\n{stdout}\n{}",
             text(&out.stderr)
         );
@@ -83,8 +97,15 @@ pub fn cfn_endpoint() -> String {
                 return e;
             }
             let bin = root().join(".venv/bin/moto_server");
-            assert!(bin.exists(), "no CloudFormation test server: run the tests with scripts/test");
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            assert!(
+                bin.exists(),
+                "no CloudFormation test server: run the tests with scripts/test"
+            );
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
             let child = Command::new(bin)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(std::process::Stdio::null())
@@ -118,4 +139,33 @@ pub fn with_test_aws(c: &mut Command) -> &mut Command {
 /// A fresh scratch directory.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
+}
+
+/// The Python of `.venv` (it has boto3, which moto depends on).
+pub fn venv_python() -> PathBuf {
+    let p = root().join(".venv/bin/python");
+    assert!(p.exists(), "no .venv: run the tests with scripts/test");
+    p
+}
+
+/// Runs a boto3 snippet against the test server; `client(name)` is predefined.
+/// Returns its stdout, trimmed.
+pub fn boto3(code: &str) -> String {
+    let prelude = format!(
+        "import boto3, json\n\
+         def client(name, region='us-east-1'):\n    \
+         return boto3.client(name, endpoint_url='{}', region_name=region, aws_access_key_id='testing', aws_secret_access_key='testing')\n",
+        cfn_endpoint()
+    );
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(format!("{prelude}{code}"))
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "boto3 snippet failed:\n{}",
+        text(&out.stderr)
+    );
+    text(&out.stdout).trim().to_string()
 }

@@ -1,0 +1,132 @@
+//! The command line as a user meets it: exit codes, messages, help.
+
+mod common;
+
+use mailinfra::exit;
+
+fn write(dir: &std::path::Path, text: &str) {
+    std::fs::write(dir.join("mailinfra.yaml"), text).unwrap();
+}
+
+#[test]
+fn misspelt_key_is_located_and_a_fix_suggested() {
+    let dir = common::scratch();
+    write(
+        dir.path(),
+        "version: 1\nproject: demo\nregions: { primary: us-east-1 }\nmail_manager:\n  archives:\n    journal:\n      retenion: 1 year\n",
+    );
+    let o = common::run(&["validate"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains("mailinfra.yaml:7:7: error[MI1101]: unknown key `retenion`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `retention`?"), "{err}");
+}
+
+#[test]
+fn valid_spec_exits_zero() {
+    let o = common::run(
+        &["-f", "tests/fixtures/valid/002-minimal.yaml", "validate"],
+        &common::root(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+}
+
+#[test]
+fn missing_file_is_a_diagnostic_not_a_crash() {
+    let dir = common::scratch();
+    let o = common::run(&["validate"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains("error[MI1001]: `mailinfra.yaml` does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_have_their_own_exit_code() {
+    let o = common::run(&["plan", "--no-such-flag"], &common::root());
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+    let o = common::run(&["frobnicate"], &common::root());
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+}
+
+#[test]
+fn offline_plan_needs_no_aws_and_reports_changes() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/001-quickstart.yaml");
+    std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
+    // No build yet: everything is new.
+    let o = common::mailinfra()
+        .args(["plan", "--offline", "--detailed-exitcode"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(exit::CHANGES),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let plan = common::text(&o.stdout);
+    assert!(plan.contains("+ ArchiveJournal"), "{plan}");
+    assert!(
+        plan.contains("Plan: 10 to add, 0 to change, 0 to replace, 0 to remove"),
+        "{plan}"
+    );
+    // After a build, the same spec plans no changes.
+    assert!(common::run(&["build"], dir.path()).status.success());
+    let o = common::run(&["plan", "--offline", "--detailed-exitcode"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::SUCCESS));
+    // A KMS key on an archive replaces it, and the plan says so loudly.
+    let text = std::fs::read_to_string(dir.path().join("mailinfra.yaml")).unwrap().replace(
+        "journal: { retention: permanent }",
+        "journal: { retention: permanent, kms_key: \"arn:aws:kms:us-east-1:111122223333:key/abc\" }",
+    );
+    write(dir.path(), &text);
+    let o = common::run(&["plan", "--offline", "--format", "json"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::SUCCESS));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan["summary"]["replace"], 1);
+    assert_eq!(plan["summary"]["destructive"], 1);
+    let stacks = plan["stacks"].as_array().unwrap();
+    let mm = stacks
+        .iter()
+        .find(|s| s["stack"] == "nutrition-us-east-1-mail-manager")
+        .unwrap();
+    assert_eq!(mm["status"], "update");
+    let change = &mm["changes"][0];
+    assert_eq!(change["logical_id"], "ArchiveJournal");
+    assert_eq!(change["replacement"], "always");
+    assert_eq!(change["properties"][0], "KmsKeyArn");
+}
+
+#[test]
+fn explain_prints_the_long_form() {
+    let o = common::run(&["explain", "MI1101"], &common::root());
+    assert!(o.status.success());
+    assert!(common::text(&o.stdout).starts_with("MI1101 (error): unknown key"));
+    let o = common::run(&["explain", "MI9999"], &common::root());
+    assert_eq!(o.status.code(), Some(exit::FAILURE));
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in ["validate", "schema", "build", "plan", "apply", "explain", "blueprints", "init"] {
+        let o = common::run(&[cmd, "--help"], &common::root());
+        assert!(o.status.success(), "{cmd}");
+        let help = common::text(&o.stdout);
+        common::snapshot_settings("help")
+            .bind(|| insta::assert_snapshot!(format!("help-{cmd}"), help));
+    }
+}
