@@ -124,11 +124,68 @@ fn type_name(kind: &TypeKind) -> String {
     }
 }
 
-/// The first sentence of a schema description, for help text.
+/// The first sentence of a schema description, for help text: `e.g.` and
+/// `i.e.` do not end it, and a capital that starts a sentence is lowered.
 fn description(s: &Value) -> Option<String> {
-    let d = s.get("description")?.as_str()?;
-    let first = d.split(". ").next().unwrap_or(d).trim_end_matches('.');
-    Some(first.replace('\n', " "))
+    let d = s.get("description")?.as_str()?.replace('\n', " ");
+    let guarded = d
+        .replace("e.g. ", "e.g.\u{0} ")
+        .replace("i.e. ", "i.e.\u{0} ");
+    let first = guarded.split(". ").next().unwrap_or(&guarded);
+    let first = first.trim_end_matches('.').replace('\u{0}', "");
+    Some(lower_first(&first))
+}
+
+/// `The hosted zone` → `the hosted zone`; `DKIM signing` stays.
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
+            a.to_lowercase().chain(s.chars().skip(1)).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// What a branch of an `anyOf` accepts, for "write one of" help.
+fn branch_form(b: &'static Value) -> Option<String> {
+    let b = resolve_ref(b);
+    if let Some(values) = b.get("enum").and_then(Value::as_array) {
+        let listed: Vec<String> = values
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => format!("`{s}`"),
+                other => format!("`{other}`"),
+            })
+            .collect();
+        return Some(listed.join(" or "));
+    }
+    let ty = match b.get("type").and_then(Value::as_str)? {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean",
+        _ => return description(b),
+    };
+    Some(match description(b) {
+        Some(d) => format!("{ty} ({d})"),
+        None => ty.to_string(),
+    })
+}
+
+/// The JSON type of a value, as the schema's `type` keyword names it.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
@@ -197,7 +254,19 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             )
             .at(at);
             let plain = plain_text(doc, &ptr);
-            if expected.contains("string") {
+            let yaml11 = instance
+                .as_str()
+                .and_then(|t| match t.to_ascii_lowercase().as_str() {
+                    "yes" | "y" | "on" => Some("true"),
+                    "no" | "n" | "off" => Some("false"),
+                    _ => None,
+                });
+            if let (true, Some(b)) = (expected.contains("boolean"), yaml11) {
+                d = d.help(format!(
+                    "YAML 1.2 (which mailinfra reads) takes `{}` as a string, not a boolean: write `{b}`",
+                    instance.as_str().unwrap_or_default()
+                ));
+            } else if expected.contains("string") {
                 if let Some(text) = plain {
                     d = d.help(format!("YAML reads `{text}` as a number or boolean; quote it to keep it a string: \"{text}\""));
                 }
@@ -248,7 +317,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
         ValidationErrorKind::Pattern { pattern } => {
             let mut d = Diagnostic::error(
                 "MI1105",
-                format!("`{name}` has an invalid value {}", describe(instance)),
+                format!("{} is not a valid `{name}`", describe(instance)),
             )
             .at(at);
             let desc = subschema(spath.trim_end_matches("/pattern")).and_then(description);
@@ -298,6 +367,36 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             // Report the branch the user evidently meant: the one whose errors do
             // not include a type mismatch at this very node.
+            // First choice: the only branch whose type fits the value (a string
+            // for a keyword, a mapping for the long form).
+            let branches = subschema(&spath).and_then(Value::as_array);
+            let ty = json_type(instance);
+            let fitting: Vec<usize> = branches
+                .map(|bs| {
+                    bs.iter()
+                        .enumerate()
+                        .filter(|(_, b)| {
+                            let b = resolve_ref(b);
+                            match b.get("type") {
+                                Some(Value::String(t)) => {
+                                    t == ty || (t == "number" && ty == "integer")
+                                }
+                                Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+                                _ => true,
+                            }
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let [i] = fitting[..]
+                && let Some(errs) = context.get(i)
+            {
+                for e in errs {
+                    explain(doc, e, out);
+                }
+                return;
+            }
             let meant: Vec<&Vec<ValidationError<'static>>> = context
                 .iter()
                 .filter(|errs| {
@@ -318,15 +417,8 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 }
                 return;
             }
-            let forms: Vec<String> = subschema(&spath)
-                .and_then(Value::as_array)
-                .map(|branches| {
-                    branches
-                        .iter()
-                        .map(resolve_ref)
-                        .filter_map(description)
-                        .collect()
-                })
+            let forms: Vec<String> = branches
+                .map(|bs| bs.iter().filter_map(branch_form).collect())
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
                 "MI1102",
@@ -334,7 +426,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             )
             .at(at);
             if !forms.is_empty() {
-                d = d.help(format!("write one of: {}", forms.join("; ")));
+                d = d.help(format!("write {}", forms.join(", or ")));
             }
             d
         }

@@ -122,7 +122,16 @@ fn explain_prints_the_long_form() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["validate", "schema", "build", "plan", "apply", "explain", "blueprints", "init"] {
+    for cmd in [
+        "validate",
+        "schema",
+        "build",
+        "plan",
+        "apply",
+        "explain",
+        "blueprints",
+        "init",
+    ] {
         let o = common::run(&[cmd, "--help"], &common::root());
         assert!(o.status.success(), "{cmd}");
         let help = common::text(&o.stdout);

@@ -226,24 +226,18 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     };
     for (k, v) in &m.tags {
         let ptr = format!("/tags/{}", crate::load::escape_pointer(k));
-        let safe_for_mail_manager = mail_manager_safe(k) && mail_manager_safe(v);
         let problem = if k.is_empty() || k.chars().count() > 128 {
             Some("tag keys are 1 to 128 characters long".to_string())
         } else if k.to_ascii_lowercase().starts_with("aws:") {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
-<<<<<<< HEAD
         } else if !m.archives.is_empty() && !mail_manager_safe(k) {
             Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag keys (no spaces)".to_string())
         } else if !m.archives.is_empty() && !mail_manager_safe(v) {
             Some(format!(
                 "Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces): `{v}`"
             ))
-=======
-        } else if !m.archives.is_empty() && !safe_for_mail_manager {
-            Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
->>>>>>> main
         } else {
             None
         };
