@@ -74,7 +74,7 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
         }
     }
     diag::locate(&mut out.diagnostics, &doc);
-    apply_allows(&mut out.diagnostics, &doc);
+    out.diagnostics = filter_allowed(std::mem::take(&mut out.diagnostics), &doc);
     out.text = Some(doc.text);
     finish(out, judge)
 }
@@ -84,9 +84,9 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
 /// covers diagnostics that start on its line and those located in the node
 /// whose key (or list item) starts on its line, nested nodes included. Errors
 /// are never silenced.
-fn apply_allows(diags: &mut Vec<Diagnostic>, doc: &load::Document) {
+pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<Diagnostic> {
     if doc.allows.is_empty() {
-        return;
+        return diags;
     }
     let mut problems = Vec::new();
     let mut scopes: Vec<(u32, Vec<&str>)> = Vec::new();
@@ -149,6 +149,7 @@ fn apply_allows(diags: &mut Vec<Diagnostic>, doc: &load::Document) {
         })
     });
     diags.extend(problems);
+    diags
 }
 
 fn finish(mut c: Checked, judge: Judge) -> Checked {

@@ -236,14 +236,16 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 format!("{what} is missing the required key `{key}`"),
             )
             .at(place.key.unwrap_or(place.value));
-            if let Some(desc) = subschema(&spath)
-                .and_then(|s| s.get("properties"))
-                .and_then(|p| p.get(key))
-                .map(resolve_ref)
-                .and_then(description)
-            {
-                d = d.help(format!("add `{key}:` ({desc})"));
-            }
+            d = d.help(
+                match subschema(spath.trim_end_matches("/required"))
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.get(key))
+                    .and_then(|p| description(p).or_else(|| description(resolve_ref(p))))
+                {
+                    Some(desc) => format!("add `{key}:` ({desc})"),
+                    None => format!("add `{key}:`"),
+                },
+            );
             d
         }
         ValidationErrorKind::Type { kind } => {
@@ -415,6 +417,43 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 for e in meant[0] {
                     explain(doc, e, out);
                 }
+                return;
+            }
+            // Every branch a keyword (`oneOf` of documented enum variants): judge it as an enum.
+            let keywords: Option<Vec<String>> = branches
+                .map(|bs| {
+                    bs.iter()
+                        .map(resolve_ref)
+                        .map(|b| match (b.get("const"), b.get("enum")) {
+                            (Some(Value::String(c)), _) => Some(vec![c.clone()]),
+                            (_, Some(Value::Array(vs))) => {
+                                vs.iter().map(|v| v.as_str().map(str::to_string)).collect()
+                            }
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<Vec<String>>>>()
+                        .map(|v| v.concat())
+                })
+                .flatten();
+            if let Some(allowed) = keywords.filter(|k| !k.is_empty()) {
+                let listed = allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let d = Diagnostic::error(
+                    "MI1104",
+                    format!("`{name}` cannot be {}", describe(instance)),
+                )
+                .at(at);
+                let d = match instance
+                    .as_str()
+                    .and_then(|s| suggest(s, allowed.iter().map(String::as_str)))
+                {
+                    Some(s) => d.help(format!("did you mean `{s}`? allowed values: {listed}")),
+                    None => d.help(format!("allowed values: {listed}")),
+                };
+                out.push(d.path(ptr));
                 return;
             }
             let forms: Vec<String> = branches
