@@ -238,9 +238,90 @@ pub fn default_severity(code: &str) -> Severity {
     lookup(code).map_or(Error, |c| c.severity)
 }
 
+/// The code list as Markdown: what `docs/diagnostic-codes.md` holds.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostic codes\n\n\
+         Generated from `src/codes.rs` (a test fails when this file is stale; \
+         `UPDATE_DOCS=1 cargo test --lib codes` rewrites it). `mailinfra explain CODE` \
+         prints the same explanation. `MI1xxx` load and schema, `MI2xxx` references, \
+         `MI3xxx` semantics, `MI4xxx` lints. Warnings and infos can be silenced where \
+         they occur with `# mailinfra: allow CODE` on their line or on the line above; \
+         `--deny-warnings` turns the others into errors.\n\n\
+         | code | severity | meaning | explanation |\n| --- | --- | --- | --- |\n",
+    );
+    for c in CODES {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            c.code,
+            c.severity.as_str(),
+            c.title,
+            c.explain.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_list_every_code() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostic-codes.md");
+        let want = markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &want).expect("write docs");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/diagnostic-codes.md is stale; run `UPDATE_DOCS=1 cargo test --lib codes`:\n{}",
+            similar::TextDiff::from_lines(&have, &want).unified_diff()
+        );
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .unwrap_or_default();
+        assert!(
+            readme.contains("docs/diagnostic-codes.md"),
+            "the README links the code list"
+        );
+    }
+
+    #[test]
+    fn every_emitted_code_is_registered() {
+        // Each `"MIdddd"` literal in the sources names a registered code.
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut todo = vec![src];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).expect("src dir").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    todo.push(p);
+                    continue;
+                }
+                if p.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                for (i, _) in text.match_indices("\"MI") {
+                    let code = &text[i + 1..(i + 7).min(text.len())];
+                    if code.len() == 6
+                        && code[2..].bytes().all(|b| b.is_ascii_digit())
+                        && code != "MI9999"
+                    {
+                        assert!(
+                            lookup(code).is_some(),
+                            "{}: `{code}` is not in CODES",
+                            p.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn codes_are_unique_sorted_and_well_formed() {

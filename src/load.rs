@@ -17,6 +17,8 @@ use crate::diag::{Diagnostic, Pos, Span};
 
 /// Largest spec accepted, in bytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// Mappings with fewer entries are checked for duplicate keys by a scan.
+const SCAN_KEYS: usize = 16;
 /// Deepest nesting accepted.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes a document may hold after alias expansion (keeps memory under
@@ -156,7 +158,7 @@ impl Document {
                     .help("a spec is a mapping of top-level keys such as `version:`, `project:` and `regions:`"),
             ]);
         }
-        let mut index = HashMap::new();
+        let mut index = HashMap::with_capacity(count_nodes(&root));
         let json = to_json(&root, &mut index);
         let allows = allow_comments(&text);
         Ok(Document {
@@ -570,15 +572,31 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                             }
                             _ => node.plain.clone().unwrap_or_default(),
                         };
-                        if let Some(first) = seen.get(&name) {
+                        // Small mappings are scanned; large ones (a domain list) get an index.
+                        let first = if entries.len() < SCAN_KEYS {
+                            entries
+                                .iter()
+                                .find(|(k, _)| k.name == name)
+                                .map(|(k, _)| k.span)
+                        } else {
+                            if seen.is_empty() {
+                                for (k, _) in entries.iter() {
+                                    seen.entry(k.name.clone()).or_insert(k.span);
+                                }
+                            }
+                            let first = seen.get(&name).copied();
+                            if first.is_none() {
+                                seen.insert(name.clone(), node.span);
+                            }
+                            first
+                        };
+                        if let Some(first) = &first {
                             diags.push(
                             Diagnostic::error("MI1008", format!("duplicate key `{name}` (first on line {})", first.start.line))
                                 .at(node.span)
                                 .related(*first, format!("`{name}` is first defined here"))
                                 .help("a key may appear once per mapping: merge the two entries or rename one"),
                         );
-                        } else {
-                            seen.insert(name.clone(), node.span);
                         }
                         *key = Some(Key {
                             name,

@@ -43,7 +43,8 @@ pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    serde_json::from_value(doc.json.clone()).map_err(|e| {
+    // Deserialising from a borrowed value avoids copying the whole tree.
+    <Spec as serde::Deserialize>::deserialize(&doc.json).map_err(|e| {
         vec![
             Diagnostic::error("MI1107", format!("the spec does not fit its types: {e}"))
                 .at(doc.root.span),
