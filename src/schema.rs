@@ -421,21 +421,19 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 return;
             }
             // Every branch a keyword (`oneOf` of documented enum variants): judge it as an enum.
-            let keywords: Option<Vec<String>> = branches
-                .map(|bs| {
-                    bs.iter()
-                        .map(resolve_ref)
-                        .map(|b| match (b.get("const"), b.get("enum")) {
-                            (Some(Value::String(c)), _) => Some(vec![c.clone()]),
-                            (_, Some(Value::Array(vs))) => {
-                                vs.iter().map(|v| v.as_str().map(str::to_string)).collect()
-                            }
-                            _ => None,
-                        })
-                        .collect::<Option<Vec<Vec<String>>>>()
-                        .map(|v| v.concat())
-                })
-                .flatten();
+            let keywords: Option<Vec<String>> = branches.and_then(|bs| {
+                bs.iter()
+                    .map(resolve_ref)
+                    .map(|b| match (b.get("const"), b.get("enum")) {
+                        (Some(Value::String(c)), _) => Some(vec![c.clone()]),
+                        (_, Some(Value::Array(vs))) => {
+                            vs.iter().map(|v| v.as_str().map(str::to_string)).collect()
+                        }
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<Vec<String>>>>()
+                    .map(|v| v.concat())
+            });
             if let Some(allowed) = keywords.filter(|k| !k.is_empty()) {
                 let listed = allowed
                     .iter()
