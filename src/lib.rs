@@ -24,4 +24,6 @@ pub mod pipeline;
 pub mod render;
 pub mod schema;
 pub mod spec;
+pub mod specgen;
 pub mod template;
+pub mod values;
