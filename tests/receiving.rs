@@ -302,3 +302,116 @@ fn archive_kms_key_change_plans_a_destructive_replacement() {
     assert_eq!(change["replacement"], "always");
     assert_eq!(change["properties"][0], "KmsKeyArn");
 }
+
+/// The gateway flow of scenario 3 (open ingress, relays to Google Workspace and
+/// Microsoft 365 with MAIL FROM preserved, an archive), plus classic receiving
+/// with a bucket, a topic and its MX record, planned and applied against moto.
+///
+/// moto skips the `AWS::SES::MailManager*` types and fails a `Fn::GetAtt` on
+/// them (with `mx:` on the ingress, moto rejects the change set: "Fn::GetAtt
+/// references undefined resource IngressInbound"), so the ingress endpoint here
+/// publishes no MX record (its value is a `GetAtt` on the ingress `ARecord`);
+/// that record is covered by the template tests. The classic rule set is not activated: the activation custom resource
+/// would need moto to run its Lambda in Docker (the handler has its own tests).
+#[test]
+fn gateway_plan_and_apply_against_moto() {
+    let project = format!("gw{}", std::process::id());
+    let domain = format!("{project}.example");
+    let zone = common::boto3(&format!(
+        "for i in range(2000):\n  z=client('route53').create_hosted_zone(Name='{domain}',CallerReference='{project}-%d'%i)['HostedZone']['Id'].split('/')[-1]\n  if z.startswith('Z'):\n    print(z); break"
+    ));
+    assert!(zone.starts_with('Z'), "no hosted zone created: {zone}");
+    let spec = format!(
+        r#"version: 1
+project: {project}
+regions: {{ primary: us-east-1 }}
+dns:
+  {domain}: {{ route53_zone_id: {zone} }}
+mail_manager:
+  archives:
+    journal: {{ retention: permanent, kms_key: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" }}
+  relays:
+    workspace: {{ preset: google_workspace }}
+    m365: {{ preset: microsoft_365, tenant: {domain} }}
+  traffic_policies:
+    inbound:
+      default: deny
+      statements:
+        - deny: [ {{ tls: {{ below: "1.2" }} }} ]
+        - allow: [ {{ recipient: {{ ends_with: "@{domain}" }} }} ]
+  rule_sets:
+    gateway:
+      rules:
+        - name: archive-everything
+          actions: [ {{ archive: journal }} ]
+        - name: to-workspace
+          when: [ {{ recipient: {{ ends_with: "@{domain}" }} }} ]
+          actions: [ {{ relay: {{ to: workspace, mail_from: preserve }} }} ]
+        - name: to-m365
+          when: [ {{ recipient: {{ ends_with: "@sales.{domain}" }} }} ]
+          actions: [ {{ relay: {{ to: m365, mail_from: preserve }} }} ]
+  ingress:
+    inbound: {{ type: open, traffic_policy: inbound, rule_set: gateway }}
+receiving:
+  mx: [inbound.{domain}]
+  buckets:
+    mail: {{ expire_after_days: 7 }}
+  topics:
+    received: {{}}
+  rule_sets:
+    inbound:
+      active: false
+      rules:
+        - name: keep
+          actions: [ {{ s3: {{ bucket: mail, prefix: in/, topic: received }} }} ]
+"#
+    );
+    let dir = common::scratch();
+    std::fs::write(dir.path().join("mailinfra.yaml"), spec).unwrap();
+    let cli = |args: &[&str]| {
+        let mut c = common::mailinfra();
+        common::with_test_aws(&mut c);
+        c.args(args).current_dir(dir.path()).output().expect("runs")
+    };
+    let plan = cli(&["plan", "--format", "json"]);
+    assert!(plan.status.success(), "{}", common::text(&plan.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let stacks: Vec<&str> = plan["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stack"].as_str().unwrap())
+        .collect();
+    let receiving = format!("{project}-us-east-1-receiving");
+    let mm = format!("{project}-us-east-1-mail-manager");
+    assert_eq!(stacks, [receiving.as_str(), mm.as_str()], "{plan}");
+    let apply = cli(&["apply", "--yes"]);
+    let err = common::text(&apply.stderr);
+    assert!(
+        apply.status.success(),
+        "{err}\n{}",
+        common::text(&apply.stdout)
+    );
+    let first = err.find(&format!("{receiving}: CREATE_COMPLETE"));
+    let second = err.find(&format!("{mm}: CREATE_COMPLETE"));
+    assert!(first.is_some() && second.is_some(), "{err}");
+    assert!(first < second, "the receiving stack deploys first:\n{err}");
+    let mx = common::boto3(&format!(
+        "rs = client('route53').list_resource_record_sets(HostedZoneId='{zone}')['ResourceRecordSets']\n\
+         print([r['ResourceRecords'][0]['Value'] for r in rs if r['Type'] == 'MX'][0])"
+    ));
+    assert_eq!(mx, "10 inbound-smtp.us-east-1.amazonaws.com");
+    let bucket = common::boto3(&format!(
+        "print([b['Name'] for b in client('s3').list_buckets()['Buckets'] if b['Name'].startswith('{project}-mail-')][0])"
+    ));
+    assert!(bucket.ends_with("-us-east-1"), "{bucket}");
+    // Nothing changed: a second plan is empty.
+    let again = cli(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        again.status.code(),
+        Some(mailinfra::exit::SUCCESS),
+        "{}\n{}",
+        common::text(&again.stdout),
+        common::text(&again.stderr)
+    );
+}

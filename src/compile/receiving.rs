@@ -372,3 +372,31 @@ pub fn template(m: &Model) -> Result<Option<Template>, String> {
     }
     Ok(Some(t))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::sending::tests::model;
+
+    const SPEC: &str = "version: 1\nproject: p\nregions: { primary: us-east-1 }\nreceiving:\n  rule_sets:\n    a: { active: false, rules: [ { name: one, actions: [ { stop: {} } ] }, { name: two, actions: [ { stop: {} } ] } ] }\n";
+
+    #[test]
+    fn inactive_rule_sets_need_no_activator_and_rules_follow_each_other() {
+        let t = template(&model(SPEC)).unwrap().unwrap();
+        assert!(!t.resources.contains_key(ACTIVE_RULE_SET_ID));
+        assert!(!t.resources.contains_key(ACTIVATOR_ID));
+        let two = &t.resources["ReceiptRuleATwo"];
+        assert_eq!(two.properties["After"], json!("one"));
+        assert_eq!(two.depends_on, ["ReceiptRuleAOne"]);
+        assert_eq!(
+            t.resources["ReceiptRuleSetA"].properties["RuleSetName"],
+            json!("p-a")
+        );
+    }
+
+    #[test]
+    fn no_receiving_no_stack() {
+        let m = model("version: 1\nproject: p\nregions: { primary: us-east-1 }\n");
+        assert!(template(&m).unwrap().is_none());
+    }
+}
