@@ -228,23 +228,17 @@ fn custom_resource_lambda_unit_tests() {
 /// and no DEED replica; both are covered by the template and Lambda tests.
 #[test]
 fn two_region_plan_and_apply_against_moto() {
-    let endpoint = common::cfn_endpoint();
-    // moto's zone ids are random; real ones start with `Z`, as the schema requires.
-    let zone = std::process::Command::new(python())
-        .arg("-c")
-        .arg(format!(
-            "import boto3\nc=boto3.client('route53',endpoint_url='{endpoint}',region_name='us-east-1',aws_access_key_id='testing',aws_secret_access_key='testing')\nfor i in range(2000):\n  z=c.create_hosted_zone(Name='sending-e2e.com',CallerReference='sending-e2e-%d'%i)['HostedZone']['Id'].split('/')[-1]\n  if z.startswith('Z'):\n    print(z); break\n"
-        ))
-        .output()
-        .expect("python runs");
-    let zone = text(&zone.stdout).trim().to_string();
-    assert!(zone.starts_with('Z'), "no hosted zone created");
+    // Unique per run: the server may be shared with earlier runs.
+    let project = format!("sende2e-{}", std::process::id());
+    let zone = common::boto3(&format!(
+        "print(client('route53').create_hosted_zone(Name='sending-e2e.com', CallerReference='{project}')['HostedZone']['Id'].split('/')[-1])"
+    ));
     let dir = scratch();
     let spec = format!(
         r#"version: 1
-project: sende2e
+project: {project}
 regions: {{ primary: us-east-1, secondary: us-west-2 }}
-global_endpoint: {{ name: sende2e-global }}
+global_endpoint: {{ name: {project}-global }}
 dns:
   sending-e2e.com: {{ route53_zone_id: {zone} }}
 identities:
@@ -281,13 +275,13 @@ iam:
     assert!(plan.status.success(), "{}", text(&plan.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     let text_plan = plan.to_string();
-    assert!(text_plan.contains("sende2e-us-east-1-sending"));
-    assert!(text_plan.contains("sende2e-us-west-2-sending"));
+    assert!(text_plan.contains(&format!("{project}-us-east-1-sending")));
+    assert!(text_plan.contains(&format!("{project}-us-west-2-sending")));
     let apply = cli(&["apply", "--yes"]);
     let err = text(&apply.stderr);
     assert!(apply.status.success(), "{err}\n{}", text(&apply.stdout));
-    let primary = err.find("sende2e-us-east-1-sending: CREATE_COMPLETE");
-    let secondary = err.find("sende2e-us-west-2-sending: CREATE_COMPLETE");
+    let primary = err.find(&format!("{project}-us-east-1-sending: CREATE_COMPLETE"));
+    let secondary = err.find(&format!("{project}-us-west-2-sending: CREATE_COMPLETE"));
     assert!(primary.is_some() && secondary.is_some(), "{err}");
     assert!(
         primary < secondary,

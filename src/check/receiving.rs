@@ -93,7 +93,7 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::error(
                     "MI3301",
-                    format!("SES Mail Manager is not available in `{region}`"),
+                    format!("the region `{region}` has no SES Mail Manager"),
                 )
                 .path(ptr)
                 .help(format!(
@@ -116,7 +116,7 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::error(
                     "MI3301",
-                    format!("SES email receiving is not available in `{}`", c.region),
+                    format!("the region `{}` has no SES email receiving", c.region),
                 )
                 .path(&c.region_ptr)
                 .help(format!(

@@ -421,13 +421,16 @@ fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
                 None => format!("properties of {rtype}: {}", facts.properties.join(", ")),
             };
             out.push(
-                Diagnostic::error("MI3112", format!("the resource type `{rtype}` has no property `{key}`"))
-                    .key_path(format!(
-                        "{}/properties/{}",
-                        o.ptr,
-                        crate::load::escape_pointer(key)
-                    ))
-                    .help(help),
+                Diagnostic::error(
+                    "MI3112",
+                    format!("the resource type `{rtype}` has no property `{key}`"),
+                )
+                .key_path(format!(
+                    "{}/properties/{}",
+                    o.ptr,
+                    crate::load::escape_pointer(key)
+                ))
+                .help(help),
             );
         }
     }
