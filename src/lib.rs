@@ -24,4 +24,5 @@ pub mod pipeline;
 pub mod render;
 pub mod schema;
 pub mod spec;
+pub mod spec_doc;
 pub mod template;
