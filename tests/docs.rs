@@ -37,3 +37,17 @@ fn completions_name_every_command() {
     let o = common::run(&["completions", "tcsh"], &common::root());
     assert_eq!(o.status.code(), Some(mailinfra::exit::USAGE));
 }
+
+#[test]
+fn readme_lists_every_blueprint_as_the_command_does() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let o = common::run(&["blueprints"], &common::root());
+    assert!(o.status.success());
+    for line in common::text(&o.stdout).lines() {
+        assert!(readme.contains(line), "README lacks `{line}`");
+        let name = line.split_whitespace().next().unwrap();
+        assert!(readme.contains(&format!("| `{name}` |")), "{name}");
+    }
+    assert!(readme.contains("](docs/spec-reference.md)"));
+    assert!(readme.contains("](docs/ci/github-actions.yml)"));
+}
