@@ -90,6 +90,12 @@ pub const CODES: &[Code] = &[
         explain: "Local YAML tags such as CloudFormation's `!Ref` or `!GetAtt` are not part of the spec language. Where raw CloudFormation is allowed (overrides), write the long form: `{ Ref: Name }`, `{ \"Fn::GetAtt\": [Name, Attr] }`.",
     },
     Code {
+        code: "MI1013",
+        severity: Warning,
+        title: "allow comment cannot apply",
+        explain: "A `# mailinfra: allow CODE` comment names a code that does not exist, or an error (only warnings and infos can be silenced). The comment silences the named codes on its own line and in the node whose key is on that line (with everything nested in it); on a line by itself it applies to the next line that holds content. Example: `example.com:  # mailinfra: allow MI4001, MI4002`.",
+    },
+    Code {
         code: "MI1101",
         severity: Error,
         title: "unknown key",
@@ -178,6 +184,48 @@ pub const CODES: &[Code] = &[
         severity: Error,
         title: "invalid tag",
         explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
+    },
+    Code {
+        code: "MI3007",
+        severity: Error,
+        title: "ARN in another partition",
+        explain: "An ARN names a partition (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`) other than the one of the region it is used in. Resources cannot refer across partitions: use a resource in the same partition.",
+    },
+    Code {
+        code: "MI3008",
+        severity: Error,
+        title: "name breaks a CloudFormation name rule",
+        explain: "The name becomes part of a physical resource name (e.g. `ArchiveName` is `<project>-<name>`, at most 64 characters of letters, digits, `_` and `-`, starting and ending with a letter or digit). CloudFormation would reject it at deploy time; rename it.",
+    },
+    Code {
+        code: "MI3009",
+        severity: Error,
+        title: "invalid CIDR block",
+        explain: "CIDR blocks are `ADDRESS/PREFIX` with the prefix 0–32 (IPv4) or 0–128 (IPv6), no leading zeros in IPv4 octets, no host bits set (`10.0.0.1/24` is rejected: write `10.0.0.0/24`, or `10.0.0.1/32` for one address), and the address family of the list they are in.",
+    },
+    Code {
+        code: "MI3010",
+        severity: Error,
+        title: "invalid email address",
+        explain: "Email addresses are `local@domain` with an unquoted ASCII local part of at most 64 characters (`+` tags are fine), a valid domain, and at most 254 characters in all. Quoted local parts are valid email but SES and Mail Manager do not accept them.",
+    },
+    Code {
+        code: "MI3011",
+        severity: Error,
+        title: "invalid port",
+        explain: "TCP ports are 1 to 65535.",
+    },
+    Code {
+        code: "MI3012",
+        severity: Error,
+        title: "invalid size",
+        explain: "Sizes are a whole number and a unit: `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB` (powers of 1024), e.g. `10MB`. A bare number is rejected because its unit would be a guess.",
+    },
+    Code {
+        code: "MI3013",
+        severity: Error,
+        title: "invalid duration",
+        explain: "Durations are a whole number and a unit: `s`, `m`, `h`, `d` or `w`, e.g. `5m`. A bare number is rejected because its unit would be a guess.",
     },
     Code {
         code: "MI3101",
@@ -430,9 +478,90 @@ pub fn default_severity(code: &str) -> Severity {
     lookup(code).map_or(Error, |c| c.severity)
 }
 
+/// The code list as Markdown: what `docs/diagnostic-codes.md` holds.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostic codes\n\n\
+         Generated from `src/codes.rs` (a test fails when this file is stale; \
+         `UPDATE_DOCS=1 cargo test --lib codes` rewrites it). `mailinfra explain CODE` \
+         prints the same explanation. `MI1xxx` load and schema, `MI2xxx` references, \
+         `MI3xxx` semantics, `MI4xxx` lints. Warnings and infos can be silenced where \
+         they occur with `# mailinfra: allow CODE` on their line or on the line above; \
+         `--deny-warnings` turns the others into errors.\n\n\
+         | code | severity | meaning | explanation |\n| --- | --- | --- | --- |\n",
+    );
+    for c in CODES {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            c.code,
+            c.severity.as_str(),
+            c.title,
+            c.explain.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_list_every_code() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostic-codes.md");
+        let want = markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &want).expect("write docs");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/diagnostic-codes.md is stale; run `UPDATE_DOCS=1 cargo test --lib codes`:\n{}",
+            similar::TextDiff::from_lines(&have, &want).unified_diff()
+        );
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .unwrap_or_default();
+        assert!(
+            readme.contains("docs/diagnostic-codes.md"),
+            "the README links the code list"
+        );
+    }
+
+    #[test]
+    fn every_emitted_code_is_registered() {
+        // Each `"MIdddd"` literal in the sources names a registered code.
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut todo = vec![src];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).expect("src dir").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    todo.push(p);
+                    continue;
+                }
+                if p.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                for (i, _) in text.match_indices("\"MI") {
+                    let code = &text[i + 1..(i + 7).min(text.len())];
+                    if code.len() == 6
+                        && code[2..].bytes().all(|b| b.is_ascii_digit())
+                        && code != "MI9999"
+                    {
+                        assert!(
+                            lookup(code).is_some(),
+                            "{}: `{code}` is not in CODES",
+                            p.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn codes_are_unique_sorted_and_well_formed() {

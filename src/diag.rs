@@ -171,6 +171,7 @@ pub struct Source<'a> {
     pub text: Option<&'a str>,
 }
 
+/// The JSON form: these field names are a stable interface.
 #[derive(Serialize)]
 struct JsonDiag<'a> {
     code: &'a str,
@@ -178,9 +179,19 @@ struct JsonDiag<'a> {
     file: &'a str,
     line: Option<u32>,
     column: Option<u32>,
+    end_line: Option<u32>,
+    end_column: Option<u32>,
     path: &'a str,
     message: &'a str,
     help: Option<&'a str>,
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    line: u32,
+    column: u32,
+    message: &'a str,
 }
 
 pub fn render(diags: &[Diagnostic], src: &Source<'_>, format: Format, color: bool) -> String {
@@ -200,9 +211,20 @@ fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
             file: src.file,
             line: d.span.map(|s| s.start.line),
             column: d.span.map(|s| s.start.col),
+            end_line: d.span.map(|s| s.end.line),
+            end_column: d.span.map(|s| s.end.col),
             path: &d.path,
             message: &d.message,
             help: d.help.as_deref(),
+            related: d
+                .related
+                .iter()
+                .map(|(s, m)| JsonRelated {
+                    line: s.start.line,
+                    column: s.start.col,
+                    message: m,
+                })
+                .collect(),
         })
         .collect();
     let mut out = serde_json::to_string_pretty(&serde_json::json!({ "diagnostics": items }))
@@ -284,7 +306,7 @@ fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
             d.message
         );
         if let Some(span) = d.span {
-            snippet(&mut out, &lines, span, &paint, sev_color);
+            snippet(&mut out, &lines, span, &paint, sev_color, '^');
         }
         for (span, note) in &d.related {
             let _ = writeln!(
@@ -295,6 +317,7 @@ fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
                 span.start.line,
                 span.start.col
             );
+            snippet(&mut out, &lines, *span, &paint, "1;34", '-');
         }
         if let Some(help) = &d.help {
             let _ = writeln!(out, "  {} {help}", paint.wrap("1;32", "help:"));
@@ -304,28 +327,37 @@ fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
     out
 }
 
-fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, sev_color: &str) {
+/// Longest part of a source line shown in a snippet (minified input stays readable).
+const SNIPPET_CHARS: usize = 160;
+
+/// The source line with a caret line under `span` (to the end of the line when
+/// the span runs onto later lines). Columns count characters; a tab shows as
+/// one space so the caret stays aligned.
+fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, color: &str, mark: char) {
     let Some(text) = (span.start.line as usize)
         .checked_sub(1)
         .and_then(|i| lines.get(i))
     else {
         return;
     };
-    // Long lines (minified input) are cut so the snippet stays readable.
+    let text = text.trim_end_matches('\r');
     let shown: String = text
         .chars()
-        .take(160)
-        .collect::<String>()
-        .replace('\t', " ");
+        .take(SNIPPET_CHARS)
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let len = shown.chars().count();
     let gutter = span.start.line.to_string();
     let pad = " ".repeat(gutter.len());
-    let start = span.start.col.saturating_sub(1) as usize;
-    let width = if span.end.line == span.start.line && span.end.col > span.start.col {
-        (span.end.col - span.start.col) as usize
+    let start = (span.start.col.saturating_sub(1) as usize).min(len);
+    let end = if span.end.line == span.start.line && span.end.col > span.start.col {
+        span.end.col.saturating_sub(1) as usize
+    } else if span.end.line > span.start.line {
+        text.trim_end().chars().count()
     } else {
-        1
+        start + 1
     };
-    let width = width.clamp(1, shown.chars().count().saturating_sub(start).max(1));
+    let width = end.min(len).saturating_sub(start).max(1);
     let _ = writeln!(out, "{pad} {}", paint.wrap("1;34", "|"));
     let _ = writeln!(
         out,
@@ -337,8 +369,8 @@ fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, sev_colo
         out,
         "{pad} {} {}{}",
         paint.wrap("1;34", "|"),
-        " ".repeat(start.min(160)),
-        paint.wrap(sev_color, &"^".repeat(width))
+        " ".repeat(start),
+        paint.wrap(color, &mark.to_string().repeat(width))
     );
 }
 
@@ -361,6 +393,70 @@ mod tests {
         let keys = ["retention", "kms_key", "tags"];
         assert_eq!(suggest("retenion", keys), Some("retention"));
         assert_eq!(suggest("zzz", keys), None);
+    }
+
+    #[test]
+    fn caret_covers_the_span_and_stops_at_the_line_end() {
+        let src = Source {
+            file: "t.yaml",
+            text: Some("a:\n  dkim: eazy\n\tb: 1\n"),
+        };
+        let d = Diagnostic::error("MI1104", "x").at(Span {
+            start: Pos { line: 2, col: 9 },
+            end: Pos { line: 2, col: 13 },
+        });
+        let out = render_human(&[d], &src, false);
+        assert!(
+            out.contains("2 |   dkim: eazy\n  |         ^^^^\n"),
+            "{out}"
+        );
+        let d = Diagnostic::error("MI1104", "x").at(Span {
+            start: Pos { line: 1, col: 1 },
+            end: Pos { line: 3, col: 2 },
+        });
+        let out = render_human(&[d], &src, false);
+        assert!(out.contains("1 | a:\n  | ^^\n"), "{out}");
+        let d = Diagnostic::error("MI1004", "x").at(Span::at(3, 1));
+        let out = render_human(&[d], &src, false);
+        assert!(out.contains("3 |  b: 1\n  | ^\n"), "{out}");
+    }
+
+    #[test]
+    fn related_places_get_a_snippet() {
+        let src = Source {
+            file: "t.yaml",
+            text: Some("a: 1\na: 2\n"),
+        };
+        let d = Diagnostic::error("MI1008", "duplicate key `a`")
+            .at(Span {
+                start: Pos { line: 2, col: 1 },
+                end: Pos { line: 2, col: 2 },
+            })
+            .related(
+                Span {
+                    start: Pos { line: 1, col: 1 },
+                    end: Pos { line: 1, col: 2 },
+                },
+                "first here",
+            );
+        let out = render_human(&[d], &src, false);
+        assert!(
+            out.contains("note: t.yaml:1:1: first here\n  |\n1 | a: 1\n  | -\n"),
+            "{out}"
+        );
+        let json = render_json(
+            &[Diagnostic::error("MI1008", "m")
+                .at(Span::at(2, 1))
+                .related(Span::at(1, 1), "n")],
+            &src,
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["diagnostics"][0]["related"][0]["line"], 1);
+        for key in [
+            "code", "severity", "file", "line", "column", "path", "message", "help",
+        ] {
+            assert!(v["diagnostics"][0].get(key).is_some(), "{key}");
+        }
     }
 
     #[test]

@@ -25,4 +25,6 @@ pub mod render;
 pub mod schema;
 pub mod spec;
 pub mod spec_doc;
+pub mod specgen;
 pub mod template;
+pub mod values;

@@ -17,10 +17,13 @@ use crate::diag::{Diagnostic, Pos, Span};
 
 /// Largest spec accepted, in bytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// Mappings with fewer entries are checked for duplicate keys by a scan.
+const SCAN_KEYS: usize = 16;
 /// Deepest nesting accepted.
 pub const MAX_DEPTH: usize = 64;
-/// Most nodes a document may hold after alias expansion.
-pub const MAX_NODES: usize = 1_000_000;
+/// Most nodes a document may hold after alias expansion (keeps memory under
+/// about 100 MB; a 10,000-domain spec has well under 100,000).
+pub const MAX_NODES: usize = 500_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeValue {
@@ -66,7 +69,25 @@ pub struct Document {
     pub json: Value,
     /// JSON pointer (`/a/b/0`) → place in the source.
     pub index: HashMap<String, Place>,
+    /// `# mailinfra: allow CODE…` comments, in source order.
+    pub allows: Vec<Allow>,
 }
+
+/// A `# mailinfra: allow CODE, CODE` comment: the codes it silences and the
+/// line it applies to (its own line, or for a comment alone on its line, the
+/// next line that holds content).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allow {
+    /// Where the comment is.
+    pub span: Span,
+    /// The line whose node the comment applies to.
+    pub line: u32,
+    /// The codes as written, upper-cased.
+    pub codes: Vec<String>,
+}
+
+/// The marker that starts an allow comment.
+pub const ALLOW_MARKER: &str = "mailinfra: allow";
 
 impl Document {
     /// The span for a JSON pointer, falling back to the nearest ancestor that exists.
@@ -137,16 +158,92 @@ impl Document {
                     .help("a spec is a mapping of top-level keys such as `version:`, `project:` and `regions:`"),
             ]);
         }
-        let mut index = HashMap::new();
+        let mut index = HashMap::with_capacity(count_nodes(&root));
         let json = to_json(&root, &mut index);
+        let allows = allow_comments(&text);
         Ok(Document {
             file: file.to_string(),
             text,
             root,
             json,
             index,
+            allows,
         })
     }
+}
+
+/// Finds `# mailinfra: allow CODE…` comments. A `#` starts a comment at the
+/// start of a line or after white space, outside quotes (YAML's rule; a `#`
+/// inside a multi-line quoted scalar is not told apart, which is harmless).
+fn allow_comments(text: &str) -> Vec<Allow> {
+    let mut out = Vec::new();
+    let mut pending: Vec<Allow> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let lineno = i as u32 + 1;
+        let comment = comment_start(line);
+        let content = line[..comment.unwrap_or(line.len())].trim();
+        if !content.is_empty() {
+            for mut a in pending.drain(..) {
+                a.line = lineno;
+                out.push(a);
+            }
+        }
+        let Some(at) = comment else { continue };
+        let body = line[at + 1..].trim();
+        let Some(rest) = body.strip_prefix(ALLOW_MARKER) else {
+            continue;
+        };
+        let codes = rest
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|c| !c.is_empty())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let col = line[..at].chars().count() as u32 + 1;
+        let allow = Allow {
+            span: Span {
+                start: Pos { line: lineno, col },
+                end: Pos {
+                    line: lineno,
+                    col: line.chars().count() as u32 + 1,
+                },
+            },
+            line: lineno,
+            codes,
+        };
+        if content.is_empty() {
+            pending.push(allow);
+        } else {
+            out.push(allow);
+        }
+    }
+    // A trailing comment with nothing after it applies to nothing; keep it so it can be reported.
+    out.extend(pending);
+    out
+}
+
+/// The byte offset of the `#` that starts a comment on `line`, if any.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut prev_space = true;
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '#' && prev_space => return Some(i),
+            None if (c == '"' || c == '\'') && prev_space_or_indicator(line, i) => quote = Some(c),
+            None => {}
+        }
+        prev_space = c.is_whitespace();
+    }
+    None
+}
+
+/// Whether a quote at byte `i` opens a quoted scalar (it follows white space or `:[{,-`).
+fn prev_space_or_indicator(line: &str, i: usize) -> bool {
+    line[..i]
+        .chars()
+        .next_back()
+        .is_none_or(|p| p.is_whitespace() || "[{,:-".contains(p))
 }
 
 /// Reads and parses the spec at `path`.
@@ -327,7 +424,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     nodes = nodes.saturating_add(count);
                     if nodes > MAX_NODES {
                         return Err(vec![
-                            Diagnostic::error("MI1009", format!("aliases expand to more than {MAX_NODES} nodes"))
+                            Diagnostic::error("MI1009", format!("aliases expand the document to more than {MAX_NODES} nodes"))
                                 .at(sp)
                                 .help("this looks like an alias bomb; write the values out or use fewer nested aliases"),
                         ]);
@@ -351,6 +448,9 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     );
                 }
                 nodes += 1;
+                if nodes > MAX_NODES {
+                    return Err(vec![too_many_nodes(sp)]);
+                }
                 let node = scalar(&value, style, sp);
                 if anchor > 0 {
                     anchors.insert(anchor, node.clone());
@@ -384,6 +484,9 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     ]);
                 }
                 nodes += 1;
+                if nodes > MAX_NODES {
+                    return Err(vec![too_many_nodes(sp)]);
+                }
                 let is_seq = matches!(event, Event::SequenceStart(..));
                 stack.push(if is_seq {
                     Frame::Seq {
@@ -471,15 +574,31 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                             }
                             _ => node.plain.clone().unwrap_or_default(),
                         };
-                        if let Some(first) = seen.get(&name) {
+                        // Small mappings are scanned; large ones (a domain list) get an index.
+                        let first = if entries.len() < SCAN_KEYS {
+                            entries
+                                .iter()
+                                .find(|(k, _)| k.name == name)
+                                .map(|(k, _)| k.span)
+                        } else {
+                            if seen.is_empty() {
+                                for (k, _) in entries.iter() {
+                                    seen.entry(k.name.clone()).or_insert(k.span);
+                                }
+                            }
+                            let first = seen.get(&name).copied();
+                            if first.is_none() {
+                                seen.insert(name.clone(), node.span);
+                            }
+                            first
+                        };
+                        if let Some(first) = &first {
                             diags.push(
-                            Diagnostic::error("MI1008", format!("duplicate key `{name}`"))
+                            Diagnostic::error("MI1008", format!("duplicate key `{name}` (first on line {})", first.start.line))
                                 .at(node.span)
                                 .related(*first, format!("`{name}` is first defined here"))
                                 .help("a key may appear once per mapping: merge the two entries or rename one"),
                         );
-                        } else {
-                            seen.insert(name.clone(), node.span);
                         }
                         *key = Some(Key {
                             name,
@@ -497,6 +616,15 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
     } else {
         Err(diags)
     }
+}
+
+fn too_many_nodes(at: Span) -> Diagnostic {
+    Diagnostic::error(
+        "MI1009",
+        format!("the document has more than {MAX_NODES} nodes"),
+    )
+    .at(at)
+    .help("no spec needs this many values; split it, or check that this is the right file")
 }
 
 fn count_nodes(n: &Node) -> usize {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::compile::{self, StackSet};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::model::{self, Model};
-use crate::{check, load, schema};
+use crate::{check, codes, load, schema};
 
 /// The front end's result: a model when the spec has no errors, and every diagnostic.
 pub struct Checked {
@@ -74,8 +74,82 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
         }
     }
     diag::locate(&mut out.diagnostics, &doc);
+    out.diagnostics = filter_allowed(std::mem::take(&mut out.diagnostics), &doc);
     out.text = Some(doc.text);
     finish(out, judge)
+}
+
+/// Drops the warnings and infos that a `# mailinfra: allow CODE` comment
+/// silences, and reports allow comments that cannot apply (MI1013). A comment
+/// covers diagnostics that start on its line and those located in the node
+/// whose key (or list item) starts on its line, nested nodes included. Errors
+/// are never silenced.
+pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<Diagnostic> {
+    if doc.allows.is_empty() {
+        return diags;
+    }
+    let mut problems = Vec::new();
+    let mut scopes: Vec<(u32, Vec<&str>)> = Vec::new();
+    for allow in &doc.allows {
+        for code in &allow.codes {
+            let problem = match codes::lookup(code) {
+                None => Some((
+                    format!("`{code}` is not a mailinfra diagnostic code"),
+                    "name a code as `mailinfra explain` knows it, e.g. `MI4001`".to_string(),
+                )),
+                Some(c) if c.severity == Severity::Error => Some((
+                    format!("`{code}` is an error and cannot be silenced"),
+                    "fix what the error reports; only warnings and infos can be allowed"
+                        .to_string(),
+                )),
+                Some(_) => None,
+            };
+            if let Some((message, help)) = problem {
+                problems.push(
+                    Diagnostic::error("MI1013", message)
+                        .at(allow.span)
+                        .help(help),
+                );
+            }
+        }
+        if allow.codes.is_empty() {
+            problems.push(
+                Diagnostic::error("MI1013", "the allow comment names no code")
+                    .at(allow.span)
+                    .help(format!(
+                        "write `# {} CODE`, e.g. `# {} MI4001`",
+                        load::ALLOW_MARKER,
+                        load::ALLOW_MARKER
+                    )),
+            );
+        }
+        let ptrs = doc
+            .index
+            .iter()
+            .filter(|(ptr, place)| {
+                !ptr.is_empty() && place.key.unwrap_or(place.value).start.line == allow.line
+            })
+            .map(|(ptr, _)| ptr.as_str())
+            .collect();
+        scopes.push((allow.line, ptrs));
+    }
+    diags.retain(|d| {
+        if d.is_error() {
+            return true;
+        }
+        !doc.allows.iter().zip(&scopes).any(|(allow, (line, ptrs))| {
+            allow.codes.iter().any(|c| c == d.code)
+                && (d.span.is_some_and(|s| s.start.line == *line)
+                    || ptrs.iter().any(|p| {
+                        d.path == *p
+                            || d.path
+                                .strip_prefix(p)
+                                .is_some_and(|rest| rest.starts_with('/'))
+                    }))
+        })
+    });
+    diags.extend(problems);
+    diags
 }
 
 fn finish(mut c: Checked, judge: Judge) -> Checked {

@@ -43,7 +43,8 @@ pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    serde_json::from_value(doc.json.clone()).map_err(|e| {
+    // Deserialising from a borrowed value avoids copying the whole tree.
+    <Spec as serde::Deserialize>::deserialize(&doc.json).map_err(|e| {
         vec![
             Diagnostic::error("MI1107", format!("the spec does not fit its types: {e}"))
                 .at(doc.root.span),
@@ -124,11 +125,68 @@ fn type_name(kind: &TypeKind) -> String {
     }
 }
 
-/// The first sentence of a schema description, for help text.
+/// The first sentence of a schema description, for help text: `e.g.` and
+/// `i.e.` do not end it, and a capital that starts a sentence is lowered.
 fn description(s: &Value) -> Option<String> {
-    let d = s.get("description")?.as_str()?;
-    let first = d.split(". ").next().unwrap_or(d).trim_end_matches('.');
-    Some(first.replace('\n', " "))
+    let d = s.get("description")?.as_str()?.replace('\n', " ");
+    let guarded = d
+        .replace("e.g. ", "e.g.\u{0} ")
+        .replace("i.e. ", "i.e.\u{0} ");
+    let first = guarded.split(". ").next().unwrap_or(&guarded);
+    let first = first.trim_end_matches('.').replace('\u{0}', "");
+    Some(lower_first(&first))
+}
+
+/// `The hosted zone` → `the hosted zone`; `DKIM signing` stays.
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
+            a.to_lowercase().chain(s.chars().skip(1)).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// What a branch of an `anyOf` accepts, for "write one of" help.
+fn branch_form(b: &'static Value) -> Option<String> {
+    let b = resolve_ref(b);
+    if let Some(values) = b.get("enum").and_then(Value::as_array) {
+        let listed: Vec<String> = values
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => format!("`{s}`"),
+                other => format!("`{other}`"),
+            })
+            .collect();
+        return Some(listed.join(" or "));
+    }
+    let ty = match b.get("type").and_then(Value::as_str)? {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean",
+        _ => return description(b),
+    };
+    Some(match description(b) {
+        Some(d) => format!("{ty} ({d})"),
+        None => ty.to_string(),
+    })
+}
+
+/// The JSON type of a value, as the schema's `type` keyword names it.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
@@ -179,14 +237,16 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 format!("{what} is missing the required key `{key}`"),
             )
             .at(place.key.unwrap_or(place.value));
-            if let Some(desc) = subschema(&spath)
-                .and_then(|s| s.get("properties"))
-                .and_then(|p| p.get(key))
-                .map(resolve_ref)
-                .and_then(description)
-            {
-                d = d.help(format!("add `{key}:` ({desc})"));
-            }
+            d = d.help(
+                match subschema(spath.trim_end_matches("/required"))
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.get(key))
+                    .and_then(|p| description(p).or_else(|| description(resolve_ref(p))))
+                {
+                    Some(desc) => format!("add `{key}:` ({desc})"),
+                    None => format!("add `{key}:`"),
+                },
+            );
             d
         }
         ValidationErrorKind::Type { kind } => {
@@ -197,7 +257,19 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             )
             .at(at);
             let plain = plain_text(doc, &ptr);
-            if expected.contains("string") {
+            let yaml11 = instance
+                .as_str()
+                .and_then(|t| match t.to_ascii_lowercase().as_str() {
+                    "yes" | "y" | "on" => Some("true"),
+                    "no" | "n" | "off" => Some("false"),
+                    _ => None,
+                });
+            if let (true, Some(b)) = (expected.contains("boolean"), yaml11) {
+                d = d.help(format!(
+                    "YAML 1.2 (which mailinfra reads) takes `{}` as a string, not a boolean: write `{b}`",
+                    instance.as_str().unwrap_or_default()
+                ));
+            } else if expected.contains("string") {
                 if let Some(text) = plain {
                     d = d.help(format!("YAML reads `{text}` as a number or boolean; quote it to keep it a string: \"{text}\""));
                 }
@@ -248,7 +320,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
         ValidationErrorKind::Pattern { pattern } => {
             let mut d = Diagnostic::error(
                 "MI1105",
-                format!("`{name}` has an invalid value {}", describe(instance)),
+                format!("{} is not a valid `{name}`", describe(instance)),
             )
             .at(at);
             let desc = subschema(spath.trim_end_matches("/pattern")).and_then(description);
@@ -298,6 +370,36 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             // Report the branch the user evidently meant: the one whose errors do
             // not include a type mismatch at this very node.
+            // First choice: the only branch whose type fits the value (a string
+            // for a keyword, a mapping for the long form).
+            let branches = subschema(&spath).and_then(Value::as_array);
+            let ty = json_type(instance);
+            let fitting: Vec<usize> = branches
+                .map(|bs| {
+                    bs.iter()
+                        .enumerate()
+                        .filter(|(_, b)| {
+                            let b = resolve_ref(b);
+                            match b.get("type") {
+                                Some(Value::String(t)) => {
+                                    t == ty || (t == "number" && ty == "integer")
+                                }
+                                Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+                                _ => true,
+                            }
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let [i] = fitting[..]
+                && let Some(errs) = context.get(i)
+            {
+                for e in errs {
+                    explain(doc, e, out);
+                }
+                return;
+            }
             let meant: Vec<&Vec<ValidationError<'static>>> = context
                 .iter()
                 .filter(|errs| {
@@ -318,15 +420,43 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 }
                 return;
             }
-            let forms: Vec<String> = subschema(&spath)
-                .and_then(Value::as_array)
-                .map(|branches| {
-                    branches
-                        .iter()
-                        .map(resolve_ref)
-                        .filter_map(description)
-                        .collect()
-                })
+            // Every branch a keyword (`oneOf` of documented enum variants): judge it as an enum.
+            let keywords: Option<Vec<String>> = branches.and_then(|bs| {
+                bs.iter()
+                    .map(resolve_ref)
+                    .map(|b| match (b.get("const"), b.get("enum")) {
+                        (Some(Value::String(c)), _) => Some(vec![c.clone()]),
+                        (_, Some(Value::Array(vs))) => {
+                            vs.iter().map(|v| v.as_str().map(str::to_string)).collect()
+                        }
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<Vec<String>>>>()
+                    .map(|v| v.concat())
+            });
+            if let Some(allowed) = keywords.filter(|k| !k.is_empty()) {
+                let listed = allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let d = Diagnostic::error(
+                    "MI1104",
+                    format!("`{name}` cannot be {}", describe(instance)),
+                )
+                .at(at);
+                let d = match instance
+                    .as_str()
+                    .and_then(|s| suggest(s, allowed.iter().map(String::as_str)))
+                {
+                    Some(s) => d.help(format!("did you mean `{s}`? allowed values: {listed}")),
+                    None => d.help(format!("allowed values: {listed}")),
+                };
+                out.push(d.path(ptr));
+                return;
+            }
+            let forms: Vec<String> = branches
+                .map(|bs| bs.iter().filter_map(branch_form).collect())
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
                 "MI1102",
@@ -334,7 +464,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             )
             .at(at);
             if !forms.is_empty() {
-                d = d.help(format!("write one of: {}", forms.join("; ")));
+                d = d.help(format!("write {}", forms.join(", or ")));
             }
             d
         }

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+mod names;
+
 use crate::cfn_data;
 use crate::diag::{Diagnostic, suggest};
 use crate::ids;
@@ -26,6 +28,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("dmarc_addresses", dmarc_addresses),
     ("tags_valid", tags_valid),
     ("logical_ids_unique", logical_ids_unique),
+    ("archive_names", names::archive_names),
+    ("arn_partitions", names::arn_partitions),
     ("sending", sending::check_sending),
     ("receiving", receiving::check),
     ("lints", lints::check),
@@ -64,56 +68,7 @@ fn regions_exist(m: &Model, out: &mut Vec<Diagnostic>) {
     out.extend(region_diag(&m.primary, "/regions/primary"));
 }
 
-/// Why `name` is not a valid DNS domain name, if it is not.
-pub fn domain_problem(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("the name is empty".into());
-    }
-    if !name.is_ascii() {
-        return Some("the name has non-ASCII characters; write an internationalised name as its A-label (`xn--…`)".into());
-    }
-    if name.len() > 253 {
-        return Some(format!(
-            "the name is {} characters long; at most 253 are allowed",
-            name.len()
-        ));
-    }
-    if name.chars().any(|c| c.is_ascii_uppercase()) {
-        return Some(format!(
-            "domain names are written in lowercase here: `{}`",
-            name.to_ascii_lowercase()
-        ));
-    }
-    let labels: Vec<&str> = name.split('.').collect();
-    if labels.len() < 2 {
-        return Some("a domain needs at least two labels, e.g. `example.com`".into());
-    }
-    for label in labels {
-        if label.is_empty() {
-            return Some(
-                "the name has an empty label (two dots in a row, or a leading dot)".into(),
-            );
-        }
-        if label.len() > 63 {
-            return Some(format!(
-                "the label `{label}` is {} characters long; at most 63 are allowed",
-                label.len()
-            ));
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Some(format!("the label `{label}` starts or ends with a hyphen"));
-        }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-        {
-            return Some(format!(
-                "the label `{label}` holds `{c}`; only letters, digits and hyphens are allowed"
-            ));
-        }
-    }
-    None
-}
+pub use crate::values::domain_problem;
 
 fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     for z in &m.zones {
@@ -259,22 +214,38 @@ fn dmarc_addresses(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Most tags a Mail Manager resource takes (`Tags` `maxItems` in its schema).
+const MAX_MAIL_MANAGER_TAGS: usize = 200;
+
 fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
+    let uses_mail_manager = !(m.archives.is_empty() && m.mail_manager.is_empty());
+    if uses_mail_manager && m.tags.len() > MAX_MAIL_MANAGER_TAGS {
+        out.push(
+            Diagnostic::error("MI3006", format!("`tags` has {} entries", m.tags.len()))
+                .key_path("/tags")
+                .help(format!(
+                    "Mail Manager resources take at most {MAX_MAIL_MANAGER_TAGS} tags; remove some"
+                )),
+        );
+    }
     let mail_manager_safe = |v: &str| {
         v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/_+=.:@-".contains(c))
     };
     for (k, v) in &m.tags {
         let ptr = format!("/tags/{}", crate::load::escape_pointer(k));
-        let safe_for_mail_manager = mail_manager_safe(k) && mail_manager_safe(v);
         let problem = if k.is_empty() || k.chars().count() > 128 {
             Some("tag keys are 1 to 128 characters long".to_string())
         } else if k.to_ascii_lowercase().starts_with("aws:") {
             Some("the `aws:` prefix is reserved by AWS".to_string())
         } else if v.chars().count() > 256 {
             Some("tag values are at most 256 characters long".to_string())
-        } else if !(safe_for_mail_manager || m.archives.is_empty() && m.mail_manager.is_empty()) {
-            Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tags (no spaces)".to_string())
+        } else if uses_mail_manager && !mail_manager_safe(k) {
+            Some("Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag keys (no spaces)".to_string())
+        } else if uses_mail_manager && !mail_manager_safe(v) {
+            Some(format!(
+                "Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces): `{v}`"
+            ))
         } else {
             None
         };
@@ -310,29 +281,5 @@ fn logical_ids_unique(m: &Model, out: &mut Vec<Diagnostic>) {
         } else {
             seen.insert(id, (name, ptr));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domain_rules() {
-        assert_eq!(domain_problem("example.com"), None);
-        assert!(
-            domain_problem("example..com")
-                .unwrap()
-                .contains("empty label")
-        );
-        assert!(domain_problem("com").unwrap().contains("two labels"));
-        assert!(domain_problem("Example.com").unwrap().contains("lowercase"));
-        assert!(domain_problem("exаmple.com").unwrap().contains("A-label"));
-        assert!(
-            domain_problem(&format!("{}.com", "a".repeat(64)))
-                .unwrap()
-                .contains("63")
-        );
-        assert!(domain_problem("-a.com").unwrap().contains("hyphen"));
     }
 }

@@ -421,7 +421,7 @@ fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
                 None => format!("properties of {rtype}: {}", facts.properties.join(", ")),
             };
             out.push(
-                Diagnostic::error("MI3112", format!("{rtype} has no property `{key}`"))
+                Diagnostic::error("MI3112", format!("the resource type `{rtype}` has no property `{key}`"))
                     .key_path(format!(
                         "{}/properties/{}",
                         o.ptr,

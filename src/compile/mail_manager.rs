@@ -589,6 +589,36 @@ pub fn template(m: &Model, region: &str) -> Result<Template, String> {
                             .prop("GenerateSecretString", json!({ "PasswordLength": 32, "ExcludeCharacters": "\"'/\\:;<>`~ " })),
                     ),
                 )?;
+                // Mail Manager reads the password with its service principal: the
+                // secret needs a resource policy allowing `ses.amazonaws.com` to get
+                // its value for this account's ingress endpoints (SES developer guide,
+                // "Permission policies for Mail Manager"). The generated secret uses
+                // the account's default `aws/secretsmanager` key; a customer managed
+                // key would also need `kms:Decrypt` for SES in its key policy.
+                let policy_id = format!("{secret_id}Policy");
+                t.add(
+                    policy_id.clone(),
+                    Resource::new("AWS::SecretsManager::ResourcePolicy")
+                        .prop("SecretId", reference(&secret_id))
+                        .prop("BlockPublicPolicy", json!(true))
+                        .prop(
+                            "ResourcePolicy",
+                            json!({
+                                "Version": "2012-10-17",
+                                "Statement": [{
+                                    "Effect": "Allow",
+                                    "Principal": { "Service": "ses.amazonaws.com" },
+                                    "Action": "secretsmanager:GetSecretValue",
+                                    "Resource": "*",
+                                    "Condition": {
+                                        "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+                                        "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-ingress-point/*") }
+                                    }
+                                }]
+                            }),
+                        ),
+                )?;
+                r.depends_on.push(policy_id);
                 r = r.prop(
                     "IngressPointConfiguration",
                     json!({ "SecretArn": reference(&secret_id) }),

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 pub mod mail_manager;
+pub mod receiving;
 
 use crate::dns::{self, Text};
 use crate::model::Model;
@@ -22,6 +23,8 @@ pub enum Concern {
     Sending,
     /// Mail Manager resources.
     MailManager,
+    /// Classic SES receiving: receipt rules, buckets, topics.
+    Receiving,
 }
 
 impl Concern {
@@ -29,6 +32,7 @@ impl Concern {
         match self {
             Concern::Sending => "sending",
             Concern::MailManager => "mail-manager",
+            Concern::Receiving => "receiving",
         }
     }
 }
@@ -70,6 +74,21 @@ pub fn compile(model: &Model) -> Result<StackSet, String> {
 
     stacks.extend(sending::compile_sending(model)?);
 
+    // Before Mail Manager: its rules may write to the buckets declared here.
+    let mut receiving_stack = None;
+    if let (Some(mut t), Some(c)) = (receiving::template(model)?, &model.receiving) {
+        add_mx(model, &mut t, &c.region, "receiving")?;
+        let name = stack_name(&model.project, &c.region, Concern::Receiving);
+        receiving_stack = Some((c.region.clone(), name.clone()));
+        stacks.push(CompiledStack {
+            name,
+            region: c.region.clone(),
+            concern: Concern::Receiving,
+            template: t,
+            depends_on: Vec::new(),
+        });
+    }
+
     let mm_used = !model.archives.is_empty() || !model.mail_manager.is_empty();
     for (mm_region, _) in model.mail_manager.regions.iter().filter(|_| mm_used) {
         let mut mm = mail_manager::template(model, mm_region)?;
@@ -79,7 +98,13 @@ pub fn compile(model: &Model) -> Result<StackSet, String> {
             region: mm_region.clone(),
             concern: Concern::MailManager,
             template: mm,
-            depends_on: Vec::new(),
+            depends_on: receiving_stack
+                .iter()
+                .filter(|(r, _)| {
+                    r == mm_region && model.receiving.iter().any(|c| !c.buckets.is_empty())
+                })
+                .map(|(_, n)| n.clone())
+                .collect(),
         });
     }
     sending::apply_overrides(model, &mut stacks);
