@@ -13,12 +13,29 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
-/// The blueprints shipped with this binary: (name, blueprint.yaml, template).
-pub const BLUEPRINTS: &[(&str, &str, &str)] = &[(
+macro_rules! blueprints {
+    ($($name:literal),* $(,)?) => {
+        &[$((
+            $name,
+            include_str!(concat!("../blueprints/", $name, "/blueprint.yaml")),
+            include_str!(concat!("../blueprints/", $name, "/mailinfra.yaml.hbs")),
+        )),*]
+    };
+}
+
+/// The blueprints shipped with this binary: (name, blueprint.yaml, template),
+/// one per scenario in `mailinfra blueprints` order.
+pub const BLUEPRINTS: &[(&str, &str, &str)] = blueprints![
     "identity-basics",
-    include_str!("../blueprints/identity-basics/blueprint.yaml"),
-    include_str!("../blueprints/identity-basics/mailinfra.yaml.hbs"),
-)];
+    "inbound-archive-relay",
+    "journaling",
+    "gateway-workspace-m365",
+    "department-controls",
+    "multi-region-sending",
+    "third-party-relay",
+    "classic-receiving",
+    "sending-roles",
+];
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -32,6 +49,49 @@ pub enum VarType {
     Name,
     /// Free text limited to letters, digits, spaces and `._@:/+-`.
     Text,
+    /// An AWS ARN: `arn:aws…:service:region:account:resource`.
+    Arn,
+    /// A Route 53 hosted zone id: uppercase letters and digits.
+    ZoneId,
+    /// A whole number without sign, at most 9 digits.
+    Number,
+    /// Comma-separated domains, rendered as a YAML flow sequence.
+    DomainList,
+    /// Comma-separated CIDR ranges, rendered as a YAML flow sequence.
+    CidrList,
+    /// Comma-separated email addresses, rendered as a YAML flow sequence.
+    EmailList,
+}
+
+impl VarType {
+    /// The element type of a list type.
+    pub fn element(self) -> Option<VarType> {
+        match self {
+            VarType::DomainList => Some(VarType::Domain),
+            VarType::CidrList => Some(VarType::Cidr),
+            VarType::EmailList => Some(VarType::Email),
+            _ => None,
+        }
+    }
+
+    /// The type name used in `blueprint.yaml` and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarType::Domain => "domain",
+            VarType::Region => "region",
+            VarType::Cidr => "cidr",
+            VarType::Email => "email",
+            VarType::AccountId => "account_id",
+            VarType::Name => "name",
+            VarType::Text => "text",
+            VarType::Arn => "arn",
+            VarType::ZoneId => "zone_id",
+            VarType::Number => "number",
+            VarType::DomainList => "domain_list",
+            VarType::CidrList => "cidr_list",
+            VarType::EmailList => "email_list",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -101,6 +161,33 @@ pub fn find(name: &str) -> anyhow::Result<Blueprint> {
 
 /// Why `value` is not a valid value of `t`, if it is not.
 pub fn invalid(t: VarType, value: &str) -> Option<String> {
+    match t.element() {
+        Some(e) => list_items(value)
+            .iter()
+            .find_map(|item| invalid(e, item).map(|why| format!("`{item}`: {why}"))),
+        None => invalid_scalar(t, value),
+    }
+}
+
+/// The items of a comma-separated list value (empty items are dropped).
+fn list_items(value: &str) -> Vec<&str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The text a valid value renders as: itself, or for a list type a YAML flow
+/// sequence of its items (each already validated as its element type).
+fn rendered(t: VarType, value: &str) -> String {
+    match t.element() {
+        Some(_) => format!("[{}]", list_items(value).join(", ")),
+        None => value.to_string(),
+    }
+}
+
+fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
     let structural = value
         .chars()
         .find(|c| c.is_control() || "\"'#{}[]&*!|>%`\\,".contains(*c));
@@ -138,10 +225,52 @@ pub fn invalid(t: VarType, value: &str) -> Option<String> {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             (!ok).then(|| "names are 1 to 32 lowercase letters, digits and hyphens, starting with a letter".to_string())
         }
-        VarType::Text => value
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || " ._@:/+-".contains(*c)))
-            .map(|c| format!("`{c}` is not allowed in this value")),
+        VarType::Text => {
+            if let Some(c) = value
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || " ._@:/+-".contains(*c)))
+            {
+                return Some(format!("`{c}` is not allowed in this value"));
+            }
+            // A plain YAML scalar must not read as a mapping or sequence entry.
+            (value.contains(": ")
+                || value.ends_with(':')
+                || value.starts_with(['-', ':', ' '])
+                || value.ends_with(' '))
+            .then(|| "a value may not start with `-`, `:` or a space, contain `: ` or end with `:` or a space".to_string())
+        }
+        VarType::Arn => {
+            let parts: Vec<&str> = value.splitn(6, ':').collect();
+            let ok = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[1].starts_with("aws")
+                && !parts[2].is_empty()
+                && !parts[5].is_empty()
+                && (parts[4].is_empty()
+                    || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":/._+=@-".contains(c));
+            (!ok).then(|| "an ARN looks like `arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE`".to_string())
+        }
+        VarType::ZoneId => {
+            let ok = !value.is_empty()
+                && value.len() <= 32
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            (!ok).then(|| {
+                "a hosted zone id is up to 32 uppercase letters and digits, like `Z0123456789ABCDEFGHIJ`"
+                    .to_string()
+            })
+        }
+        VarType::Number => {
+            (value.is_empty() || value.len() > 9 || !value.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| "a number is 1 to 9 digits".to_string())
+        }
+        VarType::DomainList | VarType::CidrList | VarType::EmailList => {
+            Some("a list is checked item by item".into())
+        }
     }
 }
 
@@ -217,11 +346,17 @@ pub fn render(
         };
         if let Some(why) = invalid(var.var_type, &value) {
             bail!(
-                "`{name}={value}` is not a valid {:?} value: {why}",
-                var.var_type
+                "`{name}={value}` is not a valid {} value: {why}",
+                var.var_type.as_str()
             );
         }
-        data.insert(name.clone(), serde_json::Value::String(value));
+        if var.var_type.element().is_some() && list_items(&value).is_empty() {
+            bail!("`{name}` needs at least one item (items are separated by commas)");
+        }
+        data.insert(
+            name.clone(),
+            serde_json::Value::String(rendered(var.var_type, &value)),
+        );
     }
     let mut hb = handlebars::Handlebars::new();
     hb.set_strict_mode(true);
@@ -254,6 +389,63 @@ mod tests {
         assert!(invalid(VarType::AccountId, "12345").is_some());
         assert!(invalid(VarType::Email, "ops@example.com").is_none());
         assert!(invalid(VarType::Region, "us-east-7").is_some());
+    }
+
+    #[test]
+    fn lists_are_checked_per_item_and_render_as_flow_sequences() {
+        assert!(invalid(VarType::CidrList, "198.51.100.0/24, 203.0.113.0/24").is_none());
+        assert!(
+            invalid(VarType::CidrList, "198.51.100.0/24,10.0.0.1/8")
+                .unwrap()
+                .contains("`10.0.0.1/8`")
+        );
+        assert!(invalid(VarType::DomainList, "a.com,b.com]\n").is_some());
+        assert!(invalid(VarType::EmailList, "a@b.com,{{x}}").is_some());
+        assert_eq!(
+            rendered(VarType::CidrList, " 198.51.100.0/24 ,203.0.113.0/24,"),
+            "[198.51.100.0/24, 203.0.113.0/24]"
+        );
+        assert_eq!(rendered(VarType::Domain, "a.com"), "a.com");
+    }
+
+    #[test]
+    fn scalar_types_reject_what_would_change_the_yaml() {
+        assert!(invalid(VarType::Text, "a: b").is_some());
+        assert!(invalid(VarType::Text, "- a").is_some());
+        assert!(invalid(VarType::Text, "7 years").is_none());
+        assert!(invalid(VarType::Number, "30").is_none());
+        assert!(invalid(VarType::Number, "-1").is_some());
+        assert!(invalid(VarType::ZoneId, "Z0123456789ABCDEFGHIJ").is_none());
+        assert!(invalid(VarType::ZoneId, "z01").is_some());
+        assert!(
+            invalid(
+                VarType::Arn,
+                "arn:aws:secretsmanager:us-east-1:111122223333:secret:acme/relay-AbCdEf"
+            )
+            .is_none()
+        );
+        assert!(invalid(VarType::Arn, "arn:aws:kms:us-east-1:1234:key/x").is_some());
+        assert!(invalid(VarType::Arn, "not-an-arn").is_some());
+    }
+
+    #[test]
+    fn every_blueprint_renders_with_its_defaults() {
+        for bp in all().unwrap() {
+            let text = render(&bp, &BTreeMap::new(), &mut |_, _| None)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", bp.name));
+            assert!(
+                crate::load::Document::parse("rendered.yaml", text).is_ok(),
+                "{}: rendered spec is not YAML",
+                bp.name
+            );
+            for (name, var) in &bp.meta.variables {
+                assert!(
+                    var.default.is_some(),
+                    "{}: `{name}` has no default",
+                    bp.name
+                );
+            }
+        }
     }
 
     #[test]

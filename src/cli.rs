@@ -13,7 +13,7 @@ use crate::cfn::{Connection, SdkStackApi};
 use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};
-use crate::{blueprint, codes, diff, dns_cmd, exit, render, schema};
+use crate::{blueprint, codes, diff, dns_cmd, exit, render, schema, spec_doc};
 
 /// Amazon SES mail infrastructure as code.
 ///
@@ -62,7 +62,11 @@ pub enum Command {
         format: Format,
     },
     /// Print the JSON schema of the spec (for editors and CI).
-    Schema,
+    Schema {
+        /// Print the spec reference in Markdown instead (docs/spec-reference.md).
+        #[arg(long, hide = true)]
+        markdown: bool,
+    },
     /// Compile the spec and write the templates and a stack manifest.
     Build {
         /// Output directory.
@@ -137,6 +141,13 @@ pub enum Command {
     Explain {
         /// The code.
         code: String,
+    },
+    /// Print a shell completion script, e.g. `mailinfra completions bash >
+    /// ~/.local/share/bash-completion/completions/mailinfra`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -265,8 +276,21 @@ fn front(
 
 pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     match &cli.command {
-        Command::Schema => {
-            print!("{}", schema::schema_text());
+        Command::Schema { markdown } => {
+            if *markdown {
+                print!("{}", spec_doc::markdown(schema::schema()));
+            } else {
+                print!("{}", schema::schema_text());
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "mailinfra",
+                &mut std::io::stdout(),
+            );
             Ok(exit::SUCCESS)
         }
         Command::Explain { code } => match codes::lookup(code) {

@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod render;
 pub mod schema;
 pub mod spec;
+pub mod spec_doc;
 pub mod specgen;
 pub mod template;
 pub mod values;

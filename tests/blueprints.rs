@@ -40,6 +40,18 @@ fn every_blueprint_renders_validates_builds_and_lints() {
             .filter(|d| d["severity"] == "error")
             .collect();
         assert!(errors.is_empty(), "{name}: {errors:?}");
+        // Any other diagnostic is one the scenario deserves: the blueprint explains it.
+        let template = std::fs::read_to_string(
+            common::root().join(format!("blueprints/{name}/mailinfra.yaml.hbs")),
+        )
+        .unwrap();
+        for d in report["diagnostics"].as_array().unwrap() {
+            let code = d["code"].as_str().unwrap();
+            assert!(
+                template.contains(code),
+                "{name}: {code} is reported but the blueprint does not explain it"
+            );
+        }
         let out = dir.path().join(format!("{name}.out"));
         let o = common::run(
             &[
@@ -64,6 +76,42 @@ fn every_blueprint_renders_validates_builds_and_lints() {
         }
     }
     common::cfn_lint(&lint);
+}
+
+#[test]
+fn list_values_render_as_sequences() {
+    let dir = common::scratch();
+    let o = common::run(
+        &[
+            "init",
+            "--blueprint",
+            "journaling",
+            "--set",
+            "journal_sources=198.51.100.0/24, 192.0.2.0/28",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    let text = std::fs::read_to_string(dir.path().join("mailinfra.yaml")).unwrap();
+    assert!(
+        text.contains("sender_ip: [198.51.100.0/24, 192.0.2.0/28]"),
+        "{text}"
+    );
+    let o = common::run(&["validate"], dir.path());
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    let o = common::run(
+        &[
+            "init",
+            "--blueprint",
+            "journaling",
+            "--force",
+            "--set",
+            "journal_sources=198.51.100.0/24, 192.0.2.1/28",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert!(common::text(&o.stderr).contains("did you mean `192.0.2.0/28`"));
 }
 
 #[test]
@@ -92,7 +140,7 @@ fn init_never_overwrites_without_force() {
 fn values_are_validated_before_rendering() {
     let dir = common::scratch();
     for (set, why) in [
-        ("domain=exa mple.com", "not a valid Domain value"),
+        ("domain=exa mple.com", "not a valid domain value"),
         (
             "domain=a.com\n  evil: 1",
             "is not allowed in a blueprint value",

@@ -131,6 +131,7 @@ fn every_command_has_help() {
         "explain",
         "blueprints",
         "init",
+        "completions",
     ] {
         let o = common::run(&[cmd, "--help"], &common::root());
         assert!(o.status.success(), "{cmd}");

@@ -1,0 +1,174 @@
+//! The CI recipes in `docs/ci/` and the README's commands are real: the
+//! workflow is YAML that mailinfra's own loader reads, uses OIDC, and every
+//! `mailinfra …` command in it, in the generic recipe and in the README parses
+//! with the actual command line.
+
+mod common;
+
+use clap::Parser as _;
+use mailinfra::cli::{Cli, Command};
+use serde_json::Value;
+
+/// The `mailinfra` invocations in a shell script, as argument lists (without
+/// the program name). `cargo run -q --` counts as `mailinfra`.
+fn invocations(script: &str) -> Vec<Vec<String>> {
+    let joined = script.replace("\\\n", " ");
+    let mut found = Vec::new();
+    for line in joined.lines() {
+        let line = match line.find(" #") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        for part in line.split(['|', ';', '&']) {
+            let part = part.trim();
+            let rest = part
+                .strip_prefix("mailinfra ")
+                .or_else(|| part.strip_prefix("cargo run -q -- "));
+            let Some(rest) = rest else { continue };
+            let args: Vec<String> = rest
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['>', '<']) && !w.starts_with("2>"))
+                .map(|w| w.trim_matches(['"', '\'']).to_string())
+                .collect();
+            found.push(args);
+        }
+    }
+    found
+}
+
+/// The bodies of the ```sh blocks of a Markdown file.
+fn shell_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match &mut current {
+            None if line.trim_start().starts_with("```sh") => current = Some(String::new()),
+            Some(body) if line.trim_start().starts_with("```") => {
+                blocks.push(std::mem::take(body));
+                current = None;
+            }
+            Some(body) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+fn check_parses(source: &str, args: &[String]) -> Cli {
+    let argv = std::iter::once("mailinfra".to_string()).chain(args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => panic!(
+            "{source}: `mailinfra {}` does not parse:\n{e}",
+            args.join(" ")
+        ),
+    }
+}
+
+fn workflow() -> Value {
+    let path = common::root().join("docs/ci/github-actions.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    match mailinfra::load::Document::parse("github-actions.yml", text) {
+        Ok(doc) => doc.json,
+        Err(d) => panic!("the workflow is not valid YAML: {d:?}"),
+    }
+}
+
+#[test]
+fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
+    let wf = workflow();
+    let jobs = wf["jobs"].as_object().expect("jobs");
+    let mut commands = Vec::new();
+    for (name, job) in jobs {
+        let steps = job["steps"].as_array().expect("steps");
+        for step in steps {
+            if let Some(run) = step["run"].as_str() {
+                for args in invocations(run) {
+                    let cli = check_parses(&format!("job `{name}`"), &args);
+                    commands.push((name.clone(), args.join(" "), cli));
+                }
+            }
+            let uses = step["uses"].as_str().unwrap_or_default();
+            if uses.starts_with("aws-actions/configure-aws-credentials") {
+                let with = &step["with"];
+                assert!(
+                    with["role-to-assume"].is_string(),
+                    "job `{name}`: no OIDC role"
+                );
+                assert!(
+                    with.get("aws-access-key-id").is_none(),
+                    "job `{name}`: stored keys"
+                );
+                assert_eq!(
+                    job["permissions"]["id-token"], "write",
+                    "job `{name}`: OIDC needs `id-token: write`"
+                );
+            }
+        }
+    }
+    let has = |job: &str, pred: &dyn Fn(&Cli) -> bool| {
+        commands.iter().any(|(j, _, cli)| j == job && pred(cli))
+    };
+    assert!(has("plan", &|c| matches!(
+        c.command,
+        Command::Validate {
+            format: mailinfra::diag::Format::Github
+        }
+    )));
+    assert!(has("plan", &|c| matches!(c.command, Command::Build { .. })));
+    assert!(has("plan", &|c| matches!(
+        c.command,
+        Command::Plan {
+            format: mailinfra::cli::PlanFormat::Markdown,
+            offline: false,
+            ..
+        }
+    )));
+    assert!(has("apply", &|c| matches!(
+        c.command,
+        Command::Apply { yes: true, .. }
+    )));
+    assert!(!has("plan", &|c| matches!(
+        c.command,
+        Command::Apply { .. }
+    )));
+    let apply_if = jobs["apply"]["if"].as_str().unwrap_or_default();
+    assert!(apply_if.contains("refs/heads/main"), "{apply_if}");
+    let plan = serde_json::to_string(&jobs["plan"]).unwrap();
+    assert!(plan.contains("gh pr comment"), "the plan is not posted");
+}
+
+#[test]
+fn every_documented_command_parses() {
+    for file in ["docs/ci/generic.md", "README.md"] {
+        let text = std::fs::read_to_string(common::root().join(file)).unwrap();
+        let mut n = 0;
+        for block in shell_blocks(&text) {
+            for args in invocations(&block) {
+                check_parses(file, &args);
+                n += 1;
+            }
+        }
+        assert!(n >= 4, "{file}: only {n} mailinfra commands found");
+    }
+}
+
+#[test]
+fn the_extractor_finds_commands_and_drops_redirections() {
+    let found = invocations(
+        "set +e\nmailinfra plan --format markdown \\\n  --detailed-exitcode > plan.md\ncode=$?\ncargo run -q -- init --blueprint x && mailinfra validate # check\n",
+    );
+    assert_eq!(
+        found,
+        vec![
+            vec!["plan", "--format", "markdown", "--detailed-exitcode"],
+            vec!["init", "--blueprint", "x"],
+            vec!["validate"],
+        ]
+    );
+    let argv = ["mailinfra", "plan", "--no-such-flag"];
+    assert!(Cli::try_parse_from(argv).is_err());
+}
