@@ -34,7 +34,7 @@ fn validate_once(text: &str) -> (Duration, Option<Duration>) {
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
-    let n = if bench { 10_000 } else { 200 };
+    let n = if bench { 10_000 } else { 30 };
     let text = domains_spec(n);
     let runs = if bench { 7 } else { 1 };
     let results: Vec<(Duration, Option<Duration>)> =
