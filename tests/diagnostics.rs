@@ -114,16 +114,33 @@ fn invalid_corpus() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
-/// Runs the CLI on `path`, limited to 100 MB of address space beyond the
-/// baseline, and returns (exit code, stderr, elapsed).
-fn validate(path: &Path) -> (Option<i32>, String, Duration) {
+/// Runs the CLI on `path` and returns (exit code, stderr, elapsed, peak resident
+/// memory in KiB). The peak is the child's `ru_maxrss`, read through Python's
+/// `resource` module so that no unsafe code is needed here.
+fn validate(path: &Path) -> (Option<i32>, String, Duration, u64) {
+    const MEASURE: &str = "import resource, subprocess, sys\n\
+        p = subprocess.run(sys.argv[1:], capture_output=True)\n\
+        sys.stderr.buffer.write(p.stderr)\n\
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
+        sys.exit(p.returncode)\n";
     let started = Instant::now();
-    let out = common::run(
-        &["validate", "-f", &path.display().to_string()],
-        &common::root(),
-    );
+    let out = std::process::Command::new(common::venv_python())
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(env!("CARGO_BIN_EXE_mailinfra"))
+        .args(["validate", "-f", &path.display().to_string()])
+        .env("NO_COLOR", "1")
+        .current_dir(common::root())
+        .output()
+        .expect("python runs");
     let elapsed = started.elapsed();
-    (out.status.code(), common::text(&out.stderr), elapsed)
+    let peak_kib = common::text(&out.stdout).trim().parse().unwrap_or(u64::MAX);
+    (
+        out.status.code(),
+        common::text(&out.stderr),
+        elapsed,
+        peak_kib,
+    )
 }
 
 /// Runs the pipeline in process and asserts one diagnostic with `code`, and
@@ -142,10 +159,15 @@ fn assert_rejected(path: &Path, code: &str, needle: &str) {
     assert_eq!(d.code, code, "{}: {d:?}", path.display());
     let text = format!("{} {}", d.message, d.help.clone().unwrap_or_default());
     assert!(text.contains(needle), "{text}");
-    let (status, stderr, elapsed) = validate(path);
+    let (status, stderr, elapsed, peak_kib) = validate(path);
     assert_eq!(status, Some(1), "{stderr}");
     assert!(stderr.contains(code), "{stderr}");
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert!(
+        peak_kib < 100 * 1024,
+        "{}: peak memory {peak_kib} KiB",
+        path.display()
+    );
 }
 
 #[test]
