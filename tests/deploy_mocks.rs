@@ -1167,3 +1167,73 @@ async fn s3_upload_checks_the_bucket_owner() {
         )
     );
 }
+
+/// `check --live`: drift detection is started, waited for, and drifted
+/// resources become MI5001 diagnostics.
+#[tokio::test]
+async fn drift_is_reported_per_resource() {
+    use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput;
+    use aws_sdk_cloudformation::operation::detect_stack_drift::DetectStackDriftOutput;
+    use aws_sdk_cloudformation::types::{
+        PropertyDifference, StackDriftDetectionStatus, StackDriftStatus, StackResourceDrift,
+        StackResourceDriftStatus,
+    };
+    let ds = describe_stack_rule("UPDATE_COMPLETE");
+    let detect = mock!(Client::detect_stack_drift)
+        .match_requests(|r| r.stack_name() == Some(ARN))
+        .then_output(|| {
+            DetectStackDriftOutput::builder()
+                .stack_drift_detection_id("d-1")
+                .build()
+        });
+    let status = mock!(Client::describe_stack_drift_detection_status)
+        .sequence()
+        .output(|| {
+            DescribeStackDriftDetectionStatusOutput::builder()
+                .stack_id(ARN)
+                .stack_drift_detection_id("d-1")
+                .detection_status(StackDriftDetectionStatus::DetectionInProgress)
+                .timestamp(DateTime::from_secs(0))
+                .build()
+        })
+        .output(|| {
+            DescribeStackDriftDetectionStatusOutput::builder()
+                .stack_id(ARN)
+                .stack_drift_detection_id("d-1")
+                .detection_status(StackDriftDetectionStatus::DetectionComplete)
+                .stack_drift_status(StackDriftStatus::Drifted)
+                .timestamp(DateTime::from_secs(0))
+                .build()
+        })
+        .build();
+    let drifts = mock!(Client::describe_stack_resource_drifts).then_output(|| {
+        DescribeStackResourceDriftsOutput::builder()
+            .stack_resource_drifts(
+                StackResourceDrift::builder()
+                    .stack_id(ARN)
+                    .logical_resource_id("TrafficPolicyInbound")
+                    .resource_type("AWS::SES::MailManagerTrafficPolicy")
+                    .stack_resource_drift_status(StackResourceDriftStatus::Modified)
+                    .property_differences(
+                        PropertyDifference::builder()
+                            .property_path("/PolicyStatements/0")
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let api = client(&[&ds, &detect, &status, &drifts]);
+    let found = mailinfra::live::drift(&api, STACK, &opts(Keep::Nothing).timing).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "MI5001");
+    assert_eq!(
+        found[0].message,
+        format!(
+            "`TrafficPolicyInbound` (AWS::SES::MailManagerTrafficPolicy) in `{STACK}` was changed outside CloudFormation (/PolicyStatements/0)"
+        )
+    );
+    assert_eq!(status.num_calls(), 2);
+}
