@@ -1390,7 +1390,15 @@ async fn apply_one<A: StackApi, S: TemplateStore>(
         }
     }
     if !plan.has_changes() {
-        return StackOutcome::new(&plan, OutcomeKind::NoChanges);
+        let mut out = StackOutcome::new(&plan, OutcomeKind::NoChanges);
+        // A plan read from a file does not carry outputs; dependents may need them.
+        if out.outputs.is_empty()
+            && let Ok(Some(info)) =
+                retrying(&opts.timing, || region.api.describe_stack(&plan.stack)).await
+        {
+            out.outputs = info.outputs;
+        }
+        return out;
     }
     apply_stack(&region.api, &plan, opts, progress).await
 }
