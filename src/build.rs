@@ -40,9 +40,21 @@ pub struct StackEntry {
     pub bytes: usize,
     pub resources: usize,
     pub depends_on: Vec<String>,
+    /// Template parameters whose values are outputs of other stacks, passed by
+    /// the deployer in dependency order.
+    #[serde(default)]
+    pub parameters: Vec<ParamSource>,
     pub capabilities: Vec<String>,
     /// Whether the template is too large to send inline and must be uploaded to S3.
     pub needs_upload: bool,
+}
+
+/// "Pass output `output` of stack `stack` as parameter `name`".
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParamSource {
+    pub name: String,
+    pub stack: String,
+    pub output: String,
 }
 
 /// One stack's rendered template and manifest entry.
@@ -69,6 +81,7 @@ pub fn render(set: &StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<
                     bytes: body.len(),
                     resources: s.template.resources.len(),
                     depends_on: s.depends_on.clone(),
+                    parameters: Vec::new(),
                     capabilities: template::capabilities(&value),
                     needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
                 },

@@ -10,10 +10,10 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, TemplateStage};
 
-use crate::diff::{Action, Replacement, ResourceChange, is_stateful};
+use crate::diff::{Action, Replacement, ResourceChange};
 
 /// What a stack looks like now.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StackInfo {
     pub arn: String,
     pub status: String,
@@ -21,6 +21,8 @@ pub struct StackInfo {
     /// RFC 3339; creation time when never updated.
     pub last_updated: Option<String>,
     pub outputs: Vec<(String, String)>,
+    /// The parameter values the stack was deployed with.
+    pub parameters: Vec<(String, String)>,
 }
 
 impl StackInfo {
@@ -31,6 +33,13 @@ impl StackInfo {
 
     pub fn is_in_progress(&self) -> bool {
         self.status.ends_with("_IN_PROGRESS")
+    }
+
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -64,6 +73,15 @@ impl ChangeSetInfo {
     }
 }
 
+/// One change set of a stack, as ListChangeSets shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeSetSummary {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub execution_status: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct StackEvent {
     pub id: String,
@@ -71,6 +89,38 @@ pub struct StackEvent {
     pub logical_id: String,
     pub resource_type: String,
     pub status: String,
+    pub reason: Option<String>,
+    /// The `ClientRequestToken` of the operation that caused the event.
+    pub token: Option<String>,
+}
+
+/// One resource of a deployed stack.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub physical_id: String,
+    pub resource_type: String,
+    pub status: String,
+}
+
+/// A resource whose live configuration differs from its template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceDrift {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `MODIFIED` or `DELETED` (`IN_SYNC` and `NOT_CHECKED` are not returned).
+    pub status: String,
+    /// Property paths that differ.
+    pub properties: Vec<String>,
+}
+
+/// Where a drift detection stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriftStatus {
+    /// `DETECTION_IN_PROGRESS`, `DETECTION_COMPLETE` or `DETECTION_FAILED`.
+    pub detection: String,
+    /// `DRIFTED`, `IN_SYNC`, `UNKNOWN` or `NOT_CHECKED`.
+    pub stack: String,
     pub reason: Option<String>,
 }
 
@@ -80,10 +130,52 @@ pub struct NewChangeSet<'a> {
     pub stack: &'a str,
     pub name: &'a str,
     pub template_body: &'a str,
+    /// Set for templates over the inline limit: the body was uploaded here.
+    pub template_url: Option<&'a str>,
+    pub parameters: &'a [(String, String)],
     pub create: bool,
     pub capabilities: &'a [String],
     pub client_token: &'a str,
     pub description: &'a str,
+    /// The CloudFormation service role the stack operations run as.
+    pub role_arn: Option<&'a str>,
+}
+
+/// An error CloudFormation (or the network) returned, classified once here.
+#[derive(Debug)]
+pub struct AwsError {
+    pub code: Option<String>,
+    pub message: String,
+    /// Throttling, a 5xx, a timeout or a dropped connection: worth retrying.
+    pub transient: bool,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+/// Whether an error is worth retrying (throttling, 5xx, network).
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<AwsError>().is_some_and(|a| a.transient))
+}
+
+/// The AWS error code behind an error, if any.
+pub fn error_code(e: &anyhow::Error) -> Option<&str> {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<AwsError>().and_then(|a| a.code.as_deref()))
+}
+
+/// Expired or missing credentials: we lose sight of a deploy, the deploy goes on.
+pub fn is_credentials_error(e: &anyhow::Error) -> bool {
+    matches!(
+        error_code(e),
+        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "InvalidClientTokenId")
+    )
 }
 
 /// The CloudFormation operations mailinfra uses.
@@ -112,7 +204,13 @@ pub trait StackApi: Sync {
         token: &str,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
     fn delete_change_set(&self, arn: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
-    /// Deletes a stack (used only for the empty `REVIEW_IN_PROGRESS` stacks our own plans created).
+    /// The change sets of a stack (used to tell our own leftovers from a colleague's plans).
+    fn list_change_sets(
+        &self,
+        stack: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<ChangeSetSummary>>> + Send;
+    /// Deletes a stack: only the empty `REVIEW_IN_PROGRESS` stacks our own plans
+    /// created, and `ROLLBACK_COMPLETE` leftovers of a failed first create.
     fn delete_stack(
         &self,
         stack_arn: &str,
@@ -123,6 +221,163 @@ pub trait StackApi: Sync {
         &self,
         stack: &str,
     ) -> impl Future<Output = anyhow::Result<Vec<StackEvent>>> + Send;
+    fn update_termination_protection(
+        &self,
+        stack: &str,
+        enable: bool,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// ContinueUpdateRollback, skipping exactly `skip` (logical ids the user named).
+    fn continue_update_rollback(
+        &self,
+        stack: &str,
+        skip: &[String],
+        token: &str,
+        role_arn: Option<&str>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn stack_resources(
+        &self,
+        stack: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<StackResource>>> + Send;
+    /// Starts drift detection; returns the detection id.
+    fn detect_drift(&self, stack: &str) -> impl Future<Output = anyhow::Result<String>> + Send;
+    fn drift_status(&self, id: &str) -> impl Future<Output = anyhow::Result<DriftStatus>> + Send;
+    /// Resources that drifted (`MODIFIED` or `DELETED`).
+    fn resource_drifts(
+        &self,
+        stack: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<ResourceDrift>>> + Send;
+}
+
+/// Where large templates go: an S3 object whose URL CreateChangeSet reads.
+pub trait TemplateStore: Sync {
+    /// Uploads `body` under a content-addressed key; returns its URL.
+    fn put_template(&self, body: &str) -> impl Future<Output = anyhow::Result<String>> + Send;
+}
+
+/// The S3 key of a template: its SHA-256, so a concurrent plan cannot replace
+/// the object a reviewed change set was made from.
+pub fn template_key(body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "mailinfra/{}.json",
+        crate::pipeline::hex(&Sha256::digest(body.as_bytes()))
+    )
+}
+
+/// The bucket used when `--template-bucket` is not given.
+pub fn default_template_bucket(account: &str, region: &str) -> String {
+    format!("mailinfra-templates-{account}-{region}")
+}
+
+/// Templates uploaded to S3, with the bucket's owner checked on every request
+/// (`ExpectedBucketOwner`): the default bucket name is predictable.
+pub struct S3TemplateStore {
+    s3: aws_sdk_s3::Client,
+    sts: aws_sdk_sts::Client,
+    bucket: Option<String>,
+    region: String,
+    endpoint_url: Option<String>,
+    account: tokio::sync::OnceCell<String>,
+}
+
+impl S3TemplateStore {
+    pub async fn connect(c: &Connection, bucket: Option<String>) -> S3TemplateStore {
+        let conf = sdk_config(c).await;
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(c.endpoint_url.is_some())
+            .build();
+        S3TemplateStore {
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+            bucket,
+            region: c.region.clone(),
+            endpoint_url: c.endpoint_url.clone(),
+            account: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// From clients built elsewhere (tests); `account` skips the STS call.
+    pub fn from_clients(
+        s3: aws_sdk_s3::Client,
+        sts: aws_sdk_sts::Client,
+        bucket: Option<String>,
+        region: &str,
+        account: Option<String>,
+    ) -> S3TemplateStore {
+        S3TemplateStore {
+            s3,
+            sts,
+            bucket,
+            region: region.to_string(),
+            endpoint_url: None,
+            account: tokio::sync::OnceCell::new_with(account),
+        }
+    }
+
+    async fn account(&self) -> anyhow::Result<&str> {
+        self.account
+            .get_or_try_init(|| async {
+                let out = self.sts.get_caller_identity().send().await.map_err(|e| {
+                    anyhow!(
+                        "cannot find the AWS account (needed to check who owns the template bucket): {}",
+                        DisplayErrorContext(e)
+                    )
+                })?;
+                out.account()
+                    .map(str::to_string)
+                    .context("GetCallerIdentity returned no account")
+            })
+            .await
+            .map(String::as_str)
+    }
+}
+
+impl TemplateStore for S3TemplateStore {
+    async fn put_template(&self, body: &str) -> anyhow::Result<String> {
+        let account = self.account().await?.to_string();
+        let bucket = self
+            .bucket
+            .clone()
+            .unwrap_or_else(|| default_template_bucket(&account, &self.region));
+        let key = template_key(body);
+        self.s3
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .expected_bucket_owner(&account)
+            .content_type("application/json")
+            .body(aws_sdk_s3::primitives::ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                let code = e.as_service_error().and_then(|s| s.code()).unwrap_or("");
+                if code == "NoSuchBucket" {
+                    anyhow!(
+                        "the template is over {} bytes and must be uploaded to S3, but bucket `{bucket}` does not exist: create it (`aws s3 mb s3://{bucket} --region {}`) or name one with `--template-bucket`",
+                        crate::build::INLINE_TEMPLATE_LIMIT,
+                        self.region
+                    )
+                } else {
+                    anyhow!(
+                        "cannot upload the template to `s3://{bucket}/{key}` (the bucket must belong to account {account}): {}",
+                        DisplayErrorContext(e)
+                    )
+                }
+            })?;
+        Ok(match &self.endpoint_url {
+            Some(e) => format!("{}/{bucket}/{key}", e.trim_end_matches('/')),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+        })
+    }
+}
+
+/// For stacks whose templates all fit inline: uploading is an error.
+pub struct NoTemplateStore;
+
+impl TemplateStore for NoTemplateStore {
+    async fn put_template(&self, _body: &str) -> anyhow::Result<String> {
+        anyhow::bail!("no template bucket is configured for templates over the inline limit")
+    }
 }
 
 /// The real thing.
@@ -136,20 +391,39 @@ pub struct Connection {
     pub region: String,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// First retry backoff of the SDK (default 1 s); tests against a local emulator use less.
+    pub retry_backoff: Option<std::time::Duration>,
+}
+
+/// The SDK configuration for one region: the standard credential chain, and a
+/// retry policy generous enough for many stacks in parallel (CloudFormation
+/// throttles hard): 7 attempts, exponential backoff with jitter from 1 s to 15 s.
+pub async fn sdk_config(c: &Connection) -> aws_config::SdkConfig {
+    use aws_config::retry::RetryConfig;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(c.region.clone()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(7)
+                .with_initial_backoff(c.retry_backoff.unwrap_or(std::time::Duration::from_secs(1)))
+                .with_max_backoff(
+                    c.retry_backoff
+                        .map_or(std::time::Duration::from_secs(15), |b| b * 4),
+                ),
+        );
+    if let Some(p) = &c.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &c.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
 }
 
 impl SdkStackApi {
     pub async fn connect(c: &Connection) -> SdkStackApi {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(c.region.clone()));
-        if let Some(p) = &c.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(e) = &c.endpoint_url {
-            loader = loader.endpoint_url(e);
-        }
         SdkStackApi {
-            client: Client::new(&loader.load().await),
+            client: Client::new(&sdk_config(c).await),
         }
     }
 
@@ -158,22 +432,51 @@ impl SdkStackApi {
     }
 }
 
-/// One readable line for an SDK error: the service's code and message when
-/// CloudFormation answered, the full cause chain otherwise (network, credentials).
+/// One readable error for an SDK failure: the service's code and message when
+/// CloudFormation answered, the full cause chain otherwise (network,
+/// credentials); classified as transient or not for the retry loops.
 fn sdk_err<E>(what: &str, e: aws_sdk_cloudformation::error::SdkError<E>) -> anyhow::Error
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    match e.as_service_error() {
-        Some(se) if se.code().is_some() => {
-            anyhow!(
-                "{what}: {} ({})",
-                se.message().unwrap_or("no message"),
-                se.code().unwrap_or_default()
-            )
+    use aws_sdk_cloudformation::error::SdkError;
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e
+        .as_service_error()
+        .and_then(|se| se.code())
+        .map(str::to_string);
+    let transient = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
         }
-        _ => anyhow!("{what}: {}", DisplayErrorContext(e)),
-    }
+        _ => {
+            status.is_some_and(|s| s >= 500 || s == 429)
+                || matches!(
+                    code.as_deref(),
+                    Some(
+                        "Throttling"
+                            | "ThrottlingException"
+                            | "RequestLimitExceeded"
+                            | "TooManyRequestsException"
+                            | "InternalFailure"
+                            | "ServiceUnavailable"
+                    )
+                )
+        }
+    };
+    let message = match e.as_service_error() {
+        Some(se) if se.code().is_some() => format!(
+            "{what}: {} ({})",
+            se.message().unwrap_or("no message"),
+            se.code().unwrap_or_default()
+        ),
+        _ => format!("{what}: {}", DisplayErrorContext(&e)),
+    };
+    anyhow::Error::new(AwsError {
+        code,
+        message,
+        transient,
+    })
 }
 
 fn is_missing_stack<E: ProvideErrorMetadata>(e: &E) -> bool {
@@ -219,6 +522,16 @@ impl StackApi for SdkStackApi {
                 .iter()
                 .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
                 .collect(),
+            parameters: s
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_string(),
+                        p.parameter_value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
         }))
     }
 
@@ -246,14 +559,26 @@ impl StackApi for SdkStackApi {
             .create_change_set()
             .stack_name(req.stack)
             .change_set_name(req.name)
-            .template_body(req.template_body)
             .change_set_type(if req.create {
                 ChangeSetType::Create
             } else {
                 ChangeSetType::Update
             })
             .client_token(req.client_token)
-            .description(req.description);
+            .description(req.description)
+            .set_role_arn(req.role_arn.map(str::to_string));
+        call = match req.template_url {
+            Some(url) => call.template_url(url),
+            None => call.template_body(req.template_body),
+        };
+        for (k, v) in req.parameters {
+            call = call.parameters(
+                aws_sdk_cloudformation::types::Parameter::builder()
+                    .parameter_key(k)
+                    .parameter_value(v)
+                    .build(),
+            );
+        }
         for c in req.capabilities {
             call = call.capabilities(Capability::from(c.as_str()));
         }
@@ -294,18 +619,24 @@ impl StackApi for SdkStackApi {
                         .collect();
                     properties.sort();
                     properties.dedup();
-                    ResourceChange {
-                        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-                        stateful: is_stateful(&rtype),
-                        resource_type: rtype,
-                        action: match rc.action().map(|a| a.as_str()) {
-                            Some("Add") => Action::Add,
-                            Some("Remove") => Action::Remove,
-                            _ => Action::Modify,
-                        },
-                        replacement: replacement(rc.replacement()),
-                        properties,
+                    let action = match rc.action().map(|a| a.as_str()) {
+                        Some("Add") => Action::Add,
+                        Some("Remove") => Action::Remove,
+                        _ => Action::Modify,
+                    };
+                    // A policy action of `Delete`/`ReplaceAndDelete` or a detail that
+                    // always recreates is a replacement even if `Replacement` says less.
+                    let mut repl = replacement(rc.replacement());
+                    let recreates = rc.details().iter().any(|d| {
+                        d.target()
+                            .and_then(|t| t.requires_recreation())
+                            .is_some_and(|r| r.as_str() == "Always")
+                    });
+                    if repl == Replacement::Never && recreates && action == Action::Modify {
+                        repl = Replacement::Conditional;
                     }
+                    let logical_id = rc.logical_resource_id().unwrap_or_default();
+                    ResourceChange::new(logical_id, &rtype, action, repl, properties)
                 })
                 .collect();
             let entry = info.get_or_insert_with(|| ChangeSetInfo {
@@ -384,7 +715,181 @@ impl StackApi for SdkStackApi {
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default(),
                 reason: e.resource_status_reason().map(str::to_string),
+                token: e.client_request_token().map(str::to_string),
             })
             .collect())
+    }
+
+    async fn list_change_sets(&self, stack: &str) -> anyhow::Result<Vec<ChangeSetSummary>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_change_sets()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err(&format!("cannot list the change sets of `{stack}`"), e))?;
+            // Only this stack's (some emulators ignore the filter and list the whole region).
+            let mine = |c: &&aws_sdk_cloudformation::types::ChangeSetSummary| {
+                c.stack_id() == Some(stack) || c.stack_name() == Some(stack)
+            };
+            out.extend(page.summaries().iter().filter(mine).map(|c| {
+                ChangeSetSummary {
+                    name: c.change_set_name().unwrap_or_default().to_string(),
+                    arn: c.change_set_id().unwrap_or_default().to_string(),
+                    status: c
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    execution_status: c
+                        .execution_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                }
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn update_termination_protection(&self, stack: &str, enable: bool) -> anyhow::Result<()> {
+        self.client
+            .update_termination_protection()
+            .stack_name(stack)
+            .enable_termination_protection(enable)
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_err(
+                    &format!("cannot change the termination protection of `{stack}`"),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn continue_update_rollback(
+        &self,
+        stack: &str,
+        skip: &[String],
+        token: &str,
+        role_arn: Option<&str>,
+    ) -> anyhow::Result<()> {
+        self.client
+            .continue_update_rollback()
+            .stack_name(stack)
+            .set_resources_to_skip(Some(skip.to_vec()).filter(|s| !s.is_empty()))
+            .client_request_token(token)
+            .set_role_arn(role_arn.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| sdk_err(&format!("cannot continue the rollback of `{stack}`"), e))?;
+        Ok(())
+    }
+
+    async fn stack_resources(&self, stack: &str) -> anyhow::Result<Vec<StackResource>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_stack_resources()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err(&format!("cannot list the resources of `{stack}`"), e))?;
+            out.extend(page.stack_resource_summaries().iter().map(|r| {
+                StackResource {
+                    logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                    physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: r.resource_type().unwrap_or_default().to_string(),
+                    status: r
+                        .resource_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                }
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn detect_drift(&self, stack: &str) -> anyhow::Result<String> {
+        let out = self
+            .client
+            .detect_stack_drift()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| sdk_err(&format!("cannot start drift detection on `{stack}`"), e))?;
+        out.stack_drift_detection_id()
+            .map(str::to_string)
+            .context("DetectStackDrift returned no detection id")
+    }
+
+    async fn drift_status(&self, id: &str) -> anyhow::Result<DriftStatus> {
+        let out = self
+            .client
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk_err("cannot read the drift detection status", e))?;
+        Ok(DriftStatus {
+            detection: out
+                .detection_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            stack: out
+                .stack_drift_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason: out.detection_status_reason().map(str::to_string),
+        })
+    }
+
+    async fn resource_drifts(&self, stack: &str) -> anyhow::Result<Vec<ResourceDrift>> {
+        use aws_sdk_cloudformation::types::StackResourceDriftStatus as S;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_stack_resource_drifts()
+                .stack_name(stack)
+                .stack_resource_drift_status_filters(S::Modified)
+                .stack_resource_drift_status_filters(S::Deleted)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err(&format!("cannot read the drift of `{stack}`"), e))?;
+            out.extend(page.stack_resource_drifts().iter().map(|d| {
+                ResourceDrift {
+                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: d.resource_type().unwrap_or_default().to_string(),
+                    status: d
+                        .stack_resource_drift_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    properties: d
+                        .property_differences()
+                        .iter()
+                        .filter_map(|p| p.property_path().map(str::to_string))
+                        .collect(),
+                }
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: parses arguments, runs the pipeline, and is the one place
 //! that prints results and picks the exit code.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::build::{self, Artifact};
-use crate::cfn::{Connection, SdkStackApi};
+use crate::cfn::{Connection, S3TemplateStore, SdkStackApi};
 use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};
@@ -92,6 +93,8 @@ pub enum Command {
         detailed_exitcode: bool,
         #[command(flatten)]
         aws: AwsArgs,
+        #[command(flatten)]
+        deploy: DeployArgs,
     },
     /// Plan, then execute the change sets and wait for every stack to settle.
     Apply {
@@ -105,6 +108,39 @@ pub enum Command {
         /// `ArchiveJournal`); repeat for each. Without it such a plan is refused.
         #[arg(long = "allow-destroy", value_name = "LOGICAL_ID")]
         allow_destroy: Vec<String>,
+        /// Instead of applying: continue the rollback of stacks stuck in
+        /// `UPDATE_ROLLBACK_FAILED` (ContinueUpdateRollback). Stacks are never deleted.
+        #[arg(long, conflicts_with = "plan")]
+        continue_rollback: bool,
+        /// With `--continue-rollback`: a resource CloudFormation should skip (treat as
+        /// rolled back although it is not; fix it by hand); repeat for each.
+        #[arg(
+            long = "skip",
+            value_name = "LOGICAL_ID",
+            requires = "continue_rollback"
+        )]
+        skip: Vec<String>,
+        /// Leave termination protection off on stacks this apply creates.
+        #[arg(long)]
+        no_termination_protection: bool,
+        /// Give up waiting for a stack after this many minutes (it goes on in
+        /// CloudFormation; exit code 4).
+        #[arg(long, default_value_t = 60, value_name = "MINUTES")]
+        timeout: u64,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        deploy: DeployArgs,
+    },
+    /// Check the spec like `validate`; with `--live`, also the deployed stacks:
+    /// drift, stack states and the secondary region's readiness for failover.
+    Check {
+        /// Read the deployed stacks (needs AWS access).
+        #[arg(long)]
+        live: bool,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -184,6 +220,20 @@ pub struct AwsArgs {
     /// CloudFormation endpoint, e.g. a local emulator at `http://127.0.0.1:5000`.
     #[arg(long, env = "MAILINFRA_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// A CloudFormation service role for the stack operations (otherwise your credentials' permissions are used).
+    #[arg(long, env = "MAILINFRA_ROLE_ARN", value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// S3 bucket for templates over 51,200 bytes (default:
+    /// `mailinfra-templates-<account>-<region>`; it must belong to your account).
+    #[arg(long, env = "MAILINFRA_TEMPLATE_BUCKET", value_name = "BUCKET")]
+    pub template_bucket: Option<String>,
+    /// How many stacks are planned or applied at once (dependencies always go first).
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
 }
 
 /// Parses the process arguments and runs; returns the exit code.
@@ -423,6 +473,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             format,
             detailed_exitcode,
             aws,
+            deploy: dargs,
         } => {
             let Some((checked, _, artifacts)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
@@ -436,7 +487,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             let plans = if *offline {
                 plan_offline(build_dir, &artifacts)?
             } else {
-                runtime()?.block_on(plan_online(&artifacts, aws, keep))?
+                let opts = options(keep, dargs, timing());
+                runtime()?.block_on(async {
+                    let regions = connect_all(&artifacts, aws, dargs).await;
+                    deploy::plan_all(&regions, &artifacts, &opts).await
+                })?
             };
             if let Some(path) = out {
                 let file = deploy::PlanFile::new(&checked.spec_hash, plans.clone());
@@ -498,12 +553,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             plan,
             yes,
             allow_destroy,
+            continue_rollback,
+            skip,
+            no_termination_protection,
+            timeout,
             aws,
+            deploy: dargs,
         } => {
             let Some((checked, _, artifacts)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
             let artifacts = select_region(artifacts, aws.region.as_deref());
+            // Before anything is read: two applies in one workspace never interleave.
+            let _lock = crate::lock::Lock::acquire(&cli.file)?;
+            let mut opts = options(deploy::Keep::ChangeSets, dargs, timing());
+            opts.termination_protection = !no_termination_protection;
+            opts.timing.stack_timeout = std::time::Duration::from_secs(timeout.saturating_mul(60));
+            if *continue_rollback {
+                return runtime()?.block_on(rollback(cli, &artifacts, aws, dargs, skip, &opts));
+            }
             let planned = match plan {
                 None => None,
                 Some(path) => {
@@ -524,9 +592,99 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                     Some(file.stacks)
                 }
             };
-            runtime()?.block_on(apply(cli, &artifacts, aws, *yes, allow_destroy, planned))
+            runtime()?.block_on(apply(
+                cli,
+                &artifacts,
+                aws,
+                dargs,
+                *yes,
+                allow_destroy,
+                planned,
+                &opts,
+            ))
+        }
+        Command::Check { live, format, aws } => {
+            let mut checked = pipeline::check_file(
+                &cli.file,
+                Judge {
+                    deny_warnings: cli.deny_warnings,
+                },
+            );
+            let found = match (&checked.model, *live) {
+                (Some(model), true) => {
+                    let set = pipeline::compile(model)?;
+                    let (_, artifacts) = build::render(&set, &model.project, &checked.spec_hash);
+                    let artifacts = select_region(artifacts, aws.region.as_deref());
+                    runtime()?.block_on(live_check(model, &artifacts, aws))?
+                }
+                _ => Vec::new(),
+            };
+            for mut d in found {
+                if cli.deny_warnings && d.severity == crate::diag::Severity::Warning {
+                    d.severity = crate::diag::Severity::Error;
+                }
+                checked.diagnostics.push(d);
+            }
+            report(&checked, *format, cli);
+            if *format == Format::Human {
+                if checked.has_errors() {
+                    eprintln!("{}", summary_line(&checked));
+                } else {
+                    eprintln!(
+                        "{}: {} ({} warning(s))",
+                        checked.file,
+                        if *live {
+                            "valid, deployed stacks checked"
+                        } else {
+                            "valid"
+                        },
+                        checked.diagnostics.len()
+                    );
+                }
+            }
+            Ok(if checked.has_errors() {
+                exit::FAILURE
+            } else {
+                exit::SUCCESS
+            })
         }
     }
+}
+
+/// Drift and stack state of every stack of the build, and the secondary
+/// region's readiness, as diagnostics.
+async fn live_check(
+    model: &crate::model::Model,
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+) -> anyhow::Result<Vec<crate::diag::Diagnostic>> {
+    use crate::cfn::StackApi as _;
+    let t = timing();
+    let mut found = Vec::new();
+    for a in artifacts {
+        let api = connect(&a.entry.region, aws).await;
+        found.extend(crate::live::drift(&api, &a.entry.name, &t).await);
+    }
+    if let Some(secondary) = &model.secondary {
+        let mut inventories = Vec::new();
+        for region in [&model.primary, secondary] {
+            let api = connect(region, aws).await;
+            let stack = crate::compile::stack_name(
+                &model.project,
+                region,
+                crate::compile::Concern::Sending,
+            );
+            inventories.push(match api.describe_stack(&stack).await {
+                Ok(Some(info)) => api.stack_resources(&info.arn).await.unwrap_or_default(),
+                _ => Vec::new(),
+            });
+        }
+        found.extend(crate::live::readiness(
+            (&model.primary, &inventories[0]),
+            (secondary, &inventories[1]),
+        ));
+    }
+    Ok(found)
 }
 
 /// Reads the outputs of the sending stacks that hold deploy-time DNS values.
@@ -534,12 +692,7 @@ async fn live_dns(model: &crate::model::Model, aws: &AwsArgs) -> anyhow::Result<
     use crate::cfn::StackApi as _;
     let mut live = dns_cmd::Live::new();
     for region in dns_cmd::live_sources(model) {
-        let api = SdkStackApi::connect(&Connection {
-            region: region.clone(),
-            profile: aws.profile.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-        })
-        .await;
+        let api = connect(&region, aws).await;
         let stack =
             crate::compile::stack_name(&model.project, &region, crate::compile::Concern::Sending);
         if let Some(info) = api.describe_stack(&stack).await? {
@@ -592,78 +745,206 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
             (Some(_), false) => PlanStatus::Update,
         };
         plans.push(StackPlan {
-            stack: a.entry.name.clone(),
-            region: a.entry.region.clone(),
             status,
             changes,
-            change_set_arn: None,
-            stack_arn: None,
-            template_sha256: a.entry.sha256.clone(),
-            last_updated: None,
-            deployed_sha256: None,
+            ..StackPlan::new(a)
         });
     }
     Ok(plans)
 }
 
-async fn plan_online(
-    artifacts: &[Artifact],
-    aws: &AwsArgs,
-    keep: deploy::Keep,
-) -> anyhow::Result<Vec<StackPlan>> {
-    let plan_id = deploy::new_plan_id();
-    let mut plans = Vec::new();
+fn options(keep: deploy::Keep, d: &DeployArgs, timing: Timing) -> deploy::Options {
+    let mut o = deploy::Options::new(keep, timing);
+    o.role_arn = d.role_arn.clone();
+    o.concurrency = usize::from(d.concurrency);
+    o
+}
+
+type Regions = BTreeMap<String, deploy::Region<SdkStackApi, S3TemplateStore>>;
+
+/// One connection per region of the artifacts.
+async fn connect_all(artifacts: &[Artifact], aws: &AwsArgs, d: &DeployArgs) -> Regions {
+    let mut regions = BTreeMap::new();
     for a in artifacts {
-        let api = connect(&a.entry.region, aws).await;
-        plans.push(deploy::plan_stack(&api, a, &plan_id, timing(), keep).await?);
+        if regions.contains_key(&a.entry.region) {
+            continue;
+        }
+        let c = connection(&a.entry.region, aws);
+        regions.insert(
+            a.entry.region.clone(),
+            deploy::Region {
+                api: SdkStackApi::connect(&c).await,
+                store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
+            },
+        );
     }
-    Ok(plans)
+    regions
+}
+
+/// Tests against a local emulator poll (and back off) fast: `MAILINFRA_POLL_MS`.
+fn poll_override() -> Option<std::time::Duration> {
+    std::env::var("MAILINFRA_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
 }
 
 fn timing() -> Timing {
-    // Tests against a local emulator poll fast.
-    match std::env::var("MAILINFRA_POLL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        Some(ms) => Timing {
-            poll: std::time::Duration::from_millis(ms),
-            ..Timing::default()
-        },
-        None => Timing::default(),
+    poll_override().map_or_else(Timing::default, Timing::fast)
+}
+
+/// Draws progress: a spinner per stack on a terminal, one line per event otherwise; always on stderr.
+struct Reporter {
+    bars: Option<(
+        indicatif::MultiProgress,
+        std::sync::Mutex<BTreeMap<String, indicatif::ProgressBar>>,
+    )>,
+}
+
+impl Reporter {
+    fn new() -> Reporter {
+        let tty = std::io::stderr().is_terminal();
+        Reporter {
+            bars: tty.then(|| (indicatif::MultiProgress::new(), Default::default())),
+        }
+    }
+
+    fn report(&self, p: Progress) {
+        let line = match &p {
+            Progress::StackStarted { stack, region } => format!("{stack} ({region}): applying"),
+            Progress::Event { stack, event } => {
+                let reason = event
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                format!(
+                    "{stack}  {}  {}  {}{reason}",
+                    event.logical_id, event.resource_type, event.status
+                )
+            }
+            Progress::StackFinished { stack, status } => format!("{stack}: {status}"),
+            Progress::Warning { stack, message } => format!("{stack}: warning: {message}"),
+        };
+        let Some((multi, bars)) = &self.bars else {
+            eprintln!("{line}");
+            return;
+        };
+        let Ok(mut bars) = bars.lock() else {
+            eprintln!("{line}");
+            return;
+        };
+        match p {
+            Progress::StackStarted { stack, region } => {
+                let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {prefix:.bold} [{elapsed}] {wide_msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(format!("{stack} ({region})"));
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                bars.insert(stack, bar);
+            }
+            Progress::Event { stack, event } => {
+                let msg = format!("{} {}", event.logical_id, event.status);
+                match bars.get(&stack) {
+                    Some(bar) => {
+                        // Failures stay on screen; the rest only updates the spinner.
+                        if event.status.ends_with("_FAILED") {
+                            bar.println(&line);
+                        }
+                        bar.set_message(msg);
+                    }
+                    None => multi.println(&line).unwrap_or_default(),
+                }
+            }
+            Progress::StackFinished { stack, status } => match bars.remove(&stack) {
+                Some(bar) => bar.finish_with_message(status),
+                None => multi.println(&line).unwrap_or_default(),
+            },
+            Progress::Warning { .. } => multi.println(&line).unwrap_or_default(),
+        }
     }
 }
 
-fn print_progress(p: Progress) {
-    match p {
-        Progress::StackStarted { stack, region } => eprintln!("{stack} ({region}): applying"),
-        Progress::Event { stack, event } => {
-            let reason = event.reason.map(|r| format!(": {r}")).unwrap_or_default();
-            eprintln!(
-                "{stack}  {}  {}  {}{reason}",
-                event.logical_id, event.resource_type, event.status
-            );
-        }
-        Progress::StackFinished { stack, status } => eprintln!("{stack}: {status}"),
+fn connection(region: &str, aws: &AwsArgs) -> Connection {
+    Connection {
+        region: region.to_string(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        retry_backoff: poll_override(),
     }
 }
 
 async fn connect(region: &str, aws: &AwsArgs) -> SdkStackApi {
-    SdkStackApi::connect(&Connection {
-        region: region.to_string(),
-        profile: aws.profile.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-    })
-    .await
+    SdkStackApi::connect(&connection(region, aws)).await
 }
 
+/// `apply --continue-rollback`: every stack of the build in UPDATE_ROLLBACK_FAILED.
+async fn rollback(
+    cli: &Cli,
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+    d: &DeployArgs,
+    skip: &[String],
+    opts: &deploy::Options,
+) -> anyhow::Result<i32> {
+    let regions = connect_all(artifacts, aws, d).await;
+    let reporter = Reporter::new();
+    let progress = |p: Progress| reporter.report(p);
+    let mut outcomes = Vec::new();
+    for a in artifacts {
+        let region = regions
+            .get(&a.entry.region)
+            .context("no connection to the region")?;
+        outcomes.push(
+            deploy::continue_rollback(
+                &region.api,
+                &a.entry.name,
+                &a.entry.region,
+                skip,
+                opts,
+                &progress,
+            )
+            .await,
+        );
+    }
+    print!(
+        "{}",
+        render::outcomes(
+            &outcomes,
+            use_color(cli.color, std::io::stdout().is_terminal())
+        )
+    );
+    Ok(outcome_code(&outcomes))
+}
+
+fn outcome_code(outcomes: &[deploy::StackOutcome]) -> i32 {
+    use deploy::OutcomeKind as K;
+    if outcomes
+        .iter()
+        .any(|o| o.kind == K::Failed || o.kind == K::NotStarted)
+    {
+        exit::FAILURE
+    } else if outcomes.iter().any(|o| o.kind == K::Unknown) {
+        exit::UNKNOWN
+    } else {
+        exit::SUCCESS
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     cli: &Cli,
     artifacts: &[Artifact],
     aws: &AwsArgs,
+    d: &DeployArgs,
     yes: bool,
     allow_destroy: &[String],
     planned: Option<Vec<StackPlan>>,
+    opts: &deploy::Options,
 ) -> anyhow::Result<i32> {
     // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
     if !yes && !std::io::stdin().is_terminal() {
@@ -671,17 +952,19 @@ async fn apply(
             "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI"
         );
     }
+    let regions = connect_all(artifacts, aws, d).await;
+    let region = |r: &str| regions.get(r).context("no connection to the region");
     let plans = match planned {
         Some(plans) => {
             for p in &plans {
-                if let Err(why) = deploy::still_current(&connect(&p.region, aws).await, p).await {
+                if let Err(why) = deploy::still_current(&region(&p.region)?.api, p).await {
                     eprintln!("error: the plan is stale: {why}; plan again");
                     return Ok(exit::REFUSED);
                 }
             }
             plans
         }
-        None => plan_online(artifacts, aws, deploy::Keep::ChangeSets).await?,
+        None => deploy::plan_all(&regions, artifacts, opts).await?,
     };
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     print!("{}", render::human(&plans, color));
@@ -689,11 +972,16 @@ async fn apply(
         println!("Nothing to apply.");
         return Ok(exit::SUCCESS);
     }
+    let discard_all = async || {
+        for p in &plans {
+            if let Ok(r) = region(&p.region) {
+                deploy::discard(&r.api, p).await;
+            }
+        }
+    };
     let refused = deploy::unallowed_destruction(&plans, allow_destroy);
     if !refused.is_empty() {
-        for p in &plans {
-            deploy::discard(&connect(&p.region, aws).await, p).await;
-        }
+        discard_all().await;
         eprintln!(
             "error: refusing to apply: the plan deletes or replaces stateful resources that may hold mail, keys or history:"
         );
@@ -723,18 +1011,19 @@ async fn apply(
             .read_line(&mut answer)
             .context("cannot read the answer")?;
         if answer.trim() != "yes" {
-            for p in &plans {
-                let api = connect(&p.region, aws).await;
-                deploy::discard(&api, p).await;
-            }
+            discard_all().await;
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(exit::FAILURE);
         }
     }
-    for p in plans.iter().filter(|p| p.has_changes()) {
-        let api = connect(&p.region, aws).await;
-        deploy::apply_stack(&api, p, timing(), &print_progress).await?;
+    let reporter = Reporter::new();
+    let progress = |p: Progress| reporter.report(p);
+    let outcomes =
+        deploy::apply_all(&regions, artifacts, &plans, allow_destroy, opts, &progress).await;
+    print!("{}", render::outcomes(&outcomes, color));
+    let code = outcome_code(&outcomes);
+    if code == exit::SUCCESS {
+        println!("Apply complete.");
     }
-    println!("Apply complete.");
-    Ok(exit::SUCCESS)
+    Ok(code)
 }

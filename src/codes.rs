@@ -2,7 +2,8 @@
 //! severity, a one-line title and the long explanation behind `mailinfra explain`.
 //!
 //! Codes are grouped by stage — `MI1xxx` load and schema, `MI2xxx` references,
-//! `MI3xxx` semantics, `MI4xxx` lints — and are never reused. The README's code
+//! `MI3xxx` semantics, `MI4xxx` lints, `MI5xxx` live checks of deployed
+//! stacks — and are never reused. The README's code
 //! table is checked against this list by a test.
 
 use crate::diag::Severity;
@@ -466,6 +467,30 @@ pub const CODES: &[Code] = &[
         severity: Info,
         title: "archive without customer managed key",
         explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
+    },
+    Code {
+        code: "MI5001",
+        severity: Warning,
+        title: "deployed resource drifted",
+        explain: "`check --live` ran CloudFormation drift detection: the resource was changed or deleted outside CloudFormation (console, CLI, another tool). The next apply that touches the resource reverts the change, which may undo an incident fix. Put the change into the spec, or revert it by hand. Drift detection compares only the properties the template sets.",
+    },
+    Code {
+        code: "MI5002",
+        severity: Warning,
+        title: "stack not deployed or not settled",
+        explain: "`check --live` found a stack of the build missing, or in a state other than CREATE_COMPLETE/UPDATE_COMPLETE (rolled back, failed, in progress). Run `mailinfra plan` to see what blocks it and `mailinfra apply` to deploy.",
+    },
+    Code {
+        code: "MI5003",
+        severity: Error,
+        title: "secondary region not ready for failover",
+        explain: "A global endpoint fails sending over to the secondary region, which then needs the same identities, configuration sets and templates as the primary. `check --live` compares the deployed sending stacks of both regions (from CloudFormation). Whether the identities are verified and DKIM keys replicated is SES state that CloudFormation does not show; check it in the SES console.",
+    },
+    Code {
+        code: "MI5004",
+        severity: Warning,
+        title: "live state cannot be read",
+        explain: "`check --live` could not read a stack or finish drift detection (credentials, permissions, throttling, or resource types drift detection does not support). The other findings still hold.",
     },
 ];
 

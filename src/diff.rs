@@ -37,9 +37,35 @@ pub struct ResourceChange {
     pub properties: Vec<String>,
     /// Whether the resource holds state that a delete or replacement loses.
     pub stateful: bool,
+    /// What the change adds to IAM permissions (allowed actions on resources,
+    /// trusted principals), from the policy documents old and new.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broadens: Vec<String>,
+    /// The DNS record is one mail depends on: `MX`, `SPF`, `DKIM`, `DMARC`, `MAIL FROM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_dns: Option<String>,
 }
 
 impl ResourceChange {
+    pub fn new(
+        logical_id: &str,
+        resource_type: &str,
+        action: Action,
+        replacement: Replacement,
+        properties: Vec<String>,
+    ) -> ResourceChange {
+        ResourceChange {
+            logical_id: logical_id.to_string(),
+            resource_type: resource_type.to_string(),
+            action,
+            replacement,
+            properties,
+            stateful: is_stateful(resource_type),
+            broadens: Vec::new(),
+            mail_dns: None,
+        }
+    }
+
     /// A removal or replacement of a stateful resource.
     pub fn destructive(&self) -> bool {
         self.stateful && (self.action == Action::Remove || self.replacement != Replacement::Never)
@@ -82,14 +108,13 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
     for (id, n) in &new_r {
         let rtype = type_of(n);
         match old_r.get(id) {
-            None => out.push(ResourceChange {
-                logical_id: id.clone(),
-                stateful: is_stateful(&rtype),
-                resource_type: rtype,
-                action: Action::Add,
-                replacement: Replacement::Never,
-                properties: Vec::new(),
-            }),
+            None => {
+                let mut c =
+                    ResourceChange::new(id, &rtype, Action::Add, Replacement::Never, vec![]);
+                c.broadens = iam_broadening(None, Some(n));
+                c.mail_dns = mail_dns(n);
+                out.push(c);
+            }
             Some(o) if o != n => {
                 let empty = Map::new();
                 let op = o
@@ -116,14 +141,10 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
                 } else {
                     Replacement::Never
                 };
-                out.push(ResourceChange {
-                    logical_id: id.clone(),
-                    stateful: is_stateful(&rtype),
-                    resource_type: rtype,
-                    action: Action::Modify,
-                    replacement,
-                    properties: props,
-                });
+                let mut c = ResourceChange::new(id, &rtype, Action::Modify, replacement, props);
+                c.broadens = iam_broadening(Some(o), Some(n));
+                c.mail_dns = mail_dns(n).or_else(|| mail_dns(o));
+                out.push(c);
             }
             Some(_) => {}
         }
@@ -131,18 +152,181 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
     for (id, o) in &old_r {
         if !new_r.contains_key(id) {
             let rtype = type_of(o);
-            out.push(ResourceChange {
-                logical_id: id.clone(),
-                stateful: is_stateful(&rtype),
-                resource_type: rtype,
-                action: Action::Remove,
-                replacement: Replacement::Never,
-                properties: Vec::new(),
-            });
+            let mut c = ResourceChange::new(id, &rtype, Action::Remove, Replacement::Never, vec![]);
+            c.mail_dns = mail_dns(o);
+            out.push(c);
         }
     }
     out.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     out
+}
+
+/// Every `Allow` grant in the policy documents anywhere under `v` (any object
+/// with a `Statement`): `action on resource` and `trusts principal` strings.
+fn grants(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    fn strings(v: Option<&Value>) -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().flat_map(|x| strings(Some(x))).collect(),
+            // An intrinsic (Ref, GetAtt, Sub): compared as written.
+            Some(other @ Value::Object(_)) => {
+                vec![crate::template::render_value(other).trim().to_string()]
+            }
+            _ => Vec::new(),
+        }
+    }
+    match v {
+        Value::Object(m) => {
+            if let Some(st) = m.get("Statement") {
+                let statements: Vec<&Value> = match st {
+                    Value::Array(a) => a.iter().collect(),
+                    other => vec![other],
+                };
+                for s in statements {
+                    if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                        continue;
+                    }
+                    let mut resources = strings(s.get("Resource"));
+                    if resources.is_empty() && s.get("NotResource").is_some() {
+                        resources.push("everything except listed resources".into());
+                    }
+                    let actions = strings(s.get("Action"));
+                    for a in &actions {
+                        if resources.is_empty() {
+                            out.insert(a.clone());
+                        }
+                        for r in &resources {
+                            out.insert(format!("{a} on {r}"));
+                        }
+                    }
+                    if s.get("NotAction").is_some() {
+                        out.insert("every action except listed ones (NotAction)".into());
+                    }
+                    if let Some(p) = s.get("Principal") {
+                        let principals = match p {
+                            Value::Object(pm) => {
+                                pm.values().flat_map(|x| strings(Some(x))).collect()
+                            }
+                            other => strings(Some(other)),
+                        };
+                        for p in principals {
+                            out.insert(format!("trusts {p}"));
+                        }
+                    }
+                }
+            }
+            for (k, x) in m {
+                if k != "Statement" {
+                    grants(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| grants(x, out)),
+        _ => {}
+    }
+}
+
+/// What `new` allows that `old` did not: added actions, resources, wildcards and
+/// trusted principals, from the policy documents of the two resource definitions.
+/// Added managed policies count too.
+pub fn iam_broadening(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
+    let collect = |r: Option<&Value>| {
+        let mut set = std::collections::BTreeSet::new();
+        if let Some(props) = r.and_then(|r| r.get("Properties")) {
+            grants(props, &mut set);
+            if let Some(Value::Array(arns)) = props.get("ManagedPolicyArns") {
+                for a in arns {
+                    set.insert(format!(
+                        "attaches {}",
+                        crate::template::render_value(a).trim()
+                    ));
+                }
+            }
+        }
+        set
+    };
+    let before = collect(old);
+    let after = collect(new);
+    let mut added: Vec<String> = after
+        .iter()
+        .filter(|g| !before.iter().any(|b| covers(b, g)))
+        .map(|g| {
+            if g.contains('*') {
+                format!("{g} (wildcard)")
+            } else {
+                g.clone()
+            }
+        })
+        .collect();
+    // Wildcards first: they are the ones a reviewer must not miss.
+    added.sort_by_key(|g| !g.ends_with("(wildcard)"));
+    added
+}
+
+/// Whether an old grant already allowed a new one: `a on r` is covered by
+/// `pa on pr` when both patterns match (IAM wildcards `*` and `?`).
+fn covers(old: &str, new: &str) -> bool {
+    if old == new {
+        return true;
+    }
+    match (old.split_once(" on "), new.split_once(" on ")) {
+        (Some((oa, or)), Some((na, nr))) => {
+            glob(&oa.to_ascii_lowercase(), &na.to_ascii_lowercase()) && glob(or, nr)
+        }
+        _ => false,
+    }
+}
+
+/// IAM-style wildcard match of `text` against `pattern`.
+fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether a Route 53 record is one mail depends on, and which kind.
+pub fn mail_dns(resource: &Value) -> Option<String> {
+    if resource.get("Type").and_then(Value::as_str) != Some("AWS::Route53::RecordSet") {
+        return None;
+    }
+    let p = resource.get("Properties")?;
+    let name = p
+        .get("Name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_lowercase();
+    let rtype = p.get("Type").and_then(Value::as_str).unwrap_or("");
+    let values = crate::template::render_value(p.get("ResourceRecords").unwrap_or(&Value::Null));
+    let kind = match rtype {
+        "MX" => "MX",
+        "CNAME" if name.contains("._domainkey.") => "DKIM",
+        "TXT" if name.contains("._domainkey.") => "DKIM",
+        "TXT" if name.starts_with("_dmarc.") => "DMARC",
+        "TXT" if values.contains("v=spf1") => "SPF",
+        "TXT" if name.starts_with("_amazonses.") => "SES verification",
+        "A" | "AAAA" | "CNAME" if name.starts_with("mail.") || name.starts_with("smtp.") => {
+            "mail host"
+        }
+        _ => return None,
+    };
+    Some(kind.to_string())
 }
 
 #[cfg(test)]
@@ -179,5 +363,92 @@ mod tests {
         );
         assert_eq!(changes[1].properties, vec!["Retention"]);
         assert!(!changes[1].destructive());
+    }
+
+    #[test]
+    fn iam_broadening_lists_added_grants_and_wildcards_first() {
+        let role = |actions: Value, resource: &str| {
+            json!({"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+                "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": actions, "Resource": resource},
+                    {"Effect": "Deny", "Action": "ses:*", "Resource": "*"}]}}]}})
+        };
+        let old = role(json!("ses:SendEmail"), "arn:aws:ses:us-east-1:1:identity/a");
+        let same = iam_broadening(Some(&old), Some(&old));
+        assert!(same.is_empty(), "{same:?}");
+        let new = role(json!(["ses:SendEmail", "ses:SendRawEmail"]), "*");
+        let added = iam_broadening(Some(&old), Some(&new));
+        assert_eq!(
+            added,
+            vec![
+                "ses:SendEmail on * (wildcard)".to_string(),
+                "ses:SendRawEmail on * (wildcard)".to_string()
+            ]
+        );
+        // Narrowing is not broadening, nor is what a wildcard already allowed.
+        assert!(iam_broadening(Some(&new), Some(&old)).is_empty());
+        let star = role(json!("ses:*"), "*");
+        assert!(iam_broadening(Some(&star), Some(&new)).is_empty());
+        assert_eq!(iam_broadening(Some(&new), Some(&star)).len(), 1);
+        assert!(glob("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y"));
+        assert!(!glob("arn:aws:s3:::b/*", "arn:aws:s3:::c/x"));
+        // A new role broadens by everything it grants, its trust included.
+        let fresh = iam_broadening(None, Some(&old));
+        assert!(
+            fresh.contains(&"trusts ec2.amazonaws.com".to_string()),
+            "{fresh:?}"
+        );
+        // Deny statements never count.
+        assert!(!fresh.iter().any(|g| g.contains("ses:*")));
+    }
+
+    #[test]
+    fn iam_change_in_a_template_diff_is_marked() {
+        let old = json!({"Resources": {"R": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}}}}});
+        let new = json!({"Resources": {"R": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::b/*"}}}}}});
+        let c = diff_templates(Some(&old), Some(&new));
+        assert_eq!(
+            c[0].broadens,
+            vec!["s3:PutObject on arn:aws:s3:::b/* (wildcard)"]
+        );
+    }
+
+    #[test]
+    fn mail_dns_records_are_recognised() {
+        let rec = |name: &str, t: &str, v: &str| json!({"Type": "AWS::Route53::RecordSet", "Properties": {"Name": name, "Type": t, "ResourceRecords": [v]}});
+        assert_eq!(
+            mail_dns(&rec(
+                "example.com",
+                "MX",
+                "10 inbound-smtp.us-east-1.amazonaws.com"
+            ))
+            .as_deref(),
+            Some("MX")
+        );
+        assert_eq!(
+            mail_dns(&rec(
+                "s1._domainkey.example.com",
+                "CNAME",
+                "x.dkim.amazonses.com"
+            ))
+            .as_deref(),
+            Some("DKIM")
+        );
+        assert_eq!(
+            mail_dns(&rec("_dmarc.example.com", "TXT", "\"v=DMARC1; p=none\"")).as_deref(),
+            Some("DMARC")
+        );
+        assert_eq!(
+            mail_dns(&rec(
+                "bounce.example.com",
+                "TXT",
+                "\"v=spf1 include:amazonses.com ~all\""
+            ))
+            .as_deref(),
+            Some("SPF")
+        );
+        assert_eq!(mail_dns(&rec("www.example.com", "A", "1.2.3.4")), None);
+        assert_eq!(mail_dns(&json!({"Type": "AWS::SNS::Topic"})), None);
     }
 }

@@ -8,5 +8,8 @@ pub const FAILURE: i32 = 1;
 pub const CHANGES: i32 = 2;
 /// `apply` refused: the plan deletes or replaces a stateful resource the user did not allow.
 pub const REFUSED: i32 = 3;
+/// `apply` lost sight of a stack (timeout, expired credentials) while
+/// CloudFormation was still working on it: the outcome is unknown.
+pub const UNKNOWN: i32 = 4;
 /// The command line is wrong (unknown flag, missing argument).
 pub const USAGE: i32 = 64;

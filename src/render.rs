@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::deploy::{PlanStatus, StackPlan};
+use crate::deploy::{OutcomeKind, PlanStatus, StackOutcome, StackPlan};
 use crate::diff::{Action, Replacement, ResourceChange};
 
 /// Totals over a plan.
@@ -19,6 +19,10 @@ pub struct Totals {
     pub remove: usize,
     pub destructive: usize,
     pub unchanged_stacks: usize,
+    /// Changes that broaden IAM permissions.
+    pub iam_broadening: usize,
+    /// Changes to DNS records mail depends on.
+    pub mail_dns: usize,
 }
 
 pub fn totals(plans: &[StackPlan]) -> Totals {
@@ -36,6 +40,12 @@ pub fn totals(plans: &[StackPlan]) -> Totals {
             }
             if c.destructive() {
                 t.destructive += 1;
+            }
+            if !c.broadens.is_empty() {
+                t.iam_broadening += 1;
+            }
+            if c.mail_dns.is_some() {
+                t.mail_dns += 1;
             }
         }
     }
@@ -76,6 +86,12 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
             p.region,
             status_word(p.status)
         );
+        if let Some(why) = &p.deferred {
+            let _ = writeln!(out, "  (planned after its dependencies: {why})");
+        }
+        for n in &p.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
         let width = p
             .changes
             .iter()
@@ -122,7 +138,17 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
                     paint("1;31", &format!("!! {what} A STATEFUL RESOURCE"))
                 );
             }
+            if let Some(kind) = &c.mail_dns {
+                let _ = write!(line, "  {}", paint("1;33", &format!("MAIL DNS ({kind})")));
+            }
             let _ = writeln!(out, "{}", line.trim_end());
+            for g in &c.broadens {
+                let _ = writeln!(
+                    out,
+                    "        {}",
+                    paint("1;31", &format!("!! BROADENS IAM: {g}"))
+                );
+            }
         }
         out.push('\n');
     }
@@ -150,6 +176,26 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
             )
         );
     }
+    if t.iam_broadening > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "1;31",
+                &format!(
+                    "{} change(s) broaden IAM permissions (marked !! BROADENS IAM): review who can now do what",
+                    t.iam_broadening
+                )
+            )
+        );
+    }
+    if t.mail_dns > 0 {
+        let _ = writeln!(
+            out,
+            "{} change(s) touch DNS records mail depends on (marked MAIL DNS): a mistake bounces or fails authentication",
+            t.mail_dns
+        );
+    }
     out
 }
 
@@ -161,6 +207,7 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
         "summary": {
             "add": t.add, "modify": t.modify, "replace": t.replace, "remove": t.remove,
             "destructive": t.destructive, "unchanged_stacks": t.unchanged_stacks,
+            "iam_broadening": t.iam_broadening, "mail_dns": t.mail_dns,
         },
         "stacks": plans,
     });
@@ -188,6 +235,36 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             t.destructive
         );
     }
+    if t.iam_broadening > 0 {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> {} change(s) broaden IAM permissions:",
+            t.iam_broadening
+        );
+        for p in plans {
+            for c in p.changes.iter().filter(|c| !c.broadens.is_empty()) {
+                let _ = writeln!(
+                    out,
+                    "> - `{}` in `{}`: {}",
+                    c.logical_id,
+                    p.stack,
+                    c.broadens
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if t.mail_dns > 0 {
+        let _ = writeln!(
+            out,
+            "> [!IMPORTANT]\n> {} change(s) touch DNS records mail depends on (MX, SPF, DKIM, DMARC).\n",
+            t.mail_dns
+        );
+    }
     out.push_str("| stack | region | status | changes |\n| --- | --- | --- | --- |\n");
     for p in plans {
         let _ = writeln!(
@@ -206,15 +283,27 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             p.stack,
             status_word(p.status)
         );
+        if let Some(why) = &p.deferred {
+            let _ = writeln!(out, "Planned after its dependencies: {why}.\n");
+        }
+        for n in &p.notes {
+            let _ = writeln!(out, "Note: {n}.\n");
+        }
         out.push_str(
             "| | logical id | type | properties | replacement |\n| --- | --- | --- | --- | --- |\n",
         );
         for c in &p.changes {
-            let mark = if c.destructive() {
-                " :warning: stateful"
+            let mut mark = if c.destructive() {
+                " :warning: stateful".to_string()
             } else {
-                ""
+                String::new()
             };
+            if !c.broadens.is_empty() {
+                mark.push_str(" :rotating_light: IAM broadened");
+            }
+            if let Some(kind) = &c.mail_dns {
+                let _ = write!(mark, " :email: {kind}");
+            }
             let replacement = match c.replacement {
                 Replacement::Always => "yes",
                 Replacement::Conditional => "maybe",
@@ -230,6 +319,106 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             );
         }
         out.push_str("\n</details>\n");
+    }
+    out
+}
+
+fn outcome_word(k: OutcomeKind) -> &'static str {
+    match k {
+        OutcomeKind::Applied => "applied",
+        OutcomeKind::NoChanges => "no changes",
+        OutcomeKind::Failed => "FAILED",
+        OutcomeKind::Unknown => "UNKNOWN",
+        OutcomeKind::NotStarted => "not started",
+    }
+}
+
+/// The per-stack outcome of an apply: a table, then for each stack that did not
+/// succeed its root cause and what to do next.
+pub fn outcomes(outcomes: &[StackOutcome], color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let w = outcomes
+        .iter()
+        .map(|o| o.stack.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let rw = outcomes
+        .iter()
+        .map(|o| o.region.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "\n{:<w$}  {:<rw$}  {:<11}  status",
+        "stack", "region", "outcome"
+    );
+    for o in outcomes {
+        let word = outcome_word(o.kind);
+        let painted = match o.kind {
+            OutcomeKind::Failed | OutcomeKind::Unknown => paint("1;31", &format!("{word:<11}")),
+            OutcomeKind::Applied => paint("32", &format!("{word:<11}")),
+            _ => format!("{word:<11}"),
+        };
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:<rw$}  {painted}  {}",
+            o.stack,
+            o.region,
+            o.status.as_deref().unwrap_or("-")
+        );
+    }
+    for o in outcomes {
+        if o.ok() && o.warnings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n{} ({}): {}",
+            o.stack,
+            o.region,
+            outcome_word(o.kind)
+        );
+        if let Some(d) = &o.detail {
+            let _ = writeln!(out, "  {d}");
+        }
+        if let Some(rc) = &o.root_cause {
+            let _ = writeln!(
+                out,
+                "  root cause: {} ({}) {}: {}",
+                rc.logical_id, rc.resource_type, rc.status, rc.reason
+            );
+        }
+        for w in &o.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
+        if let Some(h) = &o.hint {
+            let _ = writeln!(out, "  next: {h}");
+        }
+    }
+    let applied = outcomes
+        .iter()
+        .filter(|o| o.kind == OutcomeKind::Applied)
+        .count();
+    let unchanged = outcomes
+        .iter()
+        .filter(|o| o.kind == OutcomeKind::NoChanges)
+        .count();
+    let bad = outcomes.len() - applied - unchanged;
+    if bad > 0 {
+        let _ = writeln!(
+            out,
+            "\n{applied} stack(s) applied, {unchanged} unchanged, {bad} not applied. Applied stacks stay applied; \
+             once the cause is fixed, `mailinfra apply` finishes the rest (applied stacks are no-ops)."
+        );
     }
     out
 }

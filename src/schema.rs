@@ -23,9 +23,8 @@ pub fn schema() -> &'static Value {
 
 /// The schema as committed text (pretty, sorted, trailing newline).
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(schema()).unwrap_or_default();
-    text.push('\n');
-    text
+    // Sorted keys whatever serde_json's `preserve_order` feature says (see `render_value`).
+    crate::template::render_value(schema())
 }
 
 fn validator() -> &'static Validator {

@@ -116,7 +116,24 @@ impl Template {
 
 /// Canonical text of any JSON value (serde_json's map is ordered by key).
 pub fn render_value(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    // Keys are sorted here, not by `serde_json::Map`: a dependency can turn on
+    // serde_json's `preserve_order` (feature unification), and the bytes must not change.
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&sorted(v)).unwrap_or_default();
     s.push('\n');
     s
 }

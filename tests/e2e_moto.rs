@@ -320,3 +320,121 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
         common::text(&o.stderr)
     );
 }
+
+/// A hosted zone with an id that starts with `Z` (moto's ids are random; the
+/// schema wants real-looking ones).
+fn zone_for(name: &str) -> String {
+    common::boto3(&format!(
+        "c = client('route53')\nfor i in range(2000):\n  z = c.create_hosted_zone(Name='{name}', CallerReference='{name}-%d' % i)['HostedZone']['Id'].split('/')[-1]\n  if z.startswith('Z'):\n    print(z); break\n"
+    ))
+}
+
+/// Three stacks: the primary sending stack, the secondary one that depends on it,
+/// and an independent Mail Manager stack. The primary fails (its hosted zone does
+/// not exist): the independent stack is applied, the dependent one never starts,
+/// and the outcome table says so. After the fix, a re-run finishes the rest, in
+/// dependency order, leaving the applied stack alone.
+#[test]
+fn multi_stack_partial_failure_and_resume() {
+    let project = &format!("e2e-multi-{}", std::process::id());
+    let spec = |zone: &str| {
+        format!(
+            "version: 1\nproject: {project}\nregions: {{ primary: us-east-1, secondary: us-west-2 }}\n\
+             dns:\n  {project}.example: {{ route53_zone_id: {zone} }}\n\
+             identities:\n  {project}.example:\n    dkim: none\n    dmarc: {{ policy: none, rua: \"mailto:d@{project}.example\" }}\n\
+             mail_manager:\n  archives:\n    journal: {{ retention: 1 year }}\n"
+        )
+    };
+    let dir = common::scratch();
+    std::fs::write(dir.path().join("mailinfra.yaml"), spec("ZNOSUCHZONE0001")).unwrap();
+    let primary = format!("{project}-us-east-1-sending");
+    let secondary = format!("{project}-us-west-2-sending");
+    let mm = format!("{project}-us-east-1-mail-manager");
+
+    let o = cli(dir.path(), &["apply", "--yes", "--concurrency", "2"]);
+    let (out, err) = (common::text(&o.stdout), common::text(&o.stderr));
+    assert_eq!(o.status.code(), Some(exit::FAILURE), "{out}\n{err}");
+    // A row of the outcome table: stack, region, outcome.
+    let row = |out: &str, stack: &str, word: &str| {
+        out.lines()
+            .any(|l| l.starts_with(stack) && l.split_whitespace().nth(2) == Some(word))
+    };
+    assert!(row(&out, &primary, "FAILED"), "{out}");
+    assert!(row(&out, &mm, "applied"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&secondary) && l.contains("not started")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("it depends on `{primary}`, which did not succeed")),
+        "{out}"
+    );
+    assert!(out.contains("No hosted zone found"), "{out}");
+    assert!(
+        out.contains("1 stack(s) applied, 0 unchanged, 2 not applied"),
+        "{out}"
+    );
+    // Nothing half-made is left: the never-executed change set and its empty stack are gone.
+    let live = common::boto3(&format!(
+        "print(sorted((s['StackName'], s['StackStatus']) for r in ['us-east-1', 'us-west-2'] for s in client('cloudformation', r).list_stacks()['StackSummaries'] if s['StackName'].startswith('{project}-') and s['StackStatus'] != 'DELETE_COMPLETE'))"
+    ));
+    assert_eq!(live, format!("[('{mm}', 'CREATE_COMPLETE')]"));
+    assert!(!dir.path().join(".mailinfra.lock").exists());
+
+    // Fixed: the re-run finishes the rest, primary before secondary.
+    let zone = zone_for(&format!("{project}.example"));
+    std::fs::write(dir.path().join("mailinfra.yaml"), spec(&zone)).unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    let (out, err) = (common::text(&o.stdout), common::text(&o.stderr));
+    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{out}\n{err}");
+    assert!(row(&out, &mm, "no"), "{out}");
+    assert!(
+        row(&out, &primary, "applied") && row(&out, &secondary, "applied"),
+        "{out}"
+    );
+    let p = err.find(&format!("{primary}: CREATE_COMPLETE"));
+    let s = err.find(&format!("{secondary}: CREATE_COMPLETE"));
+    assert!(p.is_some() && s.is_some() && p < s, "{err}");
+    let o = cli(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+}
+
+/// A second apply in the same workspace waits for nobody: it is refused while
+/// the lock is held, and a lock left by a dead process is taken over.
+#[test]
+fn a_held_workspace_lock_refuses_a_second_apply() {
+    let dir = common::scratch();
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        spec("e2e-lock", "Z1D633PJN98FT9", "none"),
+    )
+    .unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    // Held by this (live) test process.
+    std::fs::write(
+        dir.path().join(".mailinfra.lock"),
+        format!("pid={}\nhost={host}\nstarted=0\n", std::process::id()),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains("another mailinfra apply runs in this workspace")
+            && err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    assert!(
+        dir.path().join(".mailinfra.lock").exists(),
+        "someone else's lock stays"
+    );
+}

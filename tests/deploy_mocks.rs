@@ -1,0 +1,1239 @@
+//! The deployer against operation-level mocks of the CloudFormation SDK client
+//! (`aws-smithy-mocks`): the cases a local emulator cannot produce — pending and
+//! paginated change sets, conditional replacements, throttling, a 5xx on execute,
+//! obsolete change sets, `UPDATE_ROLLBACK_FAILED`, stale reads, root causes.
+//! These run `SdkStackApi` (the real request/response code) with the deploy logic.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::config::retry::RetryConfig;
+use aws_sdk_cloudformation::operation::continue_update_rollback::ContinueUpdateRollbackOutput;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
+use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
+use aws_sdk_cloudformation::primitives::DateTime;
+use aws_sdk_cloudformation::types::{
+    Change, ChangeSetStatus, ChangeSetSummary, ChangeType, ExecutionStatus, Replacement,
+    ResourceChange, ResourceStatus, Stack, StackEvent, StackResourceSummary, StackStatus,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+use mailinfra::build::{Artifact, ParamSource, StackEntry};
+use mailinfra::cfn::{NoTemplateStore, SdkStackApi};
+use mailinfra::deploy::{self, Keep, Options, OutcomeKind, PlanStatus, Progress, Timing};
+
+const STACK: &str = "demo-us-east-1-mail-manager";
+const ARN: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-us-east-1-mail-manager/1";
+const CS: &str = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/mailinfra-x/1";
+
+const THROTTLED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+
+fn client(rules: &[&Rule]) -> SdkStackApi {
+    SdkStackApi::from_client(mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        rules,
+        |c| c.retry_config(RetryConfig::disabled())
+    ))
+}
+
+fn opts(keep: Keep) -> Options {
+    let mut o = Options::new(keep, Timing::fast(Duration::from_millis(1)));
+    o.timing.stack_timeout = Duration::from_secs(5);
+    o.timing.change_set_timeout = Duration::from_secs(5);
+    o
+}
+
+fn artifact(name: &str, body: &str) -> Artifact {
+    Artifact {
+        entry: StackEntry {
+            name: name.into(),
+            region: "us-east-1".into(),
+            concern: "mail-manager".into(),
+            template: format!("{name}.template.json"),
+            sha256: "new".into(),
+            bytes: body.len(),
+            resources: 1,
+            depends_on: Vec::new(),
+            parameters: Vec::new(),
+            capabilities: Vec::new(),
+            needs_upload: false,
+        },
+        body: body.into(),
+    }
+}
+
+const OLD: &str = r#"{"Resources":{"ArchiveJournal":{"Type":"AWS::SES::MailManagerArchive","Properties":{"Retention":{"RetentionPeriod":"ONE_YEAR"}}}}}"#;
+const NEW: &str = r#"{"Resources":{"ArchiveJournal":{"Type":"AWS::SES::MailManagerArchive","Properties":{"Retention":{"RetentionPeriod":"TWO_YEARS"}}}}}"#;
+
+fn stack(status: &str, updated: i64) -> Stack {
+    Stack::builder()
+        .stack_name(STACK)
+        .stack_id(ARN)
+        .stack_status(StackStatus::from(status))
+        .creation_time(DateTime::from_secs(0))
+        .last_updated_time(DateTime::from_secs(updated))
+        .build()
+}
+
+fn stacks(status: &str, updated: i64) -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(stack(status, updated))
+        .build()
+}
+
+fn describe_stack_rule(status: &'static str) -> Rule {
+    mock!(Client::describe_stacks).then_output(move || stacks(status, 100))
+}
+
+fn template_rule(body: &'static str) -> Rule {
+    mock!(Client::get_template)
+        .then_output(move || GetTemplateOutput::builder().template_body(body).build())
+}
+
+fn change(id: &str, t: &str, replacement: Replacement) -> Change {
+    Change::builder()
+        .r#type(ChangeType::Resource)
+        .resource_change(
+            ResourceChange::builder()
+                .logical_resource_id(id)
+                .resource_type(t)
+                .action(aws_sdk_cloudformation::types::ChangeAction::Modify)
+                .replacement(replacement)
+                .build(),
+        )
+        .build()
+}
+
+fn change_set(
+    status: &str,
+    exec: &str,
+    changes: Vec<Change>,
+    next: Option<&str>,
+) -> DescribeChangeSetOutput {
+    DescribeChangeSetOutput::builder()
+        .change_set_id(CS)
+        .stack_id(ARN)
+        .status(ChangeSetStatus::from(status))
+        .execution_status(ExecutionStatus::from(exec))
+        .set_changes(Some(changes))
+        .set_next_token(next.map(str::to_string))
+        .build()
+}
+
+fn created() -> Rule {
+    mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id(CS)
+            .stack_id(ARN)
+            .build()
+    })
+}
+
+fn event(
+    id: &str,
+    logical: &str,
+    t: &str,
+    status: &str,
+    reason: Option<&str>,
+    secs: i64,
+) -> StackEvent {
+    StackEvent::builder()
+        .event_id(id)
+        .stack_id(ARN)
+        .stack_name(STACK)
+        .logical_resource_id(logical)
+        .resource_type(t)
+        .resource_status(ResourceStatus::from(status))
+        .set_resource_status_reason(reason.map(str::to_string))
+        .timestamp(DateTime::from_secs(secs))
+        .build()
+}
+
+fn events(list: Vec<StackEvent>) -> DescribeStackEventsOutput {
+    // CloudFormation returns newest first.
+    let mut list = list;
+    list.reverse();
+    DescribeStackEventsOutput::builder()
+        .set_stack_events(Some(list))
+        .build()
+}
+
+fn planned(status: PlanStatus) -> deploy::StackPlan {
+    deploy::StackPlan {
+        status,
+        change_set_arn: Some(CS.into()),
+        stack_arn: Some(ARN.into()),
+        ..deploy::StackPlan::new(&artifact(STACK, NEW))
+    }
+}
+
+fn quiet() -> impl Fn(Progress) + Sync {
+    |_| {}
+}
+
+#[tokio::test]
+async fn pending_change_set_is_waited_for_and_nothing_executes() {
+    let describe = mock!(Client::describe_change_set)
+        .sequence()
+        .output(|| change_set("CREATE_PENDING", "UNAVAILABLE", vec![], None))
+        .times(3)
+        .output(|| {
+            change_set(
+                "CREATE_COMPLETE",
+                "AVAILABLE",
+                vec![change(
+                    "ArchiveJournal",
+                    "AWS::SES::MailManagerArchive",
+                    Replacement::False,
+                )],
+                None,
+            )
+        })
+        .build();
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let (ds, gt, cc) = (
+        describe_stack_rule("UPDATE_COMPLETE"),
+        template_rule(OLD),
+        created(),
+    );
+    let api = client(&[&ds, &gt, &cc, &describe, &execute]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.status, PlanStatus::Update);
+    assert_eq!(describe.num_calls(), 4);
+    assert_eq!(execute.num_calls(), 0);
+    assert_eq!(plan.changes[0].properties, vec!["Retention"]);
+    assert_eq!(plan.change_set_arn.as_deref(), Some(CS));
+}
+
+#[tokio::test]
+async fn a_replacement_on_page_two_is_seen_and_refused() {
+    let page1 = mock!(Client::describe_change_set)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            change_set(
+                "CREATE_COMPLETE",
+                "AVAILABLE",
+                vec![change("Topic", "AWS::SNS::Topic", Replacement::False)],
+                Some("page-2"),
+            )
+        });
+    let page2 = mock!(Client::describe_change_set)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            change_set(
+                "CREATE_COMPLETE",
+                "AVAILABLE",
+                vec![change(
+                    "ArchiveJournal",
+                    "AWS::SES::MailManagerArchive",
+                    Replacement::True,
+                )],
+                None,
+            )
+        });
+    let (ds, gt, cc) = (
+        describe_stack_rule("UPDATE_COMPLETE"),
+        template_rule(OLD),
+        created(),
+    );
+    let api = client(&[&ds, &gt, &cc, &page1, &page2]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page2.num_calls(), 1);
+    let refused = deploy::unallowed_destruction(std::slice::from_ref(&plan), &[]);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].1.logical_id, "ArchiveJournal");
+    assert!(
+        deploy::unallowed_destruction(std::slice::from_ref(&plan), &["ArchiveJournal".into()])
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_conditional_replacement_counts_as_a_replacement() {
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        change_set(
+            "CREATE_COMPLETE",
+            "AVAILABLE",
+            vec![change(
+                "ArchiveJournal",
+                "AWS::SES::MailManagerArchive",
+                Replacement::Conditional,
+            )],
+            None,
+        )
+    });
+    let (ds, gt, cc) = (
+        describe_stack_rule("UPDATE_COMPLETE"),
+        template_rule(OLD),
+        created(),
+    );
+    let api = client(&[&ds, &gt, &cc, &describe]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        plan.changes[0].replacement,
+        mailinfra::diff::Replacement::Conditional
+    );
+    assert!(plan.changes[0].destructive());
+}
+
+#[tokio::test]
+async fn throttled_reads_are_retried() {
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(3)
+        .output(|| stacks("UPDATE_COMPLETE", 100))
+        .build();
+    let gt = template_rule(NEW);
+    let api = client(&[&ds, &gt]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::Nothing),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.status, PlanStatus::NoChanges);
+    assert_eq!(ds.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn throttling_beyond_the_retry_budget_is_an_error_not_a_hang() {
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .repeatedly()
+        .build();
+    let api = client(&[&ds]);
+    let err = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::Nothing),
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("Rate exceeded"), "{err:#}");
+    assert_eq!(ds.num_calls(), Timing::default().attempts as usize);
+}
+
+/// A 5xx on ExecuteChangeSet is retried with the same token; polling survives
+/// throttled event reads; the deploy succeeds.
+#[tokio::test]
+async fn execute_5xx_is_retried_with_the_same_token() {
+    let tokens = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = tokens.clone();
+    let execute = mock!(Client::execute_change_set)
+        .match_requests(move |r| {
+            seen.lock()
+                .unwrap()
+                .push(r.client_request_token().unwrap_or("").to_string());
+            true
+        })
+        .sequence()
+        .http_status(500, None)
+        .output(|| ExecuteChangeSetOutput::builder().build())
+        .build();
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let ev = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| {
+            events(vec![event(
+                "e0",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                None,
+                1,
+            )])
+        })
+        .http_status(400, Some(THROTTLED.into()))
+        .times(3)
+        .output(|| {
+            events(vec![
+                event(
+                    "e0",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "CREATE_COMPLETE",
+                    None,
+                    1,
+                ),
+                event(
+                    "e1",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_IN_PROGRESS",
+                    Some("User Initiated"),
+                    2,
+                ),
+                event(
+                    "e2",
+                    "ArchiveJournal",
+                    "AWS::SES::MailManagerArchive",
+                    "UPDATE_COMPLETE",
+                    None,
+                    3,
+                ),
+                event(
+                    "e3",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_COMPLETE",
+                    None,
+                    4,
+                ),
+            ])
+        })
+        .repeatedly()
+        .build();
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("UPDATE_IN_PROGRESS", 100))
+        .times(2)
+        .output(|| stacks("UPDATE_COMPLETE", 200))
+        .repeatedly()
+        .build();
+    let api = client(&[&execute, &describe, &ev, &ds]);
+    let log = Mutex::new(Vec::new());
+    let progress = |p: Progress| {
+        if let Progress::Event { event, .. } = p {
+            log.lock().unwrap().push(event.id);
+        }
+    };
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &progress,
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Applied, "{out:?}");
+    assert_eq!(out.status.as_deref(), Some("UPDATE_COMPLETE"));
+    let tokens = tokens.lock().unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0], tokens[1]);
+    assert!(tokens[0].starts_with("mailinfra-exec-"));
+    // Each event once, oldest first, none from before the apply.
+    assert_eq!(*log.lock().unwrap(), vec!["e1", "e2", "e3"]);
+}
+
+#[tokio::test]
+async fn an_obsolete_change_set_is_not_executed() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "OBSOLETE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let api = client(&[&describe, &execute]);
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Failed);
+    let detail = out.detail.unwrap();
+    assert!(
+        detail.contains("OBSOLETE") && detail.contains("updated after the plan"),
+        "{detail}"
+    );
+    assert_eq!(out.hint.as_deref(), Some("plan again"));
+    assert_eq!(execute.num_calls(), 0);
+    assert_eq!(
+        describe.num_calls(),
+        1,
+        "someone else's change set is described once, never waited on"
+    );
+}
+
+#[tokio::test]
+async fn a_stack_updated_by_someone_else_makes_the_plan_stale() {
+    let ds = mock!(Client::describe_stacks).then_output(|| stacks("UPDATE_COMPLETE", 999));
+    let api = client(&[&ds]);
+    let mut p = planned(PlanStatus::Update);
+    p.last_updated = Some(DateTime::from_secs(100).to_string());
+    let err = deploy::still_current(&api, &p).await.unwrap_err();
+    assert!(err.contains("was updated at"), "{err}");
+}
+
+#[tokio::test]
+async fn update_rollback_failed_is_explained_and_never_deleted() {
+    let ds = describe_stack_rule("UPDATE_ROLLBACK_FAILED");
+    let ev = mock!(Client::describe_stack_events).then_output(|| {
+        events(vec![
+            event(
+                "e1",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                None,
+                1,
+            ),
+            event(
+                "e2",
+                "Bucket",
+                "AWS::S3::Bucket",
+                "UPDATE_FAILED",
+                Some("Access Denied"),
+                2,
+            ),
+            event(
+                "e3",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_FAILED",
+                None,
+                3,
+            ),
+        ])
+    });
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let api = client(&[&ds, &ev, &delete]);
+    let err = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("UPDATE_ROLLBACK_FAILED"), "{msg}");
+    assert!(msg.contains("mailinfra apply --continue-rollback"), "{msg}");
+    assert!(msg.contains("could not roll back: Bucket"), "{msg}");
+    assert_eq!(delete.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn continue_rollback_skips_exactly_the_named_resources() {
+    let skipped = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
+    let s = skipped.clone();
+    let cont = mock!(Client::continue_update_rollback)
+        .match_requests(move |r| {
+            assert!(
+                r.client_request_token()
+                    .is_some_and(|t| t.starts_with("mailinfra-rollback-"))
+            );
+            s.lock().unwrap().push(r.resources_to_skip().to_vec());
+            true
+        })
+        .then_output(|| ContinueUpdateRollbackOutput::builder().build());
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("UPDATE_ROLLBACK_FAILED", 100))
+        .output(|| stacks("UPDATE_ROLLBACK_IN_PROGRESS", 100))
+        .output(|| stacks("UPDATE_ROLLBACK_COMPLETE", 200))
+        .repeatedly()
+        .build();
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let api = client(&[&cont, &ds, &ev, &delete]);
+    let out = deploy::continue_rollback(
+        &api,
+        STACK,
+        "us-east-1",
+        &["Bucket".to_string()],
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Applied, "{out:?}");
+    assert_eq!(out.status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    assert_eq!(*skipped.lock().unwrap(), vec![vec!["Bucket".to_string()]]);
+    assert_eq!(delete.num_calls(), 0);
+}
+
+/// The first real failure is the root cause: not the cancellations it caused,
+/// not the stack's own summary, not the rollback.
+#[tokio::test]
+async fn root_cause_is_the_first_real_failure() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| events(vec![]))
+        .output(|| {
+            events(vec![
+                event(
+                    "1",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_IN_PROGRESS",
+                    None,
+                    1,
+                ),
+                event(
+                    "2",
+                    "Topic",
+                    "AWS::SNS::Topic",
+                    "UPDATE_FAILED",
+                    Some("Resource update cancelled"),
+                    2,
+                ),
+                event(
+                    "3",
+                    "RuleSet",
+                    "AWS::SES::MailManagerRuleSet",
+                    "UPDATE_FAILED",
+                    Some("Invalid relay id (Service: MailManager, Status Code: 400)"),
+                    3,
+                ),
+                event(
+                    "4",
+                    "Policy",
+                    "AWS::IAM::Policy",
+                    "UPDATE_FAILED",
+                    Some("Rate exceeded"),
+                    4,
+                ),
+                event(
+                    "5",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_ROLLBACK_IN_PROGRESS",
+                    Some("The following resource(s) failed to update: [RuleSet]"),
+                    5,
+                ),
+                event(
+                    "6",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_ROLLBACK_COMPLETE",
+                    None,
+                    6,
+                ),
+            ])
+        })
+        .repeatedly()
+        .build();
+    let ds = mock!(Client::describe_stacks).then_output(|| stacks("UPDATE_ROLLBACK_COMPLETE", 200));
+    let api = client(&[&describe, &execute, &ev, &ds]);
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Failed);
+    assert_eq!(out.status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    let rc = out.root_cause.unwrap();
+    assert_eq!(rc.logical_id, "RuleSet");
+    assert!(rc.reason.starts_with("Invalid relay id"));
+    assert!(out.hint.unwrap().contains("back as it was"));
+}
+
+/// A read right after execution that still shows the previous state is not the end.
+#[tokio::test]
+async fn a_stale_read_after_execute_is_not_accepted() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("UPDATE_COMPLETE", 100))
+        .output(|| stacks("UPDATE_IN_PROGRESS", 100))
+        .output(|| stacks("UPDATE_COMPLETE", 200))
+        .build();
+    let api = client(&[&describe, &execute, &ev, &ds]);
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Applied);
+    assert_eq!(ds.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_deploy_that_outlasts_the_timeout_is_unknown_not_failed() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let ds = mock!(Client::describe_stacks).then_output(|| stacks("UPDATE_IN_PROGRESS", 100));
+    let api = client(&[&describe, &execute, &ev, &ds]);
+    let mut o = opts(Keep::ChangeSets);
+    o.timing.stack_timeout = Duration::from_millis(30);
+    let out = deploy::apply_stack(&api, &planned(PlanStatus::Update), &o, &quiet()).await;
+    assert_eq!(out.kind, OutcomeKind::Unknown);
+    assert!(
+        out.hint
+            .unwrap()
+            .contains("describe-stack-events --stack-name arn:aws:cloudformation")
+    );
+}
+
+#[tokio::test]
+async fn expired_credentials_while_polling_lose_sight_without_failing() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| events(vec![]))
+        .http_status(
+            403,
+            Some("<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error></ErrorResponse>".into()),
+        )
+        .repeatedly()
+        .build();
+    let api = client(&[&describe, &execute, &ev]);
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Unknown, "{out:?}");
+    assert!(out.detail.unwrap().contains("expired"));
+}
+
+/// A leftover of a failed first create is deleted, then created anew; the
+/// resources it retained are reported.
+#[tokio::test]
+async fn rollback_complete_leftover_is_deleted_before_recreating() {
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("ROLLBACK_COMPLETE", 100))
+        .output(|| stacks("DELETE_IN_PROGRESS", 100))
+        .output(|| stacks("DELETE_COMPLETE", 100))
+        .build();
+    let res = mock!(Client::list_stack_resources).then_output(|| {
+        ListStackResourcesOutput::builder()
+            .stack_resource_summaries(
+                StackResourceSummary::builder()
+                    .logical_resource_id("ArchiveJournal")
+                    .physical_resource_id("a-123")
+                    .resource_type("AWS::SES::MailManagerArchive")
+                    .resource_status(ResourceStatus::DeleteSkipped)
+                    .last_updated_timestamp(DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let tp = mock!(Client::update_termination_protection)
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let delete = mock!(Client::delete_stack)
+        .match_requests(|r| r.stack_name() == Some(ARN) && r.client_request_token().is_some())
+        .then_output(|| DeleteStackOutput::builder().build());
+    let cc = mock!(Client::create_change_set)
+        .match_requests(|r| {
+            r.change_set_type() == Some(&aws_sdk_cloudformation::types::ChangeSetType::Create)
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id(CS)
+                .stack_id(ARN)
+                .build()
+        });
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let api = client(&[&ds, &res, &tp, &delete, &cc, &describe]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(cc.num_calls(), 1);
+    assert_eq!(plan.status, PlanStatus::Create);
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("ArchiveJournal (AWS::SES::MailManagerArchive, a-123)")),
+        "{:?}",
+        plan.notes
+    );
+}
+
+/// A REVIEW_IN_PROGRESS stack holding someone else's change set: ours failed
+/// ones are removed, theirs and the stack stay.
+#[tokio::test]
+async fn foreign_review_change_sets_are_never_touched() {
+    let ds = describe_stack_rule("REVIEW_IN_PROGRESS");
+    let list = mock!(Client::list_change_sets).then_output(|| {
+        ListChangeSetsOutput::builder()
+            .summaries(
+                ChangeSetSummary::builder()
+                    .change_set_name("colleague-review")
+                    .stack_id(ARN)
+                    .change_set_id("arn:cs/colleague")
+                    .status(ChangeSetStatus::CreateComplete)
+                    .execution_status(ExecutionStatus::Available)
+                    .build(),
+            )
+            .summaries(
+                ChangeSetSummary::builder()
+                    .change_set_name("mailinfra-old")
+                    .stack_id(ARN)
+                    .change_set_id("arn:cs/ours-failed")
+                    .status(ChangeSetStatus::Failed)
+                    .build(),
+            )
+            .build()
+    });
+    let deleted = Arc::new(Mutex::new(Vec::<String>::new()));
+    let d = deleted.clone();
+    let del_cs = mock!(Client::delete_change_set)
+        .match_requests(move |r| {
+            d.lock()
+                .unwrap()
+                .push(r.change_set_name().unwrap_or("").to_string());
+            true
+        })
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let del_stack =
+        mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let cc = created();
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let api = client(&[&ds, &list, &del_cs, &del_stack, &cc, &describe]);
+    // A speculative plan: it cleans up its own change set, and only its own.
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::Nothing),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.status, PlanStatus::Create);
+    assert_eq!(
+        *deleted.lock().unwrap(),
+        vec!["arn:cs/ours-failed".to_string(), CS.to_string()]
+    );
+    assert_eq!(
+        del_stack.num_calls(),
+        0,
+        "the stack still holds a colleague's change set"
+    );
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("1 other pending change set"))
+    );
+}
+
+#[tokio::test]
+async fn termination_protection_is_enabled_before_the_first_execution() {
+    let order = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+    let (o1, o2) = (order.clone(), order.clone());
+    let tp = mock!(Client::update_termination_protection)
+        .match_requests(move |r| {
+            assert_eq!(r.enable_termination_protection(), Some(true));
+            o1.lock().unwrap().push("protect");
+            true
+        })
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let execute = mock!(Client::execute_change_set)
+        .match_requests(move |_| {
+            o2.lock().unwrap().push("execute");
+            true
+        })
+        .then_output(|| ExecuteChangeSetOutput::builder().build());
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("CREATE_IN_PROGRESS", 100))
+        .output(|| stacks("CREATE_COMPLETE", 100))
+        .build();
+    let api = client(&[&tp, &execute, &describe, &ev, &ds]);
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Create),
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Applied);
+    assert_eq!(*order.lock().unwrap(), vec!["protect", "execute"]);
+}
+
+#[tokio::test]
+async fn a_failed_cleanup_delete_is_a_warning_not_a_failure() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| events(vec![]))
+        .output(|| {
+            events(vec![
+                event(
+                    "1",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_IN_PROGRESS",
+                    None,
+                    1,
+                ),
+                event(
+                    "2",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                    None,
+                    2,
+                ),
+                event(
+                    "3",
+                    "OldBucket",
+                    "AWS::S3::Bucket",
+                    "DELETE_FAILED",
+                    Some("The bucket you tried to delete is not empty"),
+                    3,
+                ),
+                event(
+                    "4",
+                    STACK,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_COMPLETE",
+                    None,
+                    4,
+                ),
+            ])
+        })
+        .repeatedly()
+        .build();
+    let ds = mock!(Client::describe_stacks).then_output(|| stacks("UPDATE_COMPLETE", 200));
+    let api = client(&[&describe, &execute, &ev, &ds]);
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &quiet(),
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Applied);
+    assert_eq!(out.warnings.len(), 1);
+    assert!(out.warnings[0].starts_with("OldBucket (AWS::S3::Bucket) could not be deleted"));
+}
+
+/// A stack whose parameter comes from another stack's output is planned after
+/// it, with the output's value; independent stacks do not wait.
+#[tokio::test]
+async fn parameters_come_from_producer_outputs() {
+    let producer = "demo-us-east-1-receiving";
+    let consumer = "demo-us-east-1-sending";
+    let ds = mock!(Client::describe_stacks)
+        .match_requests(move |r| r.stack_name() == Some(producer))
+        .then_output(move || {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name(producer)
+                        .stack_id("arn:producer")
+                        .stack_status(StackStatus::UpdateComplete)
+                        .creation_time(DateTime::from_secs(0))
+                        .outputs(
+                            aws_sdk_cloudformation::types::Output::builder()
+                                .output_key("ARecord")
+                                .output_value("abc.mail-manager-smtp.amazonaws.com")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let ds2 = mock!(Client::describe_stacks)
+        .match_requests(move |r| r.stack_name() == Some(consumer))
+        .then_output(move || {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name(consumer)
+                        .stack_id("arn:consumer")
+                        .stack_status(StackStatus::UpdateComplete)
+                        .creation_time(DateTime::from_secs(0))
+                        .parameters(
+                            aws_sdk_cloudformation::types::Parameter::builder()
+                                .parameter_key("IngressARecord")
+                                .parameter_value("old.example")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let gt = template_rule(NEW);
+    let params = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let p = params.clone();
+    let cc = mock!(Client::create_change_set)
+        .match_requests(move |r| {
+            for x in r.parameters() {
+                p.lock().unwrap().push((
+                    x.parameter_key().unwrap_or("").into(),
+                    x.parameter_value().unwrap_or("").into(),
+                ));
+            }
+            r.stack_name() == Some(consumer)
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id(CS)
+                .stack_id("arn:consumer")
+                .build()
+        });
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let del =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let api = client(&[&ds, &ds2, &gt, &cc, &describe, &del]);
+    let mut c = artifact(consumer, NEW);
+    c.entry.parameters = vec![ParamSource {
+        name: "IngressARecord".into(),
+        stack: producer.into(),
+        output: "ARecord".into(),
+    }];
+    c.entry.depends_on = vec![producer.into()];
+    let artifacts = vec![c, artifact(producer, NEW)];
+    let mut regions = std::collections::BTreeMap::new();
+    regions.insert(
+        "us-east-1".to_string(),
+        deploy::Region {
+            api,
+            store: NoTemplateStore,
+        },
+    );
+    let plans = deploy::plan_all(&regions, &artifacts, &opts(Keep::Nothing))
+        .await
+        .unwrap();
+    let by = |n: &str| plans.iter().find(|p| p.stack == n).unwrap();
+    assert_eq!(by(producer).status, PlanStatus::NoChanges);
+    // Same template, but a parameter changed: a change set, with the new value.
+    assert_eq!(by(consumer).status, PlanStatus::Update);
+    assert_eq!(
+        *params.lock().unwrap(),
+        vec![(
+            "IngressARecord".to_string(),
+            "abc.mail-manager-smtp.amazonaws.com".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn large_templates_go_through_the_store() {
+    struct Store(Mutex<Vec<String>>);
+    impl mailinfra::cfn::TemplateStore for Store {
+        async fn put_template(&self, body: &str) -> anyhow::Result<String> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(mailinfra::cfn::template_key(body));
+            Ok(format!(
+                "https://b.s3.us-east-1.amazonaws.com/{}",
+                mailinfra::cfn::template_key(body)
+            ))
+        }
+    }
+    let big = format!(
+        r#"{{"Description":"{}","Resources":{{"T":{{"Type":"AWS::SNS::Topic"}}}}}}"#,
+        "é".repeat(25_600)
+    );
+    // 25,600 two-byte characters: over the limit in bytes, under it in characters.
+    assert!(big.chars().count() < 51_200 && big.len() > 51_200);
+    let ds = mock!(Client::describe_stacks).then_error(|| {
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError::generic(
+            aws_sdk_cloudformation::error::ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id x does not exist")
+                .build(),
+        )
+    });
+    let cc = mock!(Client::create_change_set)
+        .match_requests(|r| {
+            r.template_body().is_none()
+                && r.template_url().is_some_and(|u| u.contains("/mailinfra/"))
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id(CS)
+                .stack_id(ARN)
+                .build()
+        });
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let api = client(&[&ds, &cc, &describe]);
+    let store = Store(Mutex::new(Vec::new()));
+    let plan = deploy::plan_stack(
+        &api,
+        &store,
+        &artifact(STACK, &big),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cc.num_calls(), 1);
+    assert_eq!(plan.status, PlanStatus::Create);
+    assert_eq!(store.0.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn s3_upload_checks_the_bucket_owner() {
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| {
+            r.expected_bucket_owner() == Some("123456789012")
+                && r.bucket() == Some("mailinfra-templates-123456789012-eu-west-1")
+                && r.key()
+                    .is_some_and(|k| k.starts_with("mailinfra/") && k.ends_with(".json"))
+        })
+        .then_output(|| PutObjectOutput::builder().build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put]);
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let store = mailinfra::cfn::S3TemplateStore::from_clients(
+        s3,
+        sts,
+        None,
+        "eu-west-1",
+        Some("123456789012".into()),
+    );
+    let url = mailinfra::cfn::TemplateStore::put_template(&store, "{}")
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(
+        url,
+        format!(
+            "https://mailinfra-templates-123456789012-eu-west-1.s3.eu-west-1.amazonaws.com/{}",
+            mailinfra::cfn::template_key("{}")
+        )
+    );
+}
+
+/// `check --live`: drift detection is started, waited for, and drifted
+/// resources become MI5001 diagnostics.
+#[tokio::test]
+async fn drift_is_reported_per_resource() {
+    use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput;
+    use aws_sdk_cloudformation::operation::detect_stack_drift::DetectStackDriftOutput;
+    use aws_sdk_cloudformation::types::{
+        PropertyDifference, StackDriftDetectionStatus, StackDriftStatus, StackResourceDrift,
+        StackResourceDriftStatus,
+    };
+    let ds = describe_stack_rule("UPDATE_COMPLETE");
+    let detect = mock!(Client::detect_stack_drift)
+        .match_requests(|r| r.stack_name() == Some(ARN))
+        .then_output(|| {
+            DetectStackDriftOutput::builder()
+                .stack_drift_detection_id("d-1")
+                .build()
+        });
+    let status = mock!(Client::describe_stack_drift_detection_status)
+        .sequence()
+        .output(|| {
+            DescribeStackDriftDetectionStatusOutput::builder()
+                .stack_id(ARN)
+                .stack_drift_detection_id("d-1")
+                .detection_status(StackDriftDetectionStatus::DetectionInProgress)
+                .timestamp(DateTime::from_secs(0))
+                .build()
+        })
+        .output(|| {
+            DescribeStackDriftDetectionStatusOutput::builder()
+                .stack_id(ARN)
+                .stack_drift_detection_id("d-1")
+                .detection_status(StackDriftDetectionStatus::DetectionComplete)
+                .stack_drift_status(StackDriftStatus::Drifted)
+                .timestamp(DateTime::from_secs(0))
+                .build()
+        })
+        .build();
+    let drifts = mock!(Client::describe_stack_resource_drifts).then_output(|| {
+        DescribeStackResourceDriftsOutput::builder()
+            .stack_resource_drifts(
+                StackResourceDrift::builder()
+                    .stack_id(ARN)
+                    .logical_resource_id("TrafficPolicyInbound")
+                    .resource_type("AWS::SES::MailManagerTrafficPolicy")
+                    .stack_resource_drift_status(StackResourceDriftStatus::Modified)
+                    .property_differences(
+                        PropertyDifference::builder()
+                            .property_path("/PolicyStatements/0")
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let api = client(&[&ds, &detect, &status, &drifts]);
+    let found = mailinfra::live::drift(&api, STACK, &opts(Keep::Nothing).timing).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "MI5001");
+    assert_eq!(
+        found[0].message,
+        format!(
+            "`TrafficPolicyInbound` (AWS::SES::MailManagerTrafficPolicy) in `{STACK}` was changed outside CloudFormation (/PolicyStatements/0)"
+        )
+    );
+    assert_eq!(status.num_calls(), 2);
+}

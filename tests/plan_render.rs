@@ -1,0 +1,130 @@
+//! Snapshots of the plan renderings (human, markdown, JSON) and the apply
+//! outcome table, from plans built in code: every mark a reviewer relies on
+//! (replacement, stateful destruction, IAM broadening, mail DNS, deferred
+//! stacks, notes) appears in them.
+
+mod common;
+
+use mailinfra::build::{Artifact, StackEntry};
+use mailinfra::deploy::{PlanStatus, StackPlan};
+use mailinfra::diff::{self, Action, Replacement, ResourceChange};
+use serde_json::json;
+
+fn artifact(name: &str, region: &str) -> Artifact {
+    Artifact {
+        entry: StackEntry {
+            name: name.into(),
+            region: region.into(),
+            concern: "sending".into(),
+            template: format!("{name}.template.json"),
+            sha256: "0".repeat(64),
+            bytes: 0,
+            resources: 0,
+            depends_on: Vec::new(),
+            parameters: Vec::new(),
+            capabilities: Vec::new(),
+            needs_upload: false,
+        },
+        body: String::new(),
+    }
+}
+
+fn plans() -> Vec<StackPlan> {
+    let old = json!({"Resources": {
+        "RoleWebSender": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "send", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "arn:aws:ses:us-east-1:123456789012:identity/example.com"}]}}]}},
+        "RecordMxExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {"Name": "example.com", "Type": "MX", "ResourceRecords": ["10 inbound-smtp.us-east-1.amazonaws.com"]}},
+        "ArchiveLegal": {"Type": "AWS::SES::MailManagerArchive", "Properties": {}},
+    }});
+    let new = json!({"Resources": {
+        "RoleWebSender": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "send", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*"}]}}]}},
+        "RecordMxExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {"Name": "example.com", "Type": "MX", "ResourceRecords": ["10 abc.mail-manager-smtp.us-east-1.amazonaws.com"]}},
+        "ConfigSetDefault": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": "default"}},
+    }});
+    let mut changes = diff::diff_templates(Some(&old), Some(&new));
+    let mut ingress = ResourceChange::new(
+        "IngressInbound",
+        "AWS::SES::MailManagerIngressPoint",
+        Action::Modify,
+        Replacement::Conditional,
+        vec!["Type".into()],
+    );
+    ingress.properties = vec!["Type".into()];
+    changes.push(ingress);
+    changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
+    vec![
+        StackPlan {
+            status: PlanStatus::Update,
+            changes,
+            change_set_arn: Some("arn:aws:cloudformation:us-east-1:123456789012:changeSet/mailinfra-0123456789abcdef/1".into()),
+            stack_arn: Some("arn:aws:cloudformation:us-east-1:123456789012:stack/demo-us-east-1-sending/1".into()),
+            last_updated: Some("2026-01-01T00:00:00Z".into()),
+            notes: vec!["deleted the empty stack a failed first create left (ROLLBACK_COMPLETE)".into()],
+            ..StackPlan::new(&artifact("demo-us-east-1-sending", "us-east-1"))
+        },
+        StackPlan {
+            status: PlanStatus::Create,
+            changes: diff::diff_templates(None, Some(&json!({"Resources": {"ConfigSetDefault": {"Type": "AWS::SES::ConfigurationSet"}}}))),
+            parameters: vec![],
+            deferred: Some("waits for output `ARecord` of `demo-us-east-1-mail-manager`, known once that stack is applied".into()),
+            ..StackPlan::new(&artifact("demo-eu-west-1-sending", "eu-west-1"))
+        },
+        StackPlan {
+            status: PlanStatus::NoChanges,
+            ..StackPlan::new(&artifact("demo-us-east-1-mail-manager", "us-east-1"))
+        },
+    ]
+}
+
+#[test]
+fn plan_renderings() {
+    let plans = plans();
+    let settings = common::snapshot_settings("plan");
+    settings.bind(|| {
+        insta::assert_snapshot!("human", mailinfra::render::human(&plans, false));
+        insta::assert_snapshot!("markdown", mailinfra::render::markdown(&plans));
+        insta::assert_snapshot!("json", mailinfra::render::json(&plans, "online"));
+    });
+    let md = mailinfra::render::markdown(&plans);
+    assert!(md.contains("`ses:SendRawEmail on * (wildcard)`"), "{md}");
+    assert!(md.contains(":email: MX"), "{md}");
+}
+
+#[test]
+fn outcome_table() {
+    use mailinfra::deploy::{OutcomeKind, RootCause, StackOutcome};
+    let o = |stack: &str, kind: OutcomeKind, status: Option<&str>| StackOutcome {
+        stack: stack.into(),
+        region: "us-east-1".into(),
+        kind,
+        status: status.map(str::to_string),
+        detail: None,
+        root_cause: None,
+        hint: None,
+        warnings: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let outcomes = vec![
+        o("demo-us-east-1-mail-manager", OutcomeKind::Applied, Some("UPDATE_COMPLETE")),
+        StackOutcome {
+            detail: Some("ended in UPDATE_ROLLBACK_COMPLETE".into()),
+            root_cause: Some(RootCause {
+                logical_id: "RuleSetInbound".into(),
+                resource_type: "AWS::SES::MailManagerRuleSet".into(),
+                status: "UPDATE_FAILED".into(),
+                reason: "Invalid relay id (Service: MailManager, Status Code: 400)".into(),
+            }),
+            hint: Some("`demo-us-east-1-sending` is back as it was before this apply; fix the cause and run `mailinfra apply` again".into()),
+            ..o("demo-us-east-1-sending", OutcomeKind::Failed, Some("UPDATE_ROLLBACK_COMPLETE"))
+        },
+        StackOutcome {
+            detail: Some("it depends on `demo-us-east-1-sending`, which did not succeed".into()),
+            ..o("demo-eu-west-1-sending", OutcomeKind::NotStarted, None)
+        },
+        o("demo-us-east-1-receiving", OutcomeKind::NoChanges, Some("UPDATE_COMPLETE")),
+    ];
+    let text = mailinfra::render::outcomes(&outcomes, false);
+    common::snapshot_settings("plan").bind(|| insta::assert_snapshot!("outcomes", text));
+    assert!(text.contains(
+        "root cause: RuleSetInbound (AWS::SES::MailManagerRuleSet) UPDATE_FAILED: Invalid relay id"
+    ));
+}
