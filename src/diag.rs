@@ -227,10 +227,8 @@ fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
                 .collect(),
         })
         .collect();
-    let mut out = serde_json::to_string_pretty(&serde_json::json!({ "diagnostics": items }))
-        .unwrap_or_default();
-    out.push('\n');
-    out
+    // Sorted keys whatever serde_json's map order is (see `template::render_value`).
+    crate::template::render_value(&serde_json::json!({ "diagnostics": items }))
 }
 
 /// Escapes a value for a GitHub workflow command (data or property).

@@ -18,7 +18,8 @@ use crate::spec::Spec;
 /// The schema as JSON, generated from [`Spec`].
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| schemars::schema_for!(Spec).to_value())
+    // Sorted keys, so every walk over the schema sees the same order in every build.
+    SCHEMA.get_or_init(|| crate::template::sort_keys(&schemars::schema_for!(Spec).to_value()))
 }
 
 /// The schema as committed text (pretty, sorted, trailing newline).

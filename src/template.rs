@@ -116,26 +116,28 @@ impl Template {
 
 /// Canonical text of any JSON value (serde_json's map is ordered by key).
 pub fn render_value(v: &Value) -> String {
-    // Keys are sorted here, not by `serde_json::Map`: a dependency can turn on
-    // serde_json's `preserve_order` (feature unification), and the bytes must not change.
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), sorted(&m[k])))
-                        .collect(),
-                )
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    let mut s = serde_json::to_string_pretty(&sorted(v)).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&sort_keys(v)).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// A copy of `v` whose objects list their keys in sorted order. Keys are sorted
+/// here, not by `serde_json::Map`: a dependency can turn on serde_json's
+/// `preserve_order` (feature unification), and bytes and orders must not change.
+pub fn sort_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sort_keys(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
 }
 
 /// The IAM capabilities a template needs to be deployed, exactly.
