@@ -12,8 +12,9 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::compile::StackSet;
+use crate::compile::{StackSet, Wire};
 use crate::pipeline::hex;
+use crate::placement::{HARD, Load};
 use crate::template;
 
 pub const MANIFEST: &str = "manifest.json";
@@ -40,6 +41,12 @@ pub struct StackEntry {
     pub bytes: usize,
     pub resources: usize,
     pub depends_on: Vec<String>,
+    /// Template parameters to fill from other stacks' outputs (each producer is
+    /// also in `depends_on`).
+    #[serde(default)]
+    pub parameters: Vec<Wire>,
+    #[serde(default)]
+    pub outputs: usize,
     pub capabilities: Vec<String>,
     /// Whether the template is too large to send inline and must be uploaded to S3.
     pub needs_upload: bool,
@@ -69,6 +76,8 @@ pub fn render(set: &StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<
                     bytes: body.len(),
                     resources: s.template.resources.len(),
                     depends_on: s.depends_on.clone(),
+                    parameters: s.parameters.clone(),
+                    outputs: s.template.outputs.len(),
                     capabilities: template::capabilities(&value),
                     needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
                 },
@@ -83,6 +92,27 @@ pub fn render(set: &StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<
         stacks: artifacts.iter().map(|a| a.entry.clone()).collect(),
     };
     (manifest, artifacts)
+}
+
+/// Checks every rendered stack against CloudFormation's hard limits; the
+/// error names the stack and the limit.
+pub fn check_limits(artifacts: &[Artifact]) -> Result<(), String> {
+    for a in artifacts {
+        let e = &a.entry;
+        let load = Load {
+            resources: e.resources,
+            outputs: e.outputs,
+            dynamic_refs: a.body.matches("{{resolve:").count(),
+            bytes: a.body.len(),
+        };
+        if let Some(why) = load.exceeds(e.parameters.len(), &HARD) {
+            return Err(format!(
+                "the stack `{}` would hold {why}; its shared resources or the elements the lock file keeps in it grew too large (see `mailinfra explain MI3113`)",
+                e.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
