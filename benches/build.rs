@@ -34,20 +34,28 @@ fn main() -> anyhow::Result<()> {
         reset_peak();
         let start = Instant::now();
         let doc = load::Document::parse("isv.yaml", text).map_err(|d| anyhow::anyhow!("{d:?}"))?;
+        let t_load = start.elapsed();
         let checked = pipeline::check_document(doc, Judge::default());
+        let t_check = start.elapsed();
         let model = checked.model.as_ref().ok_or_else(|| {
             anyhow::anyhow!("the generated spec has errors: {:?}", checked.diagnostics)
         })?;
         let built = pipeline::build(model, &checked.spec_hash, None)?;
+        let t_build = start.elapsed();
         build::write(dir.path(), &built.manifest, &built.artifacts)?;
         std::fs::write(dir.path().join("isv.lock"), built.placement.render())?;
         let wall = start.elapsed();
         let bytes: usize = built.artifacts.iter().map(|a| a.body.len()).sum();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{n:>8}  {:>7}  {:>9.0}  {:>9.1}  {bytes:>10}",
+            "{n:>8}  {:>7}  {:>9.0}  {:>9.1}  {bytes:>10}  {:.0}, {:.0}, {:.0}, {:.0}",
             built.artifacts.len(),
-            wall.as_secs_f64() * 1000.0,
-            peak_mib().unwrap_or(f64::NAN)
+            ms(wall),
+            peak_mib().unwrap_or(f64::NAN),
+            ms(t_load),
+            ms(t_check - t_load),
+            ms(t_build - t_check),
+            ms(wall - t_build),
         );
     }
     Ok(())

@@ -322,6 +322,31 @@ mod tests {
     use crate::spec::{Dmarc, OneOrMany};
 
     #[test]
+    fn dkim_tokens_output_expands_to_the_attribute_keys() {
+        let key = dkim_output_key("IdentityExampleCom");
+        let v = expand_output(
+            &key,
+            "a._domainkey.example.com a.dkim.amazonses.com b._domainkey.example.com b.dkim.amazonses.com c._domainkey.example.com c.dkim.amazonses.com",
+        );
+        assert_eq!(v.len(), 6);
+        assert_eq!(
+            v[3],
+            (
+                "IdentityExampleComDkimDNSTokenValue2".to_string(),
+                "b.dkim.amazonses.com".to_string()
+            )
+        );
+        // Other outputs (and the six separate outputs of older builds) stay as they are.
+        assert_eq!(
+            expand_output("IdentityExampleComDkimDNSTokenName1", "x"),
+            vec![(
+                "IdentityExampleComDkimDNSTokenName1".to_string(),
+                "x".to_string()
+            )]
+        );
+    }
+
+    #[test]
     fn dmarc_record_text() {
         let d = Dmarc {
             policy: DmarcPolicy::Quarantine,

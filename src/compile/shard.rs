@@ -115,25 +115,75 @@ fn map_references(m: &Map<String, Value>, out: &mut BTreeSet<String>) {
     m.values().for_each(|x| references(x, out));
 }
 
-/// What a group costs, estimated from its compact JSON (pretty printing at
-/// template depth roughly doubles it), and the names it needs from elsewhere.
+/// Size (compact JSON bytes, roughly) and dynamic references of a value, in
+/// one walk with [`references`]'s job.
+#[derive(Default)]
+struct Scan {
+    bytes: usize,
+    dynamic_refs: usize,
+    refs: BTreeSet<String>,
+}
+
+impl Scan {
+    fn value(&mut self, v: &Value) {
+        match v {
+            Value::String(s) => {
+                self.bytes += s.len() + 2;
+                if s.contains("{{resolve:") {
+                    self.dynamic_refs += s.matches("{{resolve:").count();
+                }
+            }
+            Value::Array(a) => {
+                self.bytes += 2 + a.len();
+                a.iter().for_each(|x| self.value(x));
+            }
+            Value::Object(m) => {
+                if m.len() == 1 {
+                    if let Some(Value::String(id)) = m.get("Ref")
+                        && !id.starts_with("AWS::")
+                    {
+                        self.refs.insert(id.clone());
+                    }
+                    if let Some(Value::Array(a)) = m.get("Fn::GetAtt")
+                        && let [Value::String(id), Value::String(attr)] = a.as_slice()
+                    {
+                        self.refs.insert(format!("{id}.{attr}"));
+                    }
+                }
+                self.map(m);
+            }
+            _ => self.bytes += 8,
+        }
+    }
+
+    fn map(&mut self, m: &Map<String, Value>) {
+        self.bytes += 2;
+        for (k, x) in m {
+            self.bytes += k.len() + 4;
+            self.value(x);
+        }
+    }
+}
+
+/// What a group costs (bytes estimated from the compact size: pretty printing
+/// at template depth roughly doubles it), and the names it needs from elsewhere.
 fn measure(g: &Group, local: &[&str]) -> (Load, BTreeSet<String>) {
-    let mut load = Load {
-        resources: g.resources.len(),
-        outputs: g.outputs.len(),
-        ..Default::default()
-    };
-    let mut refs = BTreeSet::new();
+    let mut scan = Scan::default();
     for (id, r) in &g.resources {
-        let text = serde_json::to_string(&r.properties).unwrap_or_default();
-        load.bytes += 2 * (text.len() + id.len() + r.resource_type.len()) + 200;
-        load.dynamic_refs += text.matches("{{resolve:").count();
-        map_references(&r.properties, &mut refs);
+        scan.bytes += id.len() + r.resource_type.len() + 100;
+        scan.map(&r.properties);
     }
     for (k, v) in &g.outputs {
-        load.bytes += 2 * (serde_json::to_string(v).unwrap_or_default().len() + k.len()) + 60;
-        references(v, &mut refs);
+        scan.bytes += k.len() + 30;
+        scan.value(v);
     }
+    let load = Load {
+        resources: g.resources.len(),
+        outputs: g.outputs.len(),
+        dynamic_refs: scan.dynamic_refs,
+        bytes: 2 * scan.bytes,
+    };
+    let mut refs = scan.refs;
     let own: BTreeSet<&str> = g.resources.iter().map(|(id, _)| id.as_str()).collect();
     refs.retain(|r| {
         let id = target_id(r);
