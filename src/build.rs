@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::compile::{StackSet, Wire};
+use crate::compile::{CompiledStack, StackSet, Wire};
 use crate::pipeline::hex;
 use crate::placement::{HARD, Load};
 use crate::template;
@@ -60,38 +60,45 @@ pub struct Artifact {
 
 /// Renders every stack: the bytes that `build` writes and `plan` sends.
 pub fn render(set: &StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<Artifact>) {
-    let artifacts: Vec<Artifact> = set
-        .stacks
-        .iter()
-        .map(|s| {
-            let value = s.template.to_value();
-            let body = template::render_value(&value);
-            Artifact {
-                entry: StackEntry {
-                    name: s.name.clone(),
-                    region: s.region.clone(),
-                    concern: s.concern.as_str().to_string(),
-                    template: format!("{}.template.json", s.name),
-                    sha256: hex(&Sha256::digest(body.as_bytes())),
-                    bytes: body.len(),
-                    resources: s.template.resources.len(),
-                    depends_on: s.depends_on.clone(),
-                    parameters: s.parameters.clone(),
-                    outputs: s.template.outputs.len(),
-                    capabilities: template::capabilities(&value),
-                    needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
-                },
-                body,
-            }
-        })
-        .collect();
-    let manifest = Manifest {
+    let artifacts: Vec<Artifact> = set.stacks.iter().map(artifact).collect();
+    (manifest(project, spec_hash, &artifacts), artifacts)
+}
+
+/// [`render`], dropping each compiled template once it is rendered (a large
+/// topology then never holds all its templates twice).
+pub fn render_owned(set: StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<Artifact>) {
+    let artifacts: Vec<Artifact> = set.stacks.into_iter().map(|s| artifact(&s)).collect();
+    (manifest(project, spec_hash, &artifacts), artifacts)
+}
+
+fn manifest(project: &str, spec_hash: &str, artifacts: &[Artifact]) -> Manifest {
+    Manifest {
         format_version: MANIFEST_FORMAT,
         project: project.to_string(),
         spec_sha256: spec_hash.to_string(),
         stacks: artifacts.iter().map(|a| a.entry.clone()).collect(),
-    };
-    (manifest, artifacts)
+    }
+}
+
+fn artifact(s: &CompiledStack) -> Artifact {
+    let body = s.template.render();
+    Artifact {
+        entry: StackEntry {
+            name: s.name.clone(),
+            region: s.region.clone(),
+            concern: s.concern.as_str().to_string(),
+            template: format!("{}.template.json", s.name),
+            sha256: hex(&Sha256::digest(body.as_bytes())),
+            bytes: body.len(),
+            resources: s.template.resources.len(),
+            depends_on: s.depends_on.clone(),
+            parameters: s.parameters.clone(),
+            outputs: s.template.outputs.len(),
+            capabilities: s.template.capabilities(),
+            needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
+        },
+        body,
+    }
 }
 
 /// Checks every rendered stack against CloudFormation's hard limits; the

@@ -116,13 +116,14 @@ pub struct Built {
 
 /// Compiles, renders and checks every stack against CloudFormation's limits.
 pub fn build(model: &Model, spec_hash: &str, lock: Option<&Lock>) -> anyhow::Result<Built> {
-    let set = compile_placed(model, lock)?;
-    let (manifest, artifacts) = build::render(&set, &model.project, spec_hash);
+    let mut set = compile_placed(model, lock)?;
+    let placement = std::mem::take(&mut set.placement);
+    let (manifest, artifacts) = build::render_owned(set, &model.project, spec_hash);
     build::check_limits(&artifacts).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Built {
         manifest,
         artifacts,
-        placement: set.placement,
+        placement,
     })
 }
 

@@ -18,11 +18,11 @@
 //! small). Placement therefore needs a memory: `mailinfra.lock`, next to the
 //! spec, a reviewable JSON file listing for every stack the elements it holds.
 //!
-//! - `build` reads the lock, keeps every listed element where it is, appends new
-//!   elements to the lowest-numbered shard that stays within the fill targets
+//! - `build` reads the lock, keeps every listed element where it is, puts new
+//!   elements in the newest shard while it stays within the fill targets
 //!   ([`TARGET`]: 80 % of every CloudFormation limit, the rest is headroom for
-//!   existing elements that grow), opening a new shard when none has room, and
-//!   forgets removed elements (their room is reused later). It writes the lock
+//!   existing elements that grow), else in the lowest shard with room (the room
+//!   of removed elements), else in a new shard, and forgets removed elements. It writes the lock
 //!   when one exists or when some concern needs more than one shard; a topology
 //!   that fits in one stack per concern never needs a lock file.
 //! - `plan` and `apply` compute the same placement and refuse to run while the
@@ -210,7 +210,8 @@ impl Lock {
 }
 
 /// Places one concern's items into shards of `base`: listed items stay where
-/// the lock has them, new ones go to the lowest shard with room. `fixed` is the
+/// the lock has them, new ones go to the newest shard with room, else the
+/// lowest with room, else a new one. `fixed` is the
 /// load of shard 0's shared resources, `per_shard` what every shard reserves
 /// for its own helpers. Returns each item's shard, in item order, and records
 /// the placement in `out`.
@@ -248,13 +249,19 @@ pub fn place(
     for s in &mut shards {
         s.load.add(per_shard);
     }
-    // Lowest shard with room; the scan starts where the last one was found
-    // full only for items that cannot fit anywhere earlier (same-size items).
+    // The newest shard while it has room, else the lowest with room (the room
+    // of removed elements), else a new one: linear time for a fresh placement.
     for (i, item) in items.iter().enumerate() {
         if placed[i].is_some() {
             continue;
         }
-        let s = match shards.iter().position(|s| s.fits(item, &TARGET)) {
+        let newest = shards.len() - 1;
+        let found = if shards[newest].fits(item, &TARGET) {
+            Some(newest)
+        } else {
+            shards.iter().position(|s| s.fits(item, &TARGET))
+        };
+        let s = match found {
             Some(s) => s,
             None => {
                 let mut fresh = Shard::default();
@@ -314,7 +321,7 @@ mod tests {
     #[test]
     fn fills_to_the_target_and_keeps_placement() {
         let none = BTreeSet::new();
-        let k = keys(0..120);
+        let k = keys(0..150);
         let mut lock = Lock::default();
         let p = place(
             "s",
@@ -328,8 +335,9 @@ mod tests {
         assert_eq!(p.iter().filter(|s| **s == 0).count(), 50);
         assert_eq!(*p.iter().max().unwrap(), 2);
         assert!(lock.is_sharded());
-        // Remove one from shard 0, add two at the front of the spec: the first new
-        // one takes the hole, the other goes to the last shard; nobody moves.
+        // Remove one from shard 0, add two at the front of the spec: every shard
+        // is full, so the first new one takes the hole and the second opens a
+        // new shard; nobody moves.
         let mut k2 = vec!["identity:new1".to_string(), "identity:new2".to_string()];
         k2.extend(k.iter().filter(|x| *x != &k[3]).cloned());
         let mut lock2 = Lock::default();
@@ -342,7 +350,7 @@ mod tests {
             &mut lock2,
         );
         assert_eq!(p2[0], 0);
-        assert_eq!(p2[1], 2);
+        assert_eq!(p2[1], 3);
         for (key, s) in k2.iter().zip(&p2).skip(2) {
             let old = k.iter().position(|x| x == key).unwrap();
             assert_eq!(p[old], *s, "{key} moved");

@@ -378,12 +378,13 @@ fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result
 
 /// The record sets of Route 53 zones deployed in `region`, by owning identity
 /// (`None`: owned by no identity).
-fn record_resources(model: &Model, region: &str) -> Vec<(Option<usize>, String, Resource)> {
+fn record_resources(
+    model: &Model,
+    records: &[dns::Record],
+    region: &str,
+) -> Vec<(Option<usize>, String, Resource)> {
     let mut out = Vec::new();
-    for rec in dns::records(model)
-        .into_iter()
-        .filter(|r| !dns::placed_elsewhere(r))
-    {
+    for rec in records.iter().filter(|r| !dns::placed_elsewhere(r)) {
         if rec.region != region {
             continue;
         }
@@ -400,7 +401,7 @@ fn record_resources(model: &Model, region: &str) -> Vec<(Option<usize>, String, 
                 "ResourceRecords",
                 Value::Array(rec.values.iter().map(text).collect()),
             );
-        out.push((rec.identity, rec.logical_id, r));
+        out.push((rec.identity, rec.logical_id.clone(), r));
     }
     out
 }
@@ -594,7 +595,8 @@ pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
             g
         })
         .collect();
-    for (owner, lid, r) in record_resources(model, primary) {
+    let records = dns::records(model);
+    for (owner, lid, r) in record_resources(model, &records, primary) {
         match owner.and_then(|i| groups.get_mut(i)) {
             Some(g) => g.resources.push((lid, r)),
             None => shared.add(lid, r)?,
@@ -649,7 +651,7 @@ pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
             g
         })
         .collect();
-    for (owner, lid, r) in record_resources(model, secondary) {
+    for (owner, lid, r) in record_resources(model, &records, secondary) {
         match owner.and_then(|i| groups.get_mut(i)) {
             Some(g) => g.resources.push((lid, r)),
             None => shared.add(lid, r)?,
