@@ -125,6 +125,7 @@ fn main() {
                     vec![format!("bench-{:03}", i - 1)]
                 },
                 parameters: Vec::new(),
+                outputs: 0,
                 capabilities: Vec::new(),
                 needs_upload: false,
             },

@@ -12,8 +12,9 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::compile::StackSet;
+use crate::compile::{CompiledStack, StackSet, Wire};
 use crate::pipeline::hex;
+use crate::placement::{HARD, Load};
 use crate::template;
 
 pub const MANIFEST: &str = "manifest.json";
@@ -40,22 +41,19 @@ pub struct StackEntry {
     pub bytes: usize,
     pub resources: usize,
     pub depends_on: Vec<String>,
-    /// Template parameters whose values are outputs of other stacks, passed by
-    /// the deployer in dependency order.
+    /// Template parameters to fill from other stacks' outputs (each producer is
+    /// also in `depends_on`).
     #[serde(default)]
-    pub parameters: Vec<ParamSource>,
+    pub parameters: Vec<Wire>,
+    #[serde(default)]
+    pub outputs: usize,
     pub capabilities: Vec<String>,
     /// Whether the template is too large to send inline and must be uploaded to S3.
     pub needs_upload: bool,
 }
 
-/// "Pass output `output` of stack `stack` as parameter `name`".
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ParamSource {
-    pub name: String,
-    pub stack: String,
-    pub output: String,
-}
+/// "Pass output `output` of stack `stack` as parameter `name`" (the deployer's name for a [`Wire`]).
+pub type ParamSource = Wire;
 
 /// One stack's rendered template and manifest entry.
 pub struct Artifact {
@@ -65,37 +63,66 @@ pub struct Artifact {
 
 /// Renders every stack: the bytes that `build` writes and `plan` sends.
 pub fn render(set: &StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<Artifact>) {
-    let artifacts: Vec<Artifact> = set
-        .stacks
-        .iter()
-        .map(|s| {
-            let value = s.template.to_value();
-            let body = template::render_value(&value);
-            Artifact {
-                entry: StackEntry {
-                    name: s.name.clone(),
-                    region: s.region.clone(),
-                    concern: s.concern.as_str().to_string(),
-                    template: format!("{}.template.json", s.name),
-                    sha256: hex(&Sha256::digest(body.as_bytes())),
-                    bytes: body.len(),
-                    resources: s.template.resources.len(),
-                    depends_on: s.depends_on.clone(),
-                    parameters: Vec::new(),
-                    capabilities: template::capabilities(&value),
-                    needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
-                },
-                body,
-            }
-        })
-        .collect();
-    let manifest = Manifest {
+    let artifacts: Vec<Artifact> = set.stacks.iter().map(artifact).collect();
+    (manifest(project, spec_hash, &artifacts), artifacts)
+}
+
+/// [`render`], dropping each compiled template once it is rendered (a large
+/// topology then never holds all its templates twice).
+pub fn render_owned(set: StackSet, project: &str, spec_hash: &str) -> (Manifest, Vec<Artifact>) {
+    let artifacts: Vec<Artifact> = set.stacks.into_iter().map(|s| artifact(&s)).collect();
+    (manifest(project, spec_hash, &artifacts), artifacts)
+}
+
+fn manifest(project: &str, spec_hash: &str, artifacts: &[Artifact]) -> Manifest {
+    Manifest {
         format_version: MANIFEST_FORMAT,
         project: project.to_string(),
         spec_sha256: spec_hash.to_string(),
         stacks: artifacts.iter().map(|a| a.entry.clone()).collect(),
-    };
-    (manifest, artifacts)
+    }
+}
+
+fn artifact(s: &CompiledStack) -> Artifact {
+    let body = s.template.render();
+    Artifact {
+        entry: StackEntry {
+            name: s.name.clone(),
+            region: s.region.clone(),
+            concern: s.concern.as_str().to_string(),
+            template: format!("{}.template.json", s.name),
+            sha256: hex(&Sha256::digest(body.as_bytes())),
+            bytes: body.len(),
+            resources: s.template.resources.len(),
+            depends_on: s.depends_on.clone(),
+            parameters: s.parameters.clone(),
+            outputs: s.template.outputs.len(),
+            capabilities: s.template.capabilities(),
+            needs_upload: body.len() > INLINE_TEMPLATE_LIMIT,
+        },
+        body,
+    }
+}
+
+/// Checks every rendered stack against CloudFormation's hard limits; the
+/// error names the stack and the limit.
+pub fn check_limits(artifacts: &[Artifact]) -> Result<(), String> {
+    for a in artifacts {
+        let e = &a.entry;
+        let load = Load {
+            resources: e.resources,
+            outputs: e.outputs,
+            dynamic_refs: a.body.matches("{{resolve:").count(),
+            bytes: a.body.len(),
+        };
+        if let Some(why) = load.exceeds(e.parameters.len(), &HARD) {
+            return Err(format!(
+                "the stack `{}` would hold {why}; its shared resources or the elements the lock file keeps in it grew too large (see `mailinfra explain MI3113`)",
+                e.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).

@@ -14,6 +14,7 @@ use crate::cfn::{Connection, S3TemplateStore, SdkStackApi};
 use crate::deploy::{self, PlanStatus, Progress, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};
+use crate::placement::{self, Lock};
 use crate::{blueprint, codes, diff, dns_cmd, exit, render, schema, spec_doc};
 
 /// Amazon SES mail infrastructure as code.
@@ -303,11 +304,11 @@ fn summary_line(checked: &Checked) -> String {
     format!("{}: {errors} error(s), {warnings} warning(s)", checked.file)
 }
 
+/// The front end's result: the checked spec, manifest, templates and placement.
+type Front = (Checked, build::Manifest, Vec<Artifact>, LockState);
+
 /// Runs the front end and compiles; `Ok(None)` when the spec has errors (already reported).
-fn front(
-    cli: &Cli,
-    format: Format,
-) -> anyhow::Result<Option<(Checked, build::Manifest, Vec<Artifact>)>> {
+fn front(cli: &Cli, format: Format) -> anyhow::Result<Option<Front>> {
     let checked = pipeline::check_file(
         &cli.file,
         Judge {
@@ -319,9 +320,39 @@ fn front(
         eprintln!("{}", summary_line(&checked));
         return Ok(None);
     };
-    let set = pipeline::compile(model)?;
-    let (manifest, artifacts) = build::render(&set, &model.project, &checked.spec_hash);
-    Ok(Some((checked, manifest, artifacts)))
+    let before = Lock::read(&cli.file)?;
+    let built = pipeline::build(model, &checked.spec_hash, before.as_ref())?;
+    let lock = LockState {
+        path: placement::lock_path(&cli.file),
+        needed: before.is_some() || built.placement.is_sharded(),
+        current: before.as_ref() == Some(&built.placement),
+        placement: built.placement,
+    };
+    Ok(Some((checked, built.manifest, built.artifacts, lock)))
+}
+
+/// The placement a build computed and how it relates to the lock file.
+struct LockState {
+    path: PathBuf,
+    /// Whether the topology needs a lock file (one exists, or it is sharded).
+    needed: bool,
+    /// Whether the lock file records exactly this placement.
+    current: bool,
+    placement: Lock,
+}
+
+impl LockState {
+    /// `plan` and `apply` deploy only a placement the lock file records.
+    fn require_current(&self) -> anyhow::Result<()> {
+        if self.needed && !self.current {
+            anyhow::bail!(
+                "`{}` does not record where every element of the spec goes; run `mailinfra build` and commit `{}` (it keeps resources from moving between stacks)",
+                self.path.display(),
+                self.path.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 pub fn run(cli: &Cli) -> anyhow::Result<i32> {
@@ -442,10 +473,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             })
         }
         Command::Build { out } => {
-            let Some((_, manifest, artifacts)) = front(cli, Format::Human)? else {
+            let Some((_, manifest, artifacts, lock)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
             build::write(out, &manifest, &artifacts)?;
+            if lock.needed && !lock.current {
+                build::write_atomic(&lock.path, lock.placement.render().as_bytes())?;
+                eprintln!(
+                    "wrote {}: commit it, it keeps every element in its stack",
+                    lock.path.display()
+                );
+            }
             for a in &artifacts {
                 let e = &a.entry;
                 let deps = if e.depends_on.is_empty() {
@@ -453,8 +491,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 } else {
                     format!("  after {}", e.depends_on.join(", "))
                 };
+                let upload = if e.needs_upload { "  (via S3)" } else { "" };
                 println!(
-                    "{}  {}  {} resources  {} bytes{deps}",
+                    "{}  {}  {} resources  {} bytes{upload}{deps}",
                     e.name, e.region, e.resources, e.bytes
                 );
             }
@@ -475,9 +514,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             aws,
             deploy: dargs,
         } => {
-            let Some((checked, _, artifacts)) = front(cli, Format::Human)? else {
+            let Some((checked, _, artifacts, lock)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
+            lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
             let keep = if out.is_some() {
                 deploy::Keep::ChangeSets
@@ -534,7 +574,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 return Ok(exit::FAILURE);
             };
             let values = if *live {
-                runtime()?.block_on(live_dns(model, aws))?
+                let lock = Lock::read(&cli.file)?;
+                let set = pipeline::compile_placed(model, lock.as_ref())?;
+                runtime()?.block_on(live_dns(&set, aws))?
             } else {
                 dns_cmd::Live::new()
             };
@@ -560,9 +602,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             aws,
             deploy: dargs,
         } => {
-            let Some((checked, _, artifacts)) = front(cli, Format::Human)? else {
+            let Some((checked, _, artifacts, lock)) = front(cli, Format::Human)? else {
                 return Ok(exit::FAILURE);
             };
+            lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
             // Before anything is read: two applies in one workspace never interleave.
             let _lock = crate::lock::Lock::acquire(&cli.file)?;
@@ -687,17 +730,27 @@ async fn live_check(
     Ok(found)
 }
 
-/// Reads the outputs of the sending stacks that hold deploy-time DNS values.
-async fn live_dns(model: &crate::model::Model, aws: &AwsArgs) -> anyhow::Result<dns_cmd::Live> {
+/// Reads the outputs of the stacks that hold deploy-time DNS values (every
+/// stack with a DKIM tokens output).
+async fn live_dns(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::Result<dns_cmd::Live> {
     use crate::cfn::StackApi as _;
     let mut live = dns_cmd::Live::new();
-    for region in dns_cmd::live_sources(model) {
-        let api = connect(&region, aws).await;
-        let stack =
-            crate::compile::stack_name(&model.project, &region, crate::compile::Concern::Sending);
-        if let Some(info) = api.describe_stack(&stack).await? {
+    let mut apis: std::collections::BTreeMap<&str, SdkStackApi> = Default::default();
+    for s in &set.stacks {
+        if !s.template.outputs.keys().any(|k| k.ends_with("DkimTokens")) {
+            continue;
+        }
+        if !apis.contains_key(s.region.as_str()) {
+            apis.insert(&s.region, connect(&s.region, aws).await);
+        }
+        let Some(api) = apis.get(s.region.as_str()) else {
+            continue;
+        };
+        if let Some(info) = api.describe_stack(&s.name).await? {
             for (k, v) in info.outputs {
-                live.insert((region.clone(), k), v);
+                for (key, value) in crate::dns::expand_output(&k, &v) {
+                    live.insert((s.region.clone(), key), value);
+                }
             }
         }
     }

@@ -304,7 +304,7 @@ pub const CODES: &[Code] = &[
         code: "MI3113",
         severity: Error,
         title: "stack too large",
-        explain: "A CloudFormation stack holds at most 500 resources and 200 outputs. Each Easy DKIM identity adds one resource, three record sets in a Route 53 zone and six outputs (its DKIM tokens, read by `mailinfra dns --live`). Split large tenant lists over several specs, each with its own `project`.",
+        explain: "A CloudFormation stack holds at most 500 resources, 200 outputs, 200 parameters, 60 dynamic references and 1,000,000 template bytes. `build` splits each region's sending side into shards that stay within 80 % of every limit (see \"Stacks and placement\" in the README), so this error means something that cannot be split is too large: the shared resources of a region (configuration sets, templates, roles, the global endpoint; a role listing thousands of identities is the usual cause: scope it with `identities: \"*\"` or a shorter list), or a shard whose elements grew past the headroom since they were placed (move one element to another stack by editing `mailinfra.lock`; moving replaces its resources).",
     },
     Code {
         code: "MI3300",

@@ -1427,6 +1427,7 @@ pub async fn continue_rollback(
                 resources: 0,
                 depends_on: Vec::new(),
                 parameters: Vec::new(),
+                outputs: 0,
                 capabilities: Vec::new(),
                 needs_upload: false,
             },

@@ -26,6 +26,38 @@ pub fn output_key(logical_id: &str, attribute: &str) -> String {
     format!("{logical_id}{attribute}")
 }
 
+/// An Easy DKIM identity's token attributes, in the order of its one output.
+pub const DKIM_TOKENS: [&str; 6] = [
+    "DkimDNSTokenName1",
+    "DkimDNSTokenValue1",
+    "DkimDNSTokenName2",
+    "DkimDNSTokenValue2",
+    "DkimDNSTokenName3",
+    "DkimDNSTokenValue3",
+];
+
+/// The output holding an identity's [`DKIM_TOKENS`], space-separated (one
+/// output per identity keeps a shard of 160 identities within 200 outputs).
+pub fn dkim_output_key(identity_logical_id: &str) -> String {
+    format!("{identity_logical_id}DkimTokens")
+}
+
+/// A deployed output as `(output key, value)` pairs keyed like [`output_key`]:
+/// a DKIM tokens output becomes its six attributes, anything else stays as is.
+pub fn expand_output(key: &str, value: &str) -> Vec<(String, String)> {
+    if let Some(lid) = key.strip_suffix("DkimTokens") {
+        let parts: Vec<&str> = value.split(' ').collect();
+        if parts.len() == DKIM_TOKENS.len() {
+            return DKIM_TOKENS
+                .iter()
+                .zip(parts)
+                .map(|(attr, v)| (output_key(lid, attr), v.to_string()))
+                .collect();
+        }
+    }
+    vec![(key.to_string(), value.to_string())]
+}
+
 impl Text {
     pub fn shown(&self) -> &str {
         match self {
@@ -51,6 +83,9 @@ pub struct Record {
     pub owner: String,
     /// The region whose stack deploys it (its values may come from that stack).
     pub region: String,
+    /// Index into `model.identities` of the identity it belongs to (its
+    /// resources and this record always share a stack).
+    pub identity: Option<usize>,
 }
 
 /// The TXT value SES wants for a custom MAIL FROM domain.
@@ -59,7 +94,7 @@ pub const SPF_AMAZONSES: &str = "\"v=spf1 include:amazonses.com ~all\"";
 /// All records, in a stable order (by owner, then purpose).
 pub fn records(model: &Model) -> Vec<Record> {
     let mut out = Vec::new();
-    for id in &model.identities {
+    for (index, id) in model.identities.iter().enumerate() {
         let identity_id = ids::identity(&id.domain);
         if let (Dkim::Easy { .. }, Some(zone)) = (&id.dkim, id.zone) {
             let independent = model
@@ -101,6 +136,7 @@ pub fn records(model: &Model) -> Vec<Record> {
                         purpose: format!("Easy DKIM {n} of 3{suffix}"),
                         owner: id.ptr.clone(),
                         region: region.clone(),
+                        identity: Some(index),
                     });
                 }
             }
@@ -128,6 +164,7 @@ pub fn records(model: &Model) -> Vec<Record> {
                 purpose: "BYODKIM".into(),
                 owner: ptr.clone(),
                 region: model.primary.clone(),
+                identity: Some(index),
             });
         }
         if let Some(mf) = &id.mail_from
@@ -146,6 +183,7 @@ pub fn records(model: &Model) -> Vec<Record> {
                 purpose: "custom MAIL FROM".into(),
                 owner: mf.ptr.clone(),
                 region: model.primary.clone(),
+                identity: Some(index),
             });
             out.push(Record {
                 logical_id: ids::record("MailFromSpf", &id.domain),
@@ -157,6 +195,7 @@ pub fn records(model: &Model) -> Vec<Record> {
                 purpose: "custom MAIL FROM SPF".into(),
                 owner: mf.ptr.clone(),
                 region: model.primary.clone(),
+                identity: Some(index),
             });
         }
         if let Some(dmarc) = &id.dmarc
@@ -172,6 +211,7 @@ pub fn records(model: &Model) -> Vec<Record> {
                 purpose: "DMARC".into(),
                 owner: dmarc.ptr.clone(),
                 region: model.primary.clone(),
+                identity: Some(index),
             });
         }
     }
@@ -184,15 +224,18 @@ pub fn records(model: &Model) -> Vec<Record> {
 /// keeps it); differing records of other types are left for `check` to reject
 /// ([`duplicates`]).
 fn merge_same_name(records: Vec<Record>) -> Vec<Record> {
+    use std::collections::HashMap;
     let mut out: Vec<Record> = Vec::new();
+    // (type, zone, region, name) → indices in `out`: linear time for thousands of domains.
+    let mut by_name: HashMap<(&'static str, usize, String, String), Vec<usize>> = HashMap::new();
     for r in records {
-        if let Some(first) = out.iter_mut().find(|o| {
-            o.rtype == r.rtype
-                && o.zone == r.zone
-                && o.region == r.region
-                && o.name == r.name
-                && (r.rtype == "MX" || o.values == r.values)
-        }) {
+        let key = (r.rtype, r.zone, r.region.clone(), name_key(&r.name));
+        let same = by_name.entry(key).or_default();
+        if let Some(&i) = same
+            .iter()
+            .find(|&&i| r.rtype == "MX" || out[i].values == r.values)
+        {
+            let first = &mut out[i];
             for v in r.values {
                 if !first.values.contains(&v) {
                     first.values.push(v);
@@ -200,21 +243,35 @@ fn merge_same_name(records: Vec<Record>) -> Vec<Record> {
             }
             continue;
         }
+        same.push(out.len());
         out.push(r);
     }
     out
 }
 
+fn name_key(t: &Text) -> String {
+    match t {
+        Text::Literal(s) => format!("={s}"),
+        Text::Deferred {
+            logical_id,
+            attribute,
+            ..
+        } => format!("@{logical_id}.{attribute}"),
+    }
+}
+
 /// Pairs of records (later, earlier) with the same literal name and type.
 pub fn duplicates(records: &[Record]) -> Vec<(&Record, &Record)> {
+    let mut first: std::collections::HashMap<(&str, &str), &Record> = Default::default();
     let mut out = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Text::Literal(name) = &r.name
-            && let Some(first) = records[..i]
-                .iter()
-                .find(|o| o.rtype == r.rtype && matches!(&o.name, Text::Literal(n) if n == name))
-        {
-            out.push((r, first));
+    for r in records {
+        if let Text::Literal(name) = &r.name {
+            match first.get(&(r.rtype, name.as_str())) {
+                Some(f) => out.push((r, *f)),
+                None => {
+                    first.insert((r.rtype, name.as_str()), r);
+                }
+            }
         }
     }
     out
@@ -263,6 +320,31 @@ pub fn dmarc_value(d: &crate::spec::Dmarc) -> String {
 mod tests {
     use super::*;
     use crate::spec::{Dmarc, OneOrMany};
+
+    #[test]
+    fn dkim_tokens_output_expands_to_the_attribute_keys() {
+        let key = dkim_output_key("IdentityExampleCom");
+        let v = expand_output(
+            &key,
+            "a._domainkey.example.com a.dkim.amazonses.com b._domainkey.example.com b.dkim.amazonses.com c._domainkey.example.com c.dkim.amazonses.com",
+        );
+        assert_eq!(v.len(), 6);
+        assert_eq!(
+            v[3],
+            (
+                "IdentityExampleComDkimDNSTokenValue2".to_string(),
+                "b.dkim.amazonses.com".to_string()
+            )
+        );
+        // Other outputs (and the six separate outputs of older builds) stay as they are.
+        assert_eq!(
+            expand_output("IdentityExampleComDkimDNSTokenName1", "x"),
+            vec![(
+                "IdentityExampleComDkimDNSTokenName1".to_string(),
+                "x".to_string()
+            )]
+        );
+    }
 
     #[test]
     fn dmarc_record_text() {
@@ -370,6 +452,7 @@ pub fn receiving_records(model: &Model) -> Vec<Placed> {
                     purpose: "inbound mail".into(),
                     owner,
                     region: region.clone(),
+                    identity: None,
                 },
                 priorities: values.iter().map(|(p, _)| *p).collect(),
                 set_identifier: several.then(|| format!("{region}-{concern}")),

@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 use crate::compile::{self, StackSet};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::model::{self, Model};
-use crate::{check, codes, load, schema};
+use crate::placement::Lock;
+use crate::{build, check, codes, load, schema};
 
 /// The front end's result: a model when the spec has no errors, and every diagnostic.
 pub struct Checked {
@@ -167,9 +168,37 @@ fn finish(mut c: Checked, judge: Judge) -> Checked {
     c
 }
 
-/// Compiles a checked model.
+/// Compiles a checked model with a fresh placement.
 pub fn compile(model: &Model) -> anyhow::Result<StackSet> {
-    compile::compile(model).map_err(|e| anyhow::anyhow!("internal compiler error: {e}"))
+    compile_placed(model, None)
+}
+
+/// Compiles a checked model, keeping the placement the lock records.
+pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> anyhow::Result<StackSet> {
+    compile::compile_placed(model, lock).map_err(|e| match e.strip_prefix("limit: ") {
+        Some(limit) => anyhow::anyhow!("{limit}"),
+        None => anyhow::anyhow!("internal compiler error: {e}"),
+    })
+}
+
+/// What `build` produces: the manifest, the rendered templates and the placement.
+pub struct Built {
+    pub manifest: build::Manifest,
+    pub artifacts: Vec<build::Artifact>,
+    pub placement: Lock,
+}
+
+/// Compiles, renders and checks every stack against CloudFormation's limits.
+pub fn build(model: &Model, spec_hash: &str, lock: Option<&Lock>) -> anyhow::Result<Built> {
+    let mut set = compile_placed(model, lock)?;
+    let placement = std::mem::take(&mut set.placement);
+    let (manifest, artifacts) = build::render_owned(set, &model.project, spec_hash);
+    build::check_limits(&artifacts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Built {
+        manifest,
+        artifacts,
+        placement,
+    })
 }
 
 pub fn hex(bytes: &[u8]) -> String {

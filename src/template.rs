@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -108,9 +109,81 @@ impl Template {
         Value::Object(doc)
     }
 
-    /// The canonical bytes: pretty JSON, sorted keys, trailing newline.
+    /// The canonical bytes: pretty JSON, sorted keys, trailing newline. The
+    /// same text as `render_value(&self.to_value())`, written without copying
+    /// the template into a JSON value first.
     pub fn render(&self) -> String {
-        render_value(&self.to_value())
+        let mut out = Vec::with_capacity(1024 + self.resources.len() * 1024);
+        let mut ser = serde_json::Serializer::pretty(&mut out);
+        if Doc(self).serialize(&mut ser).is_err() {
+            return render_value(&self.to_value());
+        }
+        out.push(b'\n');
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The IAM capabilities this template needs (see [`capabilities`]).
+    pub fn capabilities(&self) -> Vec<String> {
+        capabilities_of(
+            self.resources
+                .values()
+                .map(|r| (r.resource_type.as_str(), Some(&r.properties))),
+        )
+    }
+}
+
+/// A template serialised with keys in sorted order, like a `serde_json::Value`.
+struct Doc<'a>(&'a Template);
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("AWSTemplateFormatVersion", "2010-09-09")?;
+        m.serialize_entry("Description", &t.description)?;
+        if !t.outputs.is_empty() {
+            m.serialize_entry("Outputs", &t.outputs)?;
+        }
+        if !t.parameters.is_empty() {
+            m.serialize_entry("Parameters", &t.parameters)?;
+        }
+        m.serialize_entry("Resources", &Resources(&t.resources))?;
+        m.end()
+    }
+}
+
+struct Resources<'a>(&'a BTreeMap<String, Resource>);
+
+impl Serialize for Resources<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (id, r) in self.0 {
+            m.serialize_entry(id, &Res(r))?;
+        }
+        m.end()
+    }
+}
+
+struct Res<'a>(&'a Resource);
+
+impl Serialize for Res<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(None)?;
+        if r.retain {
+            m.serialize_entry("DeletionPolicy", "Retain")?;
+        }
+        if !r.depends_on.is_empty() {
+            m.serialize_entry("DependsOn", &r.depends_on)?;
+        }
+        if !r.properties.is_empty() {
+            m.serialize_entry("Properties", &r.properties)?;
+        }
+        m.serialize_entry("Type", &r.resource_type)?;
+        if r.retain {
+            m.serialize_entry("UpdateReplacePolicy", "Retain")?;
+        }
+        m.end()
     }
 }
 
@@ -142,28 +215,36 @@ pub fn sort_keys(v: &Value) -> Value {
 
 /// The IAM capabilities a template needs to be deployed, exactly.
 pub fn capabilities(template: &Value) -> Vec<String> {
+    let resources = template.get("Resources").and_then(Value::as_object);
+    capabilities_of(resources.into_iter().flat_map(|m| m.values()).map(|r| {
+        (
+            r.get("Type").and_then(Value::as_str).unwrap_or(""),
+            r.get("Properties").and_then(Value::as_object),
+        )
+    }))
+}
+
+fn capabilities_of<'a>(
+    resources: impl Iterator<Item = (&'a str, Option<&'a Map<String, Value>>)>,
+) -> Vec<String> {
     let mut named = false;
     let mut iam = false;
-    if let Some(resources) = template.get("Resources").and_then(Value::as_object) {
-        for r in resources.values() {
-            let t = r.get("Type").and_then(Value::as_str).unwrap_or("");
-            if t.starts_with("AWS::IAM::") {
-                iam = true;
-                let props = r.get("Properties");
-                let has_name = [
-                    "RoleName",
-                    "InstanceProfileName",
-                    "PolicyName",
-                    "UserName",
-                    "GroupName",
-                    "ManagedPolicyName",
-                ]
-                .iter()
-                .any(|k| props.and_then(|p| p.get(*k)).is_some());
-                // AWS::IAM::Policy's PolicyName is inline and does not need NAMED_IAM.
-                if has_name && t != "AWS::IAM::Policy" {
-                    named = true;
-                }
+    for (t, props) in resources {
+        if t.starts_with("AWS::IAM::") {
+            iam = true;
+            let has_name = [
+                "RoleName",
+                "InstanceProfileName",
+                "PolicyName",
+                "UserName",
+                "GroupName",
+                "ManagedPolicyName",
+            ]
+            .iter()
+            .any(|k| props.and_then(|p| p.get(*k)).is_some());
+            // AWS::IAM::Policy's PolicyName is inline and does not need NAMED_IAM.
+            if has_name && t != "AWS::IAM::Policy" {
+                named = true;
             }
         }
     }
@@ -200,5 +281,11 @@ mod tests {
         assert!(text.contains("\"DeletionPolicy\": \"Retain\""));
         assert!(text.contains("\"UpdateReplacePolicy\": \"Retain\""));
         assert!(capabilities(&t.to_value()).is_empty());
+        assert_eq!(text, render_value(&t.to_value()));
+        t.parameters.insert("P".into(), json!({ "Type": "String" }));
+        t.outputs
+            .insert("O".into(), json!({ "Value": { "Ref": "P" } }));
+        t.resources.get_mut("A").unwrap().depends_on = vec!["B".into()];
+        assert_eq!(t.render(), render_value(&t.to_value()));
     }
 }

@@ -67,6 +67,7 @@ fn artifact(name: &str, body: &str) -> Artifact {
             resources: 1,
             depends_on: Vec::new(),
             parameters: Vec::new(),
+            outputs: 0,
             capabilities: Vec::new(),
             needs_upload: false,
         },

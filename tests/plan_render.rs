@@ -22,6 +22,7 @@ fn artifact(name: &str, region: &str) -> Artifact {
             resources: 0,
             depends_on: Vec::new(),
             parameters: Vec::new(),
+            outputs: 0,
             capabilities: Vec::new(),
             needs_upload: false,
         },

@@ -26,31 +26,6 @@ pub fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
     sending_ids_unique(m, out);
     dns_clashes(m, out);
     overrides(m, out);
-    stack_limits(m, out);
-}
-
-/// CloudFormation's per-template quotas.
-const MAX_RESOURCES: usize = 500;
-const MAX_OUTPUTS: usize = 200;
-
-fn stack_limits(m: &Model, out: &mut Vec<Diagnostic>) {
-    let Ok(set) = compile::compile(m) else { return };
-    for s in &set.stacks {
-        let (r, o) = (s.template.resources.len(), s.template.outputs.len());
-        if r > MAX_RESOURCES || o > MAX_OUTPUTS {
-            out.push(
-                Diagnostic::error(
-                    "MI3113",
-                    format!(
-                        "the stack `{}` would hold {r} resources and {o} outputs",
-                        s.name
-                    ),
-                )
-                .path("/identities")
-                .help(format!("CloudFormation allows {MAX_RESOURCES} resources and {MAX_OUTPUTS} outputs per stack (each Easy DKIM identity adds 6 outputs); split the tenants over several specs (projects)")),
-            );
-        }
-    }
 }
 
 fn secondary_region(m: &Model, out: &mut Vec<Diagnostic>) {

@@ -12,9 +12,11 @@ pub mod receiving;
 use crate::dns::{self, Text};
 use crate::model::Model;
 use crate::model::ZoneKind;
+use crate::placement::Lock;
 use crate::template::{Resource, Template, get_att};
 
 pub mod sending;
+pub mod shard;
 
 /// What a stack holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,11 +48,26 @@ pub struct CompiledStack {
     pub template: Template,
     /// Names of stacks that must be deployed first.
     pub depends_on: Vec<String>,
+    /// Template parameters the deployer fills from other stacks' outputs.
+    pub parameters: Vec<Wire>,
+}
+
+/// A parameter of one stack filled from an output of another (possibly in
+/// another region): the deployer reads `stack`'s output `output` and passes it
+/// as parameter `name`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Wire {
+    pub name: String,
+    pub stack: String,
+    pub output: String,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct StackSet {
+    /// In dependency order.
     pub stacks: Vec<CompiledStack>,
+    /// Where every named element lives (see [`crate::placement`]).
+    pub placement: Lock,
 }
 
 pub fn stack_name(project: &str, region: &str, concern: Concern) -> String {
@@ -68,24 +85,33 @@ fn text(t: &Text) -> Value {
     }
 }
 
-/// Compiles the model. `Err` only for an internal inconsistency (a bug), never for user input.
+/// Compiles the model with a fresh placement (no lock file). `Err` only for
+/// an internal inconsistency or a group that no stack can hold.
 pub fn compile(model: &Model) -> Result<StackSet, String> {
-    let mut stacks = Vec::new();
+    compile_placed(model, None)
+}
 
-    stacks.extend(sending::compile_sending(model)?);
+/// Compiles the model, keeping every element the lock lists where it is.
+/// `Err` for an internal inconsistency (a bug) or, with a message starting
+/// `limit: `, an indivisible group beyond CloudFormation's limits.
+pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, String> {
+    let mut units = sending::sending_units(model)?;
 
     // Before Mail Manager: its rules may write to the buckets declared here.
     let mut receiving_stack = None;
     if let (Some(mut t), Some(c)) = (receiving::template(model)?, &model.receiving) {
         add_mx(model, &mut t, &c.region, "receiving")?;
         let name = stack_name(&model.project, &c.region, Concern::Receiving);
-        receiving_stack = Some((c.region.clone(), name.clone()));
-        stacks.push(CompiledStack {
+        if !c.buckets.is_empty() {
+            receiving_stack = Some((c.region.clone(), name.clone()));
+        }
+        units.push(shard::Unit {
             name,
             region: c.region.clone(),
             concern: Concern::Receiving,
-            template: t,
-            depends_on: Vec::new(),
+            shared: t,
+            groups: Vec::new(),
+            helper: None,
         });
     }
 
@@ -93,22 +119,29 @@ pub fn compile(model: &Model) -> Result<StackSet, String> {
     for (mm_region, _) in model.mail_manager.regions.iter().filter(|_| mm_used) {
         let mut mm = mail_manager::template(model, mm_region)?;
         add_mx(model, &mut mm, mm_region, "mail-manager")?;
-        stacks.push(CompiledStack {
+        units.push(shard::Unit {
             name: stack_name(&model.project, mm_region, Concern::MailManager),
             region: mm_region.clone(),
             concern: Concern::MailManager,
-            template: mm,
-            depends_on: receiving_stack
-                .iter()
-                .filter(|(r, _)| {
-                    r == mm_region && model.receiving.iter().any(|c| !c.buckets.is_empty())
-                })
-                .map(|(_, n)| n.clone())
-                .collect(),
+            shared: mm,
+            groups: Vec::new(),
+            helper: None,
         });
     }
+    let (mut stacks, placement) = shard::assemble(units, lock)?;
+    // Mail Manager rules write to receiving buckets by name, not by reference.
+    if let Some((region, name)) = &receiving_stack {
+        for s in stacks
+            .iter_mut()
+            .filter(|s| s.concern == Concern::MailManager && &s.region == region)
+        {
+            if !s.depends_on.contains(name) {
+                s.depends_on.push(name.clone());
+            }
+        }
+    }
     sending::apply_overrides(model, &mut stacks);
-    Ok(StackSet { stacks })
+    Ok(StackSet { stacks, placement })
 }
 
 /// Adds the receiving MX record sets that belong in this stack.

@@ -12,13 +12,17 @@
 //! identity whose DKIM CNAMEs the secondary stack deploys. Both custom resource
 //! types are served by one small inline Lambda per stack (`lambda/ses_custom.py`).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
+use super::shard::{self, Group, Unit};
 use super::{CompiledStack, Concern, stack_name, text};
 use crate::dns;
 use crate::ids;
 use crate::model::sending::{Principal, RoleScope};
 use crate::model::{Dkim, DomainIdentity, Model, ZoneKind};
+use crate::placement::Load;
 use crate::spec::{
     DimensionSource, MxFailure, Replication, SendAction, SuppressReason, TlsPolicy, TrustedService,
 };
@@ -166,38 +170,94 @@ fn deed_policy_resource(model: &Model, id: &DomainIdentity, secondary: &str) -> 
         )
 }
 
-/// The custom-resource Lambda and its least-privilege role.
-fn add_lambda(t: &mut Template, statements: Vec<Value>) -> Result<(), String> {
+/// Grant labels of the per-shard helper, in statement order.
+const PARENT_POLICY: &str = "parent-policy";
+const REPLICA: &str = "replica";
+const REPLICATE: &str = "replicate";
+
+/// Up to this many identity ARNs a helper statement lists one by one; beyond,
+/// it names the region's identities with a wildcard (IAM allows 10,240
+/// characters of inline policy per role).
+const MAX_LISTED_ARNS: usize = 20;
+
+/// The custom-resource Lambda and its least-privilege role for one shard, from
+/// the shard's grants.
+fn helper(grants: &BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)> {
     let mut all = vec![json!({
         "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*")
     })];
-    all.extend(statements);
-    t.add(
-        LAMBDA_ROLE_ID.into(),
-        Resource::new("AWS::IAM::Role")
-            .prop(
-                "AssumeRolePolicyDocument",
-                json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-                }),
-            )
-            .prop(
-                "Policies",
-                json!([{ "PolicyName": "ses-custom-resources", "PolicyDocument": { "Version": "2012-10-17", "Statement": all } }]),
-            ),
-    )?;
-    t.add(
-        LAMBDA_ID.into(),
-        Resource::new("AWS::Lambda::Function")
-            .prop("Runtime", json!("python3.12"))
-            .prop("Handler", json!("index.handler"))
-            .prop("Timeout", json!(120))
-            .prop("Role", get_att(LAMBDA_ROLE_ID, "Arn"))
-            .prop("Code", json!({ "ZipFile": LAMBDA_CODE })),
-    )
+    for label in [PARENT_POLICY, REPLICA, REPLICATE] {
+        let Some(arns) = grants.get(label) else {
+            continue;
+        };
+        let resource = if arns.len() > MAX_LISTED_ARNS {
+            let region = match label {
+                REPLICA => "${AWS::Region}",
+                _ => "*",
+            };
+            json!([sub(&format!(
+                "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/*"
+            ))])
+        } else {
+            json!(arns)
+        };
+        let action = match label {
+            PARENT_POLICY => json!([
+                "ses:CreateEmailIdentityPolicy",
+                "ses:UpdateEmailIdentityPolicy",
+                "ses:DeleteEmailIdentityPolicy"
+            ]),
+            REPLICA => json!([
+                "ses:CreateEmailIdentity",
+                "ses:DeleteEmailIdentity",
+                "ses:GetEmailIdentity",
+                "ses:PutEmailIdentityDkimSigningAttributes",
+                "ses:PutEmailIdentityMailFromAttributes",
+                "ses:PutEmailIdentityFeedbackAttributes",
+                "ses:PutEmailIdentityConfigurationSetAttributes"
+            ]),
+            _ => json!("ses:ReplicateEmailIdentityDKIMSigningKey"),
+        };
+        all.push(json!({ "Effect": "Allow", "Action": action, "Resource": resource }));
+    }
+    vec![
+        (
+            LAMBDA_ROLE_ID.into(),
+            Resource::new("AWS::IAM::Role")
+                .prop(
+                    "AssumeRolePolicyDocument",
+                    json!({
+                        "Version": "2012-10-17",
+                        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+                    }),
+                )
+                .prop(
+                    "Policies",
+                    json!([{ "PolicyName": "ses-custom-resources", "PolicyDocument": { "Version": "2012-10-17", "Statement": all } }]),
+                ),
+        ),
+        (
+            LAMBDA_ID.into(),
+            Resource::new("AWS::Lambda::Function")
+                .prop("Runtime", json!("python3.12"))
+                .prop("Handler", json!("index.handler"))
+                .prop("Timeout", json!(120))
+                .prop("Role", get_att(LAMBDA_ROLE_ID, "Arn"))
+                .prop("Code", json!({ "ZipFile": LAMBDA_CODE })),
+        ),
+    ]
+}
+
+/// What every shard reserves for its helper.
+fn helper_load() -> Load {
+    Load {
+        resources: 2,
+        outputs: 0,
+        dynamic_refs: 0,
+        bytes: 2 * LAMBDA_CODE.len() + 6_000,
+    }
 }
 
 fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
@@ -316,11 +376,15 @@ fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result
     Ok(())
 }
 
-fn add_records(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
-    for rec in dns::records(model)
-        .into_iter()
-        .filter(|r| !dns::placed_elsewhere(r))
-    {
+/// The record sets of Route 53 zones deployed in `region`, by owning identity
+/// (`None`: owned by no identity).
+fn record_resources(
+    model: &Model,
+    records: &[dns::Record],
+    region: &str,
+) -> Vec<(Option<usize>, String, Resource)> {
+    let mut out = Vec::new();
+    for rec in records.iter().filter(|r| !dns::placed_elsewhere(r)) {
         if rec.region != region {
             continue;
         }
@@ -337,22 +401,23 @@ fn add_records(model: &Model, t: &mut Template, region: &str) -> Result<(), Stri
                 "ResourceRecords",
                 Value::Array(rec.values.iter().map(text).collect()),
             );
-        t.add(rec.logical_id, r)?;
+        out.push((rec.identity, rec.logical_id.clone(), r));
     }
-    Ok(())
+    out
 }
 
-fn dkim_outputs(t: &mut Template, id: &DomainIdentity) {
+/// One output per Easy DKIM identity with its three tokens' names and values,
+/// space-separated (read by `mailinfra dns --live`, see [`dns::DKIM_TOKENS`]).
+fn dkim_output(id: &DomainIdentity) -> (String, Value) {
     let lid = ids::identity(&id.domain);
-    for n in 1..=3 {
-        for part in ["Name", "Value"] {
-            let attr = format!("DkimDNSToken{part}{n}");
-            t.outputs.insert(
-                crate::dns::output_key(&lid, &attr),
-                json!({ "Value": get_att(&lid, &attr) }),
-            );
-        }
-    }
+    let parts: Vec<Value> = dns::DKIM_TOKENS
+        .iter()
+        .map(|attr| get_att(&lid, attr))
+        .collect();
+    (
+        dns::dkim_output_key(&lid),
+        json!({ "Value": { "Fn::Join": [" ", parts] } }),
+    )
 }
 
 fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
@@ -469,45 +534,28 @@ fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
     Ok(())
 }
 
-/// The sending stacks: the primary's, then the secondary's (if any).
-pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
-    let mut stacks = Vec::new();
+/// The lock key of an identity.
+pub fn identity_key(domain: &str) -> String {
+    format!("identity:{domain}")
+}
+
+/// The sending units: the primary region's, then the secondary's (if any).
+/// Shared resources (configuration sets, templates, roles, the global
+/// endpoint) live in shard 0; each identity is a group with its records, its
+/// DKIM output and, for a DEED parent, its policy.
+pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
+    let mut units = Vec::new();
     let primary = &model.primary;
-    let mut t = Template {
+    let primary_name = stack_name(&model.project, primary, Concern::Sending);
+    let mut shared = Template {
         description: format!(
             "mailinfra {}: SES identities and DNS in {primary}",
             model.project
         ),
         ..Default::default()
     };
-    let mut deed_parents = Vec::new();
-    for id in &model.identities {
-        t.add(ids::identity(&id.domain), identity_resource(model, id))?;
-        if matches!(id.dkim, Dkim::Easy { .. }) {
-            dkim_outputs(&mut t, id);
-        }
-        if let Some(secondary) = &model.secondary
-            && is_deed_replica(model, id)
-        {
-            t.add(
-                ids::deed_policy(&id.domain),
-                deed_policy_resource(model, id, secondary),
-            )?;
-            deed_parents.push(identity_arn(primary, &id.domain));
-        }
-    }
-    if !deed_parents.is_empty() {
-        add_lambda(
-            &mut t,
-            vec![json!({
-                "Effect": "Allow",
-                "Action": ["ses:CreateEmailIdentityPolicy", "ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"],
-                "Resource": deed_parents,
-            })],
-        )?;
-    }
-    config_set_resources(model, &mut t, primary)?;
-    role_resources(model, &mut t)?;
+    config_set_resources(model, &mut shared, primary)?;
+    role_resources(model, &mut shared)?;
     if let (Some(g), Some(secondary)) = (&model.sending.global_endpoint, &model.secondary) {
         let mut r = Resource::new("AWS::SES::MultiRegionEndpoint")
             .retained()
@@ -519,83 +567,113 @@ pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
         if !model.tags.is_empty() {
             r = r.prop("Tags", tag_list(&model.tags));
         }
-        t.add(ids::GLOBAL_ENDPOINT.into(), r)?;
+        shared.add(ids::GLOBAL_ENDPOINT.into(), r)?;
     }
-    add_records(model, &mut t, primary)?;
-    let primary_name = stack_name(&model.project, primary, Concern::Sending);
-    if !t.resources.is_empty() {
-        stacks.push(CompiledStack {
-            name: primary_name.clone(),
-            region: primary.clone(),
-            concern: Concern::Sending,
-            template: t,
-            depends_on: Vec::new(),
-        });
+    let mut groups: Vec<Group> = model
+        .identities
+        .iter()
+        .map(|id| {
+            let mut g = Group {
+                key: identity_key(&id.domain),
+                ..Default::default()
+            };
+            g.resources
+                .push((ids::identity(&id.domain), identity_resource(model, id)));
+            if matches!(id.dkim, Dkim::Easy { .. }) {
+                g.outputs.push(dkim_output(id));
+            }
+            if let Some(secondary) = &model.secondary
+                && is_deed_replica(model, id)
+            {
+                g.resources.push((
+                    ids::deed_policy(&id.domain),
+                    deed_policy_resource(model, id, secondary),
+                ));
+                g.grants
+                    .push((PARENT_POLICY, identity_arn(primary, &id.domain)));
+            }
+            g
+        })
+        .collect();
+    let records = dns::records(model);
+    for (owner, lid, r) in record_resources(model, &records, primary) {
+        match owner.and_then(|i| groups.get_mut(i)) {
+            Some(g) => g.resources.push((lid, r)),
+            None => shared.add(lid, r)?,
+        }
     }
+    let helper_entry = (helper as shard::Helper, helper_load(), HELPER_IDS);
+    units.push(Unit {
+        name: primary_name.clone(),
+        region: primary.clone(),
+        concern: Concern::Sending,
+        shared,
+        groups,
+        helper: Some(helper_entry),
+    });
 
     let Some(secondary) = &model.secondary else {
-        return Ok(stacks);
+        return Ok(units);
     };
-    let mut t = Template {
+    let mut shared = Template {
         description: format!(
             "mailinfra {}: SES identities and DNS in {secondary} (secondary)",
             model.project
         ),
         ..Default::default()
     };
-    let mut replicas = Vec::new();
-    for id in &model.identities {
-        if is_deed_replica(model, id) {
-            t.add(ids::identity(&id.domain), replica_resource(model, id))?;
-            replicas.push(id);
-        } else {
-            t.add(ids::identity(&id.domain), identity_resource(model, id))?;
-            if matches!(id.dkim, Dkim::Easy { .. }) {
-                dkim_outputs(&mut t, id);
+    config_set_resources(model, &mut shared, secondary)?;
+    let mut groups: Vec<Group> = model
+        .identities
+        .iter()
+        .map(|id| {
+            let key = identity_key(&id.domain);
+            let mut g = Group {
+                key: key.clone(),
+                ..Default::default()
+            };
+            if is_deed_replica(model, id) {
+                g.resources
+                    .push((ids::identity(&id.domain), replica_resource(model, id)));
+                g.grants
+                    .push((REPLICA, identity_arn(secondary, &id.domain)));
+                g.grants
+                    .push((REPLICATE, identity_arn(primary, &id.domain)));
+                // The parent's policy must exist before the replica is created.
+                g.after.push((primary_name.clone(), key));
+            } else {
+                g.resources
+                    .push((ids::identity(&id.domain), identity_resource(model, id)));
+                if matches!(id.dkim, Dkim::Easy { .. }) {
+                    g.outputs.push(dkim_output(id));
+                }
             }
+            g
+        })
+        .collect();
+    for (owner, lid, r) in record_resources(model, &records, secondary) {
+        match owner.and_then(|i| groups.get_mut(i)) {
+            Some(g) => g.resources.push((lid, r)),
+            None => shared.add(lid, r)?,
         }
     }
-    if !replicas.is_empty() {
-        let own: Vec<Value> = replicas
-            .iter()
-            .map(|i| identity_arn(secondary, &i.domain))
-            .collect();
-        let parents: Vec<Value> = replicas
-            .iter()
-            .map(|i| identity_arn(primary, &i.domain))
-            .collect();
-        add_lambda(
-            &mut t,
-            vec![
-                json!({
-                    "Effect": "Allow",
-                    "Action": [
-                        "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:GetEmailIdentity",
-                        "ses:PutEmailIdentityDkimSigningAttributes", "ses:PutEmailIdentityMailFromAttributes",
-                        "ses:PutEmailIdentityFeedbackAttributes", "ses:PutEmailIdentityConfigurationSetAttributes"
-                    ],
-                    "Resource": own,
-                }),
-                json!({
-                    "Effect": "Allow",
-                    "Action": "ses:ReplicateEmailIdentityDKIMSigningKey",
-                    "Resource": parents,
-                }),
-            ],
-        )?;
-    }
-    config_set_resources(model, &mut t, secondary)?;
-    add_records(model, &mut t, secondary)?;
-    if !t.resources.is_empty() {
-        stacks.push(CompiledStack {
-            name: stack_name(&model.project, secondary, Concern::Sending),
-            region: secondary.clone(),
-            concern: Concern::Sending,
-            template: t,
-            depends_on: vec![primary_name],
-        });
-    }
-    Ok(stacks)
+    units.push(Unit {
+        name: stack_name(&model.project, secondary, Concern::Sending),
+        region: secondary.clone(),
+        concern: Concern::Sending,
+        shared,
+        groups,
+        helper: Some(helper_entry),
+    });
+    Ok(units)
+}
+
+/// The helper's logical ids, present in every shard that needs them.
+const HELPER_IDS: &[&str] = &[LAMBDA_ID, LAMBDA_ROLE_ID];
+
+/// The sending stacks with a fresh placement.
+pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
+    Ok(shard::assemble(sending_units(model)?, None)?.0)
 }
 
 /// Merges `b` over `a`: objects key by key, `null` removes, anything else replaces.
