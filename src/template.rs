@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -142,10 +142,10 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("AWSTemplateFormatVersion", "2010-09-09")?;
         m.serialize_entry("Description", &t.description)?;
         if !t.outputs.is_empty() {
-            m.serialize_entry("Outputs", &t.outputs)?;
+            m.serialize_entry("Outputs", &SortedValues(&t.outputs))?;
         }
         if !t.parameters.is_empty() {
-            m.serialize_entry("Parameters", &t.parameters)?;
+            m.serialize_entry("Parameters", &SortedValues(&t.parameters))?;
         }
         m.serialize_entry("Resources", &Resources(&t.resources))?;
         m.end()
@@ -177,11 +177,57 @@ impl Serialize for Res<'_> {
             m.serialize_entry("DependsOn", &r.depends_on)?;
         }
         if !r.properties.is_empty() {
-            m.serialize_entry("Properties", &r.properties)?;
+            m.serialize_entry("Properties", &SortedMap(&r.properties))?;
         }
         m.serialize_entry("Type", &r.resource_type)?;
         if r.retain {
             m.serialize_entry("UpdateReplacePolicy", "Retain")?;
+        }
+        m.end()
+    }
+}
+
+/// A JSON value serialised with every object's keys in sorted order, whatever
+/// order `serde_json::Map` keeps (a dependency may turn on `preserve_order`).
+struct Sorted<'a>(&'a Value);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(m) => SortedMap(m).serialize(s),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(&Sorted(v))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+struct SortedMap<'a>(&'a Map<String, Value>);
+
+impl Serialize for SortedMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort();
+        let mut m = s.serialize_map(Some(keys.len()))?;
+        for k in keys {
+            m.serialize_entry(k, &Sorted(&self.0[k]))?;
+        }
+        m.end()
+    }
+}
+
+struct SortedValues<'a>(&'a BTreeMap<String, Value>);
+
+impl Serialize for SortedValues<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, &Sorted(v))?;
         }
         m.end()
     }

@@ -129,6 +129,18 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, St
         });
     }
     let (mut stacks, placement) = shard::assemble(units, lock)?;
+    // The secondary region's sending side deploys after the primary's, replicas
+    // or not: the primary is the source of truth the secondary mirrors.
+    if let Some(secondary) = &model.secondary {
+        let first = stack_name(&model.project, &model.primary, Concern::Sending);
+        let mirror = stack_name(&model.project, secondary, Concern::Sending);
+        let has_first = stacks.iter().any(|s| s.name == first);
+        if let Some(s) = stacks.iter_mut().find(|s| s.name == mirror) {
+            if has_first && !s.depends_on.contains(&first) {
+                s.depends_on.push(first);
+            }
+        }
+    }
     // Mail Manager rules write to receiving buckets by name, not by reference.
     if let Some((region, name)) = &receiving_stack {
         for s in stacks
