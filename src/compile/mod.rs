@@ -135,10 +135,11 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, St
         let first = stack_name(&model.project, &model.primary, Concern::Sending);
         let mirror = stack_name(&model.project, secondary, Concern::Sending);
         let has_first = stacks.iter().any(|s| s.name == first);
-        if let Some(s) = stacks.iter_mut().find(|s| s.name == mirror) {
-            if has_first && !s.depends_on.contains(&first) {
-                s.depends_on.push(first);
-            }
+        if let Some(s) = stacks.iter_mut().find(|s| s.name == mirror)
+            && has_first
+            && !s.depends_on.contains(&first)
+        {
+            s.depends_on.push(first);
         }
     }
     // Mail Manager rules write to receiving buckets by name, not by reference.
