@@ -260,17 +260,9 @@ fn topics(m: &Model, c: &Classic, t: &mut Template) -> Result<(), String> {
 fn activator(t: &mut Template) -> Result<(), String> {
     t.add(
         ACTIVATOR_ROLE_ID.into(),
-        Resource::new("AWS::IAM::Role")
-            .prop(
-                "AssumeRolePolicyDocument",
-                json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-                }),
-            )
-            .prop(
-                "Policies",
-                json!([{ "PolicyName": "ses-active-receipt-rule-set", "PolicyDocument": { "Version": "2012-10-17", "Statement": [
+        crate::template::lambda_role(
+            "ses-active-receipt-rule-set",
+            json!([
                     {
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -281,8 +273,8 @@ fn activator(t: &mut Template) -> Result<(), String> {
                         "Action": ["ses:SetActiveReceiptRuleSet", "ses:DescribeActiveReceiptRuleSet"],
                         "Resource": "*"
                     }
-                ] } }]),
-            ),
+                ]),
+        ),
     )?;
     t.add(
         ACTIVATOR_ID.into(),

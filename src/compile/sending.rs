@@ -225,18 +225,7 @@ fn helper(grants: &BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)
     vec![
         (
             LAMBDA_ROLE_ID.into(),
-            Resource::new("AWS::IAM::Role")
-                .prop(
-                    "AssumeRolePolicyDocument",
-                    json!({
-                        "Version": "2012-10-17",
-                        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-                    }),
-                )
-                .prop(
-                    "Policies",
-                    json!([{ "PolicyName": "ses-custom-resources", "PolicyDocument": { "Version": "2012-10-17", "Statement": all } }]),
-                ),
+            crate::template::lambda_role("ses-custom-resources", Value::Array(all)),
         ),
         (
             LAMBDA_ID.into(),
