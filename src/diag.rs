@@ -268,12 +268,13 @@ fn render_github(diags: &[Diagnostic], src: &Source<'_>) -> String {
     out
 }
 
-struct Paint {
-    on: bool,
+/// ANSI colour for terminal output, or plain text when off.
+pub(crate) struct Paint {
+    pub(crate) on: bool,
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
+    pub(crate) fn wrap(&self, code: &str, s: &str) -> String {
         if self.on {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {

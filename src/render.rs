@@ -70,13 +70,8 @@ fn status_word(s: PlanStatus) -> &'static str {
 }
 
 pub fn human(plans: &[StackPlan], color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let painter = crate::diag::Paint { on: color };
+    let paint = |code: &str, s: &str| painter.wrap(code, s);
     let mut out = String::new();
     for p in plans {
         let _ = writeln!(
@@ -336,13 +331,8 @@ fn outcome_word(k: OutcomeKind) -> &'static str {
 /// The per-stack outcome of an apply: a table, then for each stack that did not
 /// succeed its root cause and what to do next.
 pub fn outcomes(outcomes: &[StackOutcome], color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let painter = crate::diag::Paint { on: color };
+    let paint = |code: &str, s: &str| painter.wrap(code, s);
     let mut out = String::new();
     let w = outcomes
         .iter()
