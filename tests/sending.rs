@@ -1,10 +1,10 @@
-//! The sending side end to end: fixtures, compiled templates (snapshots and
-//! cfn-lint in each template's region), `mailinfra dns`, the custom-resource
-//! Lambda's own tests, and plan/apply of a two-region spec against moto.
+//! The sending side end to end: fixtures, `mailinfra dns`, the custom-resource
+//! Lambda's own tests, and plan/apply of a two-region spec against moto. Every
+//! valid fixture is built, snapshotted and cfn-linted by `tests/templates.rs`.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{root, run, scratch, snapshot_settings, text};
 
@@ -21,10 +21,6 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-fn stem(p: &Path) -> String {
-    p.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
 #[test]
@@ -64,39 +60,6 @@ fn invalid_sending_fixtures_report_their_code() {
             f.display()
         );
     }
-}
-
-/// Builds every valid sending fixture, snapshots each template and lints them all.
-#[test]
-fn templates_snapshot_and_lint_clean() {
-    let dir = scratch();
-    let mut lint = Vec::new();
-    let settings = snapshot_settings("sending");
-    for f in fixtures("valid") {
-        let out_dir = dir.path().join(stem(&f));
-        let out = run(
-            &[
-                "-f",
-                f.to_str().unwrap(),
-                "build",
-                "--out",
-                out_dir.to_str().unwrap(),
-            ],
-            &root(),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let manifest: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
-                .unwrap();
-        for s in manifest["stacks"].as_array().unwrap() {
-            let path = out_dir.join(s["template"].as_str().unwrap());
-            let body = std::fs::read_to_string(&path).unwrap();
-            let name = format!("{}__{}", stem(&f), s["name"].as_str().unwrap());
-            settings.bind(|| insta::assert_snapshot!(name, body));
-            lint.push((path, s["region"].as_str().unwrap().to_string()));
-        }
-    }
-    common::cfn_lint(&lint);
 }
 
 #[test]
