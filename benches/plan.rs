@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use mailinfra::build::{Artifact, StackEntry};
 use mailinfra::cfn::{
-    ChangeSetInfo, ChangeSetSummary, DriftStatus, NewChangeSet, NoTemplateStore, ResourceDrift,
-    StackApi, StackEvent, StackInfo, StackResource,
+    ChangeSetInfo, ChangeSetSummary, DriftStatus, EventPage, NewChangeSet, NoTemplateStore,
+    ResourceDrift, StackApi, StackInfo, StackResource,
 };
 use mailinfra::deploy::{self, Keep, Options, Region, Timing};
 
@@ -70,9 +70,9 @@ impl StackApi for Counting {
         self.call().await;
         anyhow::bail!("unexpected")
     }
-    async fn stack_events(&self, _stack: &str) -> anyhow::Result<Vec<StackEvent>> {
+    async fn stack_events(&self, _stack: &str, _next: Option<&str>) -> anyhow::Result<EventPage> {
         self.call().await;
-        Ok(Vec::new())
+        Ok(EventPage::default())
     }
     async fn update_termination_protection(&self, _s: &str, _e: bool) -> anyhow::Result<()> {
         self.call().await;

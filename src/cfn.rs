@@ -94,6 +94,13 @@ pub struct StackEvent {
     pub token: Option<String>,
 }
 
+/// One page of `DescribeStackEvents`: events newest first, and the token of the next page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<StackEvent>,
+    pub next_token: Option<String>,
+}
+
 /// One resource of a deployed stack.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StackResource {
@@ -216,11 +223,13 @@ pub trait StackApi: Sync {
         stack_arn: &str,
         token: &str,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
-    /// Newest first, as CloudFormation returns them (first page only: callers poll).
+    /// One page of events, newest first as CloudFormation returns them, and
+    /// the token of the next (older) page.
     fn stack_events(
         &self,
         stack: &str,
-    ) -> impl Future<Output = anyhow::Result<Vec<StackEvent>>> + Send;
+        next_token: Option<&str>,
+    ) -> impl Future<Output = anyhow::Result<EventPage>> + Send;
     fn update_termination_protection(
         &self,
         stack: &str,
@@ -694,15 +703,20 @@ impl StackApi for SdkStackApi {
         Ok(())
     }
 
-    async fn stack_events(&self, stack: &str) -> anyhow::Result<Vec<StackEvent>> {
+    async fn stack_events(
+        &self,
+        stack: &str,
+        next_token: Option<&str>,
+    ) -> anyhow::Result<EventPage> {
         let out = self
             .client
             .describe_stack_events()
             .stack_name(stack)
+            .set_next_token(next_token.map(str::to_string))
             .send()
             .await
             .map_err(|e| sdk_err(&format!("cannot read the events of `{stack}`"), e))?;
-        Ok(out
+        let events = out
             .stack_events()
             .iter()
             .map(|e| StackEvent {
@@ -717,7 +731,11 @@ impl StackApi for SdkStackApi {
                 reason: e.resource_status_reason().map(str::to_string),
                 token: e.client_request_token().map(str::to_string),
             })
-            .collect())
+            .collect();
+        Ok(EventPage {
+            events,
+            next_token: out.next_token().map(str::to_string),
+        })
     }
 
     async fn list_change_sets(&self, stack: &str) -> anyhow::Result<Vec<ChangeSetSummary>> {

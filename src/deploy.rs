@@ -378,7 +378,8 @@ pub async fn plan_stack(
     let mut review_is_ours = current.is_none();
     if let Some(info) = current.clone() {
         let failed = if info.status == "UPDATE_ROLLBACK_FAILED" {
-            rollback_failures(&api.stack_events(&info.arn).await.unwrap_or_default(), name)
+            let page = api.stack_events(&info.arn, None).await.unwrap_or_default();
+            rollback_failures(&page.events, name)
         } else {
             Vec::new()
         };
@@ -1000,6 +1001,43 @@ fn hint_for(status: &str, stack: &str, rollback_failed: &[String]) -> String {
     }
 }
 
+/// Most event pages read per poll. Only the events since the last poll are
+/// wanted; a long history is never scanned to its start.
+const MAX_EVENT_PAGES: usize = 20;
+
+/// The stack's events not in `seen`, oldest first. Pages back from the newest
+/// and stops at the first event already seen (everything older was seen too),
+/// at the end of the history, or after [`MAX_EVENT_PAGES`]. An event that shows
+/// up on two pages (new events shift the pages while they are read) is kept once.
+pub async fn new_events(
+    api: &impl StackApi,
+    stack: &str,
+    seen: &HashSet<String>,
+) -> anyhow::Result<Vec<StackEvent>> {
+    let mut fresh: Vec<StackEvent> = Vec::new();
+    let mut ids = HashSet::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_EVENT_PAGES {
+        let page = api.stack_events(stack, token.as_deref()).await?;
+        let mut reached_seen = false;
+        for e in page.events {
+            if seen.contains(&e.id) {
+                reached_seen = true;
+                break;
+            }
+            if ids.insert(e.id.clone()) {
+                fresh.push(e);
+            }
+        }
+        match page.next_token {
+            Some(next) if !reached_seen => token = Some(next),
+            _ => break,
+        }
+    }
+    fresh.reverse();
+    Ok(fresh)
+}
+
 /// Follows a stack after an operation started: streams new events, polls with
 /// backoff on errors, refuses stale reads, gives up after the timeout.
 async fn follow(
@@ -1024,18 +1062,16 @@ async fn follow(
         })
         .await;
         // A failed poll is not a failed deploy: CloudFormation carries on regardless.
-        match api.stack_events(stack_ref).await {
-            Ok(mut page) => {
-                page.reverse();
-                for e in page {
-                    if seen.insert(e.id.clone()) {
-                        saw_progress = true;
-                        progress(Progress::Event {
-                            stack: plan.stack.clone(),
-                            event: e.clone(),
-                        });
-                        events.push(e);
-                    }
+        match new_events(api, stack_ref, &seen).await {
+            Ok(fresh) => {
+                for e in fresh {
+                    seen.insert(e.id.clone());
+                    saw_progress = true;
+                    progress(Progress::Event {
+                        stack: plan.stack.clone(),
+                        event: e.clone(),
+                    });
+                    events.push(e);
                 }
             }
             Err(e) if cfn::is_credentials_error(&e) => {
@@ -1080,16 +1116,14 @@ async fn follow(
         saw_progress |= info.is_in_progress() && !info.is_review();
         if !info.is_in_progress() && (saw_progress || reads >= 3) {
             // Catch events the last poll missed (it may have failed), for the root cause.
-            if let Ok(mut page) = retrying(timing, || api.stack_events(stack_ref)).await {
-                page.reverse();
-                for e in page {
-                    if seen.insert(e.id.clone()) {
-                        progress(Progress::Event {
-                            stack: plan.stack.clone(),
-                            event: e.clone(),
-                        });
-                        events.push(e);
-                    }
+            if let Ok(fresh) = retrying(timing, || new_events(api, stack_ref, &seen)).await {
+                for e in fresh {
+                    seen.insert(e.id.clone());
+                    progress(Progress::Event {
+                        stack: plan.stack.clone(),
+                        event: e.clone(),
+                    });
+                    events.push(e);
                 }
             }
             progress(Progress::StackFinished {
@@ -1208,10 +1242,12 @@ pub async fn apply_stack(
         region: plan.region.clone(),
     });
     let stack_ref = plan.stack_arn.clone().unwrap_or_else(|| plan.stack.clone());
+    // The newest events before execution: following stops paging back at them.
     let seen: HashSet<String> = api
-        .stack_events(&stack_ref)
+        .stack_events(&stack_ref, None)
         .await
         .unwrap_or_default()
+        .events
         .into_iter()
         .map(|e| e.id)
         .collect();
@@ -1449,8 +1485,8 @@ pub async fn continue_rollback(
         stack_arn: Some(info.arn.clone()),
         ..plan
     };
-    let events = api.stack_events(&info.arn).await.unwrap_or_default();
-    let seen: HashSet<String> = events.iter().map(|e| e.id.clone()).collect();
+    let page = api.stack_events(&info.arn, None).await.unwrap_or_default();
+    let seen: HashSet<String> = page.events.iter().map(|e| e.id.clone()).collect();
     progress(Progress::StackStarted {
         stack: stack.to_string(),
         region: region.to_string(),

@@ -1238,3 +1238,55 @@ async fn drift_is_reported_per_resource() {
     );
     assert_eq!(status.num_calls(), 2);
 }
+
+/// Events are paged back to the first one already seen, never further; an
+/// event that shows up on two pages is reported once; order is oldest first.
+#[tokio::test]
+async fn event_pages_are_read_back_to_the_first_seen_event() {
+    let page = |ids: &[&str], next: Option<&str>| {
+        let list: Vec<StackEvent> = ids
+            .iter()
+            .map(|id| {
+                event(
+                    id,
+                    "Rule",
+                    "AWS::SES::ReceiptRule",
+                    "UPDATE_IN_PROGRESS",
+                    None,
+                    id.trim_start_matches('e').parse().unwrap_or(0),
+                )
+            })
+            .collect();
+        DescribeStackEventsOutput::builder()
+            .set_stack_events(Some(list))
+            .set_next_token(next.map(str::to_string))
+            .build()
+    };
+    let first = mock!(Client::describe_stack_events)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(move || page(&["e6", "e5"], Some("p2")));
+    let second = mock!(Client::describe_stack_events)
+        .match_requests(|r| r.next_token() == Some("p2"))
+        .then_output(move || page(&["e5", "e4", "e3"], Some("p3")));
+    let third = mock!(Client::describe_stack_events)
+        .match_requests(|r| r.next_token() == Some("p3"))
+        .then_output(move || page(&["e2", "e1", "e0"], Some("p4")));
+    let beyond = mock!(Client::describe_stack_events)
+        .match_requests(|r| r.next_token() == Some("p4"))
+        .then_output(move || page(&["old"], None));
+    let api = client(&[&first, &second, &third, &beyond]);
+    let seen = ["e1".to_string(), "e0".to_string()].into_iter().collect();
+    let fresh = deploy::new_events(&api, ARN, &seen).await.unwrap();
+    let ids: Vec<&str> = fresh.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["e2", "e3", "e4", "e5", "e6"]);
+    assert_eq!(third.num_calls(), 1);
+    assert_eq!(beyond.num_calls(), 0, "paged past an event already seen");
+
+    // Nothing seen yet: the whole history, to its end.
+    let fresh = deploy::new_events(&api, ARN, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 8);
+    assert_eq!(fresh[0].id, "old");
+    assert_eq!(beyond.num_calls(), 1);
+}
