@@ -74,6 +74,10 @@ impl StackApi for Counting {
         self.call().await;
         Ok(EventPage::default())
     }
+    async fn change_set_failures(&self, _arn: &str) -> anyhow::Result<Vec<String>> {
+        self.call().await;
+        Ok(Vec::new())
+    }
     async fn update_termination_protection(&self, _s: &str, _e: bool) -> anyhow::Result<()> {
         self.call().await;
         Ok(())

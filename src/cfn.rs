@@ -230,6 +230,12 @@ pub trait StackApi: Sync {
         stack: &str,
         next_token: Option<&str>,
     ) -> impl Future<Output = anyhow::Result<EventPage>> + Send;
+    /// Why a change set failed, resource by resource (early validation, hooks,
+    /// template errors): its failed events from `DescribeEvents`, every page.
+    fn change_set_failures(
+        &self,
+        change_set_arn: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
     fn update_termination_protection(
         &self,
         stack: &str,
@@ -439,6 +445,30 @@ impl SdkStackApi {
     pub fn from_client(client: Client) -> SdkStackApi {
         SdkStackApi { client }
     }
+}
+
+/// One line for a failed operation event: the resource, the check or hook that
+/// failed, and the reason.
+fn failure_line(e: &aws_sdk_cloudformation::types::OperationEvent) -> Option<String> {
+    let reason = e
+        .validation_status_reason()
+        .or(e.hook_status_reason())
+        .or(e.resource_status_reason())?;
+    let what = match (e.validation_name(), e.hook_type()) {
+        (Some(v), _) => format!(" failed {v}"),
+        (None, Some(h)) => format!(" failed hook {h}"),
+        _ => String::new(),
+    };
+    let resource = match (e.logical_resource_id(), e.resource_type()) {
+        (Some(id), Some(t)) => format!("{id} ({t})"),
+        (Some(id), None) => id.to_string(),
+        _ => "the stack".to_string(),
+    };
+    let path = e
+        .validation_path()
+        .map(|p| format!(" at {p}"))
+        .unwrap_or_default();
+    Some(format!("{resource}{what}{path}: {reason}"))
 }
 
 /// One readable error for an SDK failure: the service's code and message when
@@ -736,6 +766,33 @@ impl StackApi for SdkStackApi {
             events,
             next_token: out.next_token().map(str::to_string),
         })
+    }
+
+    async fn change_set_failures(&self, change_set_arn: &str) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_events()
+                .change_set_name(change_set_arn)
+                .filters(
+                    aws_sdk_cloudformation::types::EventFilter::builder()
+                        .failed_events(true)
+                        .build(),
+                )
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err("cannot read why the change set failed", e))?;
+            out.extend(page.operation_events().iter().filter_map(failure_line));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.dedup();
+        Ok(out)
     }
 
     async fn list_change_sets(&self, stack: &str) -> anyhow::Result<Vec<ChangeSetSummary>> {

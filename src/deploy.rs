@@ -504,9 +504,17 @@ pub async fn plan_stack(
         return Ok(plan);
     }
     if cs.status == "FAILED" {
+        // Read before the change set goes: the status reason alone often names no resource.
+        let details: String = api
+            .change_set_failures(&cs.arn)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|d| format!("\n  - {d}"))
+            .collect();
         cleanup(&cs.arn, &cs.stack_arn).await;
         bail!(
-            "the change set for `{name}` failed: {}",
+            "the change set for `{name}` failed: {}{details}",
             cs.status_reason.unwrap_or_default()
         );
     }

@@ -1290,3 +1290,101 @@ async fn event_pages_are_read_back_to_the_first_seen_event() {
     assert_eq!(fresh[0].id, "old");
     assert_eq!(beyond.num_calls(), 1);
 }
+
+/// A change set that early validation failed: every resource's reason from
+/// `DescribeEvents` is in the error, and the change set and the empty stack
+/// this CREATE made are both removed.
+#[tokio::test]
+async fn early_validation_failures_name_every_resource() {
+    use aws_sdk_cloudformation::operation::describe_events::DescribeEventsOutput;
+    use aws_sdk_cloudformation::types::{EventType, OperationEvent};
+    let ds = mock!(Client::describe_stacks).then_error(|| {
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError::generic(
+            aws_sdk_cloudformation::error::ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id x does not exist")
+                .build(),
+        )
+    });
+    let cc = created();
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .change_set_id(CS)
+            .stack_id(ARN)
+            .status(ChangeSetStatus::Failed)
+            .execution_status(ExecutionStatus::Unavailable)
+            .status_reason("The following hook(s)/validation failed: [AWS::EarlyValidation::ResourceExistenceCheck]. To troubleshoot Early Validation errors, use the DescribeEvents API for detailed failure information.")
+            .build()
+    });
+    let failure = |id: &str, t: &str, reason: &str| {
+        OperationEvent::builder()
+            .event_id(id)
+            .event_type(EventType::ValidationError)
+            .logical_resource_id(id)
+            .resource_type(t)
+            .validation_name("ResourceExistenceCheck")
+            .validation_status_reason(reason)
+            .build()
+    };
+    let ev1 = mock!(Client::describe_events)
+        .match_requests(|r| {
+            r.change_set_name() == Some(CS)
+                && r.filters().and_then(|f| f.failed_events()) == Some(true)
+                && r.next_token().is_none()
+        })
+        .then_output(move || {
+            DescribeEventsOutput::builder()
+                .operation_events(failure(
+                    "IdentityExampleCom",
+                    "AWS::SES::EmailIdentity",
+                    "Resource of type 'AWS::SES::EmailIdentity' with identifier 'example.com' already exists.",
+                ))
+                .next_token("p2")
+                .build()
+        });
+    let ev2 = mock!(Client::describe_events)
+        .match_requests(|r| r.next_token() == Some("p2"))
+        .then_output(move || {
+            DescribeEventsOutput::builder()
+                .operation_events(failure(
+                    "ArchiveJournal",
+                    "AWS::SES::MailManagerArchive",
+                    "Resource of type 'AWS::SES::MailManagerArchive' with identifier 'journal' already exists.",
+                ))
+                .build()
+        });
+    let dcs = mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some(CS))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete = mock!(Client::delete_stack)
+        .match_requests(|r| r.stack_name() == Some(ARN))
+        .then_output(|| DeleteStackOutput::builder().build());
+    let api = client(&[&ds, &cc, &describe, &ev1, &ev2, &dcs, &delete]);
+    let err = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("ResourceExistenceCheck]"), "{text}");
+    assert!(
+        text.contains("\n  - IdentityExampleCom (AWS::SES::EmailIdentity) failed ResourceExistenceCheck: Resource of type 'AWS::SES::EmailIdentity' with identifier 'example.com' already exists."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\n  - ArchiveJournal (AWS::SES::MailManagerArchive) failed ResourceExistenceCheck:"
+        ),
+        "{text}"
+    );
+    assert_eq!(dcs.num_calls(), 1);
+    assert_eq!(
+        delete.num_calls(),
+        1,
+        "the empty REVIEW_IN_PROGRESS stack stays behind"
+    );
+}
