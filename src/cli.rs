@@ -235,6 +235,10 @@ pub struct DeployArgs {
     /// How many stacks are planned or applied at once (dependencies always go first).
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+    /// When a stack is busy with another operation (a deploy, a rollback, a
+    /// deletion), wait up to this many minutes for it to settle instead of stopping.
+    #[arg(long, default_value_t = 0, value_name = "MINUTES")]
+    pub wait_busy: u64,
 }
 
 /// Parses the process arguments and runs; returns the exit code.
@@ -810,6 +814,7 @@ fn options(keep: deploy::Keep, d: &DeployArgs, timing: Timing) -> deploy::Option
     let mut o = deploy::Options::new(keep, timing);
     o.role_arn = d.role_arn.clone();
     o.concurrency = usize::from(d.concurrency);
+    o.busy_wait = std::time::Duration::from_secs(d.wait_busy.saturating_mul(60));
     o
 }
 

@@ -235,6 +235,8 @@ pub struct Options {
     pub termination_protection: bool,
     /// Stacks planned or applied at once.
     pub concurrency: usize,
+    /// How long to wait for a stack another operation is changing (zero: don't).
+    pub busy_wait: Duration,
 }
 
 impl Options {
@@ -246,6 +248,7 @@ impl Options {
             role_arn: None,
             termination_protection: true,
             concurrency: 4,
+            busy_wait: Duration::ZERO,
         }
     }
 }
@@ -289,10 +292,74 @@ fn blocked(name: &str, region: &str, info: &StackInfo, failed: &[String]) -> Opt
             "stack `{name}` failed to delete{reason}; finish or cancel the deletion in the console and plan again"
         ),
         s if info.is_in_progress() && !info.is_review() => format!(
-            "stack `{name}` is busy ({s}): another deploy, rollback or deletion is running; wait for it to settle and plan again"
+            "stack `{name}` is busy ({s}{}): another deploy, rollback or deletion is running; wait for it to settle \
+             and plan again, or let mailinfra wait with `--wait-busy MINUTES`",
+            info.last_updated
+                .as_deref()
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default()
         ),
         _ => return None,
     })
+}
+
+/// Waits up to `opts.busy_wait` for a stack that another operation is changing
+/// to settle, then returns it as it is now (`None`: that operation deleted it).
+/// Without a wait, or after it, refuses with what runs there and its latest events.
+async fn settle(
+    api: &impl StackApi,
+    name: &str,
+    region: &str,
+    mut info: StackInfo,
+    opts: &Options,
+) -> anyhow::Result<Option<StackInfo>> {
+    let started = tokio::time::Instant::now();
+    while info.is_in_progress() && !info.is_review() {
+        if started.elapsed() >= opts.busy_wait {
+            let latest: String = api
+                .stack_events(&info.arn, None)
+                .await
+                .unwrap_or_default()
+                .events
+                .iter()
+                .take(3)
+                .map(|e| {
+                    format!(
+                        "\n  {} {} {}{}",
+                        e.timestamp,
+                        e.logical_id,
+                        e.status,
+                        e.reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            let waited = if opts.busy_wait.is_zero() {
+                String::new()
+            } else {
+                format!(" (still, after waiting {} s)", opts.busy_wait.as_secs())
+            };
+            let why = blocked(name, region, &info, &[]).unwrap_or_default();
+            bail!(
+                "{why}{waited}{}",
+                if latest.is_empty() {
+                    String::new()
+                } else {
+                    format!("\nlatest events:{latest}")
+                }
+            );
+        }
+        tokio::time::sleep(opts.timing.poll).await;
+        // A failed read is not the end of the wait: the next one may work.
+        match api.describe_stack(&info.arn).await {
+            Ok(Some(now)) => info = now,
+            Ok(None) => return Ok(None),
+            Err(_) => {}
+        }
+    }
+    Ok(Some(info))
 }
 
 /// Logical ids that failed while CloudFormation was rolling back (newest-first events in).
@@ -373,6 +440,9 @@ pub async fn plan_stack(
     let mut plan = StackPlan::new(artifact);
     plan.parameters = sorted(parameters);
     let mut current = retrying(timing, || api.describe_stack(name)).await?;
+    if let Some(info) = current.take() {
+        current = settle(api, name, &entry.region, info, opts).await?;
+    }
     let mut deployed_template = None;
     // Whether an empty REVIEW_IN_PROGRESS stack may go when a speculative plan ends.
     let mut review_is_ours = current.is_none();
@@ -708,7 +778,7 @@ pub async fn plan_all<A: StackApi, S: TemplateStore>(
                 let known = settled.lock().map(|m| m.clone()).unwrap_or_default();
                 let plan = match resolve_parameters(a, &known) {
                     Ok(params) => plan_stack(&region.api, &region.store, a, &params, opts).await?,
-                    Err(why) => deferred_plan(&region.api, a, why, &opts.timing).await?,
+                    Err(why) => deferred_plan(&region.api, a, why, opts).await?,
                 };
                 if !plan.has_changes()
                     && let Ok(mut m) = settled.lock()
@@ -753,11 +823,15 @@ async fn deferred_plan(
     api: &impl StackApi,
     artifact: &Artifact,
     why: String,
-    timing: &Timing,
+    opts: &Options,
 ) -> anyhow::Result<StackPlan> {
+    let timing = &opts.timing;
     let mut plan = StackPlan::new(artifact);
     let name = &artifact.entry.name;
-    let info = retrying(timing, || api.describe_stack(name)).await?;
+    let mut info = retrying(timing, || api.describe_stack(name)).await?;
+    if let Some(busy) = info.take() {
+        info = settle(api, name, &artifact.entry.region, busy, opts).await?;
+    }
     let mut old = None;
     if let Some(info) = info.filter(|i| !i.is_review() && i.status != "ROLLBACK_COMPLETE") {
         if let Some(why) = blocked(name, &artifact.entry.region, &info, &[]) {

@@ -1388,3 +1388,66 @@ async fn early_validation_failures_name_every_resource() {
         "the empty REVIEW_IN_PROGRESS stack stays behind"
     );
 }
+
+/// A stack another operation is changing: refused at once with what runs
+/// there and its latest events, or waited for with `--wait-busy`.
+#[tokio::test]
+async fn a_busy_stack_is_refused_or_waited_for() {
+    let ds = describe_stack_rule("UPDATE_IN_PROGRESS");
+    let ev = mock!(Client::describe_stack_events).then_output(|| {
+        events(vec![
+            event(
+                "1",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                Some("User Initiated"),
+                90,
+            ),
+            event(
+                "2",
+                "ArchiveJournal",
+                "AWS::SES::MailManagerArchive",
+                "UPDATE_IN_PROGRESS",
+                None,
+                95,
+            ),
+        ])
+    });
+    let cc = created();
+    let api = client(&[&ds, &ev, &cc]);
+    let err = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::Nothing),
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("is busy (UPDATE_IN_PROGRESS since 1970-01-01T00:01:40Z)"),
+        "{text}"
+    );
+    assert!(text.contains("--wait-busy MINUTES"), "{text}");
+    assert!(text.contains("latest events:\n  1970-01-01T00:01:35Z ArchiveJournal UPDATE_IN_PROGRESS\n  1970-01-01T00:01:30Z"), "{text}");
+    assert_eq!(cc.num_calls(), 0);
+
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("UPDATE_IN_PROGRESS", 100))
+        .times(3)
+        .output(|| stacks("UPDATE_COMPLETE", 120))
+        .build();
+    let gt = template_rule(NEW);
+    let api = client(&[&ds, &gt, &cc]);
+    let mut o = opts(Keep::Nothing);
+    o.busy_wait = Duration::from_secs(5);
+    let plan = deploy::plan_stack(&api, &NoTemplateStore, &artifact(STACK, NEW), &[], &o)
+        .await
+        .unwrap();
+    assert_eq!(plan.status, PlanStatus::NoChanges);
+    assert_eq!(plan.last_updated.as_deref(), Some("1970-01-01T00:02:00Z"));
+    assert_eq!(ds.num_calls(), 4);
+}
