@@ -146,6 +146,8 @@ pub struct NewChangeSet<'a> {
     pub description: &'a str,
     /// The CloudFormation service role the stack operations run as.
     pub role_arn: Option<&'a str>,
+    /// A drift-aware change set (`REVERT_DRIFT`; updates only).
+    pub revert_drift: bool,
 }
 
 /// An error CloudFormation (or the network) returned, classified once here.
@@ -606,6 +608,9 @@ impl StackApi for SdkStackApi {
             .client_token(req.client_token)
             .description(req.description)
             .set_role_arn(req.role_arn.map(str::to_string));
+        if req.revert_drift && !req.create {
+            call = call.deployment_mode(aws_sdk_cloudformation::types::DeploymentMode::RevertDrift);
+        }
         call = match req.template_url {
             Some(url) => call.template_url(url),
             None => call.template_body(req.template_body),
@@ -675,7 +680,14 @@ impl StackApi for SdkStackApi {
                         repl = Replacement::Conditional;
                     }
                     let logical_id = rc.logical_resource_id().unwrap_or_default();
-                    ResourceChange::new(logical_id, &rtype, action, repl, properties)
+                    let mut change =
+                        ResourceChange::new(logical_id, &rtype, action, repl, properties);
+                    // Only drift-aware change sets carry it.
+                    change.drift = rc
+                        .resource_drift_status()
+                        .map(|d| d.as_str().to_string())
+                        .filter(|d| d == "MODIFIED" || d == "DELETED");
+                    change
                 })
                 .collect();
             let entry = info.get_or_insert_with(|| ChangeSetInfo {

@@ -239,6 +239,11 @@ pub struct DeployArgs {
     /// deletion), wait up to this many minutes for it to settle instead of stopping.
     #[arg(long, default_value_t = 0, value_name = "MINUTES")]
     pub wait_busy: u64,
+    /// Drift-aware change sets (`REVERT_DRIFT`): compare with the live resources,
+    /// so that changes made outside mailinfra (in the console) show in the plan
+    /// as drift, and the apply puts them back as the spec says.
+    #[arg(long)]
+    pub revert_drift: bool,
 }
 
 /// Parses the process arguments and runs; returns the exit code.
@@ -815,6 +820,7 @@ fn options(keep: deploy::Keep, d: &DeployArgs, timing: Timing) -> deploy::Option
     o.role_arn = d.role_arn.clone();
     o.concurrency = usize::from(d.concurrency);
     o.busy_wait = std::time::Duration::from_secs(d.wait_busy.saturating_mul(60));
+    o.revert_drift = d.revert_drift;
     o
 }
 

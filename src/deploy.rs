@@ -237,6 +237,8 @@ pub struct Options {
     pub concurrency: usize,
     /// How long to wait for a stack another operation is changing (zero: don't).
     pub busy_wait: Duration,
+    /// Drift-aware change sets: compare with the live resources, revert drift.
+    pub revert_drift: bool,
 }
 
 impl Options {
@@ -249,6 +251,7 @@ impl Options {
             termination_protection: true,
             concurrency: 4,
             busy_wait: Duration::ZERO,
+            revert_drift: false,
         }
     }
 }
@@ -502,9 +505,12 @@ pub async fn plan_stack(
             plan.last_updated = info.last_updated.clone();
             plan.status = PlanStatus::Update;
             let deployed = retrying(timing, || api.get_template(&info.arn)).await?;
-            if deployed
-                .as_deref()
-                .is_some_and(|d| same_template(d, &artifact.body))
+            // A drift-aware plan compares with the live resources: it needs a
+            // change set even when the template is the same.
+            if !opts.revert_drift
+                && deployed
+                    .as_deref()
+                    .is_some_and(|d| same_template(d, &artifact.body))
                 && sorted(&info.parameters) == plan.parameters
             {
                 plan.status = PlanStatus::NoChanges;
@@ -535,6 +541,7 @@ pub async fn plan_stack(
             client_token: &token,
             description: &description,
             role_arn: opts.role_arn.as_deref(),
+            revert_drift: opts.revert_drift,
         })
     })
     .await?;
@@ -630,6 +637,7 @@ fn merge_local(changes: &mut Vec<ResourceChange>, old: Option<&str>, new: &str) 
                 }
                 c.broadens = local.broadens;
                 c.mail_dns = c.mail_dns.take().or(local.mail_dns);
+                // `drift` only comes from a drift-aware change set: kept as is.
             }
             None => changes.push(local),
         }

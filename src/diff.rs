@@ -44,6 +44,10 @@ pub struct ResourceChange {
     /// The DNS record is one mail depends on: `MX`, `SPF`, `DKIM`, `DMARC`, `MAIL FROM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_dns: Option<String>,
+    /// The resource drifted outside CloudFormation (`MODIFIED`, `DELETED`) and a
+    /// drift-aware change set (`--revert-drift`) puts it back as the template says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
 }
 
 impl ResourceChange {
@@ -63,6 +67,7 @@ impl ResourceChange {
             stateful: is_stateful(resource_type),
             broadens: Vec::new(),
             mail_dns: None,
+            drift: None,
         }
     }
 

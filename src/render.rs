@@ -136,6 +136,13 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
             if let Some(kind) = &c.mail_dns {
                 let _ = write!(line, "  {}", paint("1;33", &format!("MAIL DNS ({kind})")));
             }
+            if let Some(drift) = &c.drift {
+                let _ = write!(
+                    line,
+                    "  {}",
+                    paint("1;33", &format!("REVERTS DRIFT ({drift})"))
+                );
+            }
             let _ = writeln!(out, "{}", line.trim_end());
             for g in &c.broadens {
                 let _ = writeln!(
@@ -298,6 +305,9 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             }
             if let Some(kind) = &c.mail_dns {
                 let _ = write!(mark, " :email: {kind}");
+            }
+            if let Some(drift) = &c.drift {
+                let _ = write!(mark, " :leftwards_arrow_with_hook: reverts drift ({drift})");
             }
             let replacement = match c.replacement {
                 Replacement::Always => "yes",

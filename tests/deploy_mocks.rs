@@ -1451,3 +1451,66 @@ async fn a_busy_stack_is_refused_or_waited_for() {
     assert_eq!(plan.last_updated.as_deref(), Some("1970-01-01T00:02:00Z"));
     assert_eq!(ds.num_calls(), 4);
 }
+
+/// `--revert-drift`: an unchanged template still gets a drift-aware change set,
+/// and a drifted resource is marked as reverted in every rendering.
+#[tokio::test]
+async fn a_drift_aware_plan_shows_what_it_reverts() {
+    use aws_sdk_cloudformation::types::{DeploymentMode, StackResourceDriftStatus};
+    let (ds, gt) = (describe_stack_rule("UPDATE_COMPLETE"), template_rule(NEW));
+    let cc = mock!(Client::create_change_set)
+        .match_requests(|r| r.deployment_mode() == Some(&DeploymentMode::RevertDrift))
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id(CS)
+                .stack_id(ARN)
+                .build()
+        });
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        let rc = ResourceChange::builder()
+            .logical_resource_id("ArchiveJournal")
+            .resource_type("AWS::SES::MailManagerArchive")
+            .action(aws_sdk_cloudformation::types::ChangeAction::Modify)
+            .replacement(Replacement::False)
+            .resource_drift_status(StackResourceDriftStatus::Modified)
+            .build();
+        change_set(
+            "CREATE_COMPLETE",
+            "AVAILABLE",
+            vec![
+                Change::builder()
+                    .r#type(ChangeType::Resource)
+                    .resource_change(rc)
+                    .build(),
+            ],
+            None,
+        )
+    });
+    let api = client(&[&ds, &gt, &cc, &describe]);
+    let mut o = opts(Keep::ChangeSets);
+    o.revert_drift = true;
+    let plan = deploy::plan_stack(&api, &NoTemplateStore, &artifact(STACK, NEW), &[], &o)
+        .await
+        .unwrap();
+    assert_eq!(cc.num_calls(), 1, "no drift-aware change set was created");
+    assert_eq!(plan.status, PlanStatus::Update);
+    assert_eq!(plan.changes[0].drift.as_deref(), Some("MODIFIED"));
+    let plans = [plan];
+    assert!(mailinfra::render::human(&plans, false).contains("REVERTS DRIFT (MODIFIED)"));
+    assert!(mailinfra::render::markdown(&plans).contains("reverts drift (MODIFIED)"));
+    assert!(mailinfra::render::json(&plans, "plan").contains(r#""drift": "MODIFIED""#));
+
+    // Without the flag an identical template is not even sent to CloudFormation.
+    let api = client(&[&ds, &gt, &cc, &describe]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.status, PlanStatus::NoChanges);
+    assert_eq!(cc.num_calls(), 1);
+}
