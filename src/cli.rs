@@ -544,10 +544,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             };
             if let Some(path) = out {
                 let file = deploy::PlanFile::new(&checked.spec_hash, plans.clone());
-                build::write_atomic(
-                    path,
-                    crate::template::render_value(&serde_json::to_value(&file)?).as_bytes(),
-                )?;
+                build::write_atomic(path, file.render().as_bytes())?;
                 eprintln!(
                     "wrote the plan to {}; apply it with `mailinfra apply {}`",
                     path.display(),
@@ -629,10 +626,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
                         .with_context(|| format!("cannot read `{}`", path.display()))?;
-                    let file: deploy::PlanFile =
-                        serde_json::from_str(&text).with_context(|| {
-                            format!("`{}` is not a mailinfra plan file", path.display())
-                        })?;
+                    let file = match deploy::PlanFile::parse(&text) {
+                        Ok(f) => f,
+                        Err(why) => {
+                            eprintln!(
+                                "error: cannot use the plan in `{}`: {why}; run `mailinfra plan --out {}` again",
+                                path.display(),
+                                path.display()
+                            );
+                            return Ok(exit::REFUSED);
+                        }
+                    };
                     if let Err(why) = file.matches(&checked.spec_hash, &artifacts) {
                         eprintln!(
                             "error: the plan in `{}` is stale: {why}; run `mailinfra plan --out {}` again",

@@ -252,7 +252,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
             .unwrap();
-    assert_eq!(file["format_version"], 1);
+    assert_eq!(file["format_version"], 2);
     assert!(
         file["stacks"][0]["change_set_arn"]
             .as_str()
@@ -273,6 +273,25 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
         "{}",
         common::text(&o.stderr)
     );
+
+    // A damaged copy of the plan (cut short, or with one stack edited out) is refused.
+    let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    std::fs::write(dir.path().join("cut.json"), &text[..text.len() / 2]).unwrap();
+    std::fs::write(
+        dir.path().join("edited.json"),
+        text.replace("\"status\": \"create\"", "\"status\": \"no_changes\""),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("mailinfra.yaml"), &v1).unwrap();
+    for (file, why) in [
+        ("cut.json", "it is not a mailinfra plan file"),
+        ("edited.json", "its checksum does not match"),
+    ] {
+        let o = cli(dir.path(), &["apply", file, "--yes"]);
+        assert_eq!(o.status.code(), Some(exit::REFUSED), "{file}");
+        let err = common::text(&o.stderr);
+        assert!(err.contains(why), "{file}: {err}");
+    }
 
     // Back to the planned spec: exactly the planned change set runs.
     std::fs::write(dir.path().join("mailinfra.yaml"), &v1).unwrap();
