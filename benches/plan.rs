@@ -78,6 +78,10 @@ impl StackApi for Counting {
         self.call().await;
         Ok(Vec::new())
     }
+    async fn cancel_update_stack(&self, _s: &str, _t: &str) -> anyhow::Result<()> {
+        self.call().await;
+        Ok(())
+    }
     async fn update_termination_protection(&self, _s: &str, _e: bool) -> anyhow::Result<()> {
         self.call().await;
         Ok(())

@@ -243,6 +243,12 @@ pub trait StackApi: Sync {
         stack: &str,
         enable: bool,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// CancelUpdateStack: stops an update in progress and rolls it back.
+    fn cancel_update_stack(
+        &self,
+        stack: &str,
+        token: &str,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// ContinueUpdateRollback, skipping exactly `skip` (logical ids the user named).
     fn continue_update_rollback(
         &self,
@@ -857,6 +863,17 @@ impl StackApi for SdkStackApi {
                     e,
                 )
             })?;
+        Ok(())
+    }
+
+    async fn cancel_update_stack(&self, stack: &str, token: &str) -> anyhow::Result<()> {
+        self.client
+            .cancel_update_stack()
+            .stack_name(stack)
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(|e| sdk_err(&format!("cannot cancel the update of `{stack}`"), e))?;
         Ok(())
     }
 

@@ -128,6 +128,10 @@ pub enum Command {
         /// CloudFormation; exit code 4).
         #[arg(long, default_value_t = 60, value_name = "MINUTES")]
         timeout: u64,
+        /// On Ctrl-C or SIGTERM, cancel stack updates in progress (they roll back)
+        /// instead of following them to their end. Creates cannot be cancelled.
+        #[arg(long)]
+        cancel_on_interrupt: bool,
         #[command(flatten)]
         aws: AwsArgs,
         #[command(flatten)]
@@ -142,6 +146,15 @@ pub enum Command {
         /// How to print diagnostics.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Where every stack stands now, next to what the last apply in this
+    /// workspace recorded (run it after an apply was interrupted or timed out).
+    Status {
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+        format: StatusFormat,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -204,6 +217,12 @@ pub enum PlanFormat {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DnsFormat {
     Table,
     Zone,
@@ -262,6 +281,10 @@ pub fn main() -> i32 {
     };
     match run(&cli) {
         Ok(code) => code,
+        Err(e) if e.is::<deploy::Interrupted>() => {
+            eprintln!("{e:#}");
+            exit::INTERRUPTED
+        }
         Err(e) => {
             let color = use_color(cli.color, std::io::stderr().is_terminal());
             let head = if color {
@@ -538,6 +561,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             } else {
                 let opts = options(keep, dargs, timing());
                 runtime()?.block_on(async {
+                    watch_interrupts(
+                        opts.interrupt.clone(),
+                        "stacks being planned finish, then the change sets of this plan are removed",
+                        || {},
+                    );
                     let regions = connect_all(&artifacts, aws, dargs).await;
                     deploy::plan_all(&regions, &artifacts, &opts).await
                 })?
@@ -605,6 +633,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             skip,
             no_termination_protection,
             timeout,
+            cancel_on_interrupt,
             aws,
             deploy: dargs,
         } => {
@@ -614,9 +643,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
             // Before anything is read: two applies in one workspace never interleave.
-            let _lock = crate::lock::Lock::acquire(&cli.file)?;
+            let lock = crate::lock::Lock::acquire(&cli.file)?;
             let mut opts = options(deploy::Keep::ChangeSets, dargs, timing());
             opts.termination_protection = !no_termination_protection;
+            opts.cancel_on_interrupt = *cancel_on_interrupt;
             opts.timing.stack_timeout = std::time::Duration::from_secs(timeout.saturating_mul(60));
             if *continue_rollback {
                 return runtime()?.block_on(rollback(cli, &artifacts, aws, dargs, skip, &opts));
@@ -648,16 +678,77 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                     Some(file.stacks)
                 }
             };
-            runtime()?.block_on(apply(
-                cli,
-                &artifacts,
-                aws,
-                dargs,
-                *yes,
-                allow_destroy,
-                planned,
-                &opts,
-            ))
+            let journal =
+                std::sync::Arc::new(crate::journal::Journal::open(&cli.file, &opts.plan_id)?);
+            journal.write(crate::journal::Record {
+                detail: plan.as_ref().map(|p| format!("plan file {}", p.display())),
+                ..crate::journal::Record::new(crate::journal::Step::Started)
+            })?;
+            let code = runtime()?.block_on(async {
+                let j = journal.clone();
+                let lock_path = lock.path().to_path_buf();
+                watch_interrupts(
+                    opts.interrupt.clone(),
+                    if opts.cancel_on_interrupt {
+                        "running updates are cancelled and their rollback followed; creates are followed to their end"
+                    } else {
+                        "operations already running in CloudFormation are followed to their end"
+                    },
+                    move || {
+                        j.write(crate::journal::Record::new(crate::journal::Step::Abandoned))
+                            .ok();
+                        std::fs::remove_file(&lock_path).ok();
+                    },
+                );
+                let j = journal.clone();
+                let interrupt = opts.interrupt.clone();
+                tokio::spawn(async move {
+                    interrupt.raised().await;
+                    j.write(crate::journal::Record::new(crate::journal::Step::Interrupted))
+                        .ok();
+                });
+                apply(
+                    cli,
+                    &artifacts,
+                    aws,
+                    dargs,
+                    *yes,
+                    allow_destroy,
+                    planned,
+                    &opts,
+                    &journal,
+                )
+                .await
+            });
+            drop(lock);
+            code
+        }
+        Command::Status { format, aws } => {
+            let Some((_, _, artifacts, _)) = front(cli, Format::Human)? else {
+                return Ok(exit::FAILURE);
+            };
+            let artifacts = select_region(artifacts, aws.region.as_deref());
+            let records = crate::journal::last_apply(&crate::journal::read(&cli.file)?);
+            let (last, words) = crate::status::summarise(&records);
+            let mut stacks = runtime()?.block_on(live_status(&artifacts, aws));
+            for s in &mut stacks {
+                s.last_apply = words
+                    .iter()
+                    .find(|(stack, _)| stack == &s.stack)
+                    .map(|(_, w)| w.clone());
+            }
+            print!(
+                "{}",
+                match format {
+                    StatusFormat::Human => crate::status::human(last.as_ref(), &stacks),
+                    StatusFormat::Json => crate::status::json(last.as_ref(), &stacks),
+                }
+            );
+            Ok(if stacks.iter().any(|s| s.error.is_some()) {
+                exit::FAILURE
+            } else {
+                exit::SUCCESS
+            })
         }
         Command::Check { live, format, aws } => {
             let mut checked = pipeline::check_file(
@@ -709,6 +800,47 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
 
 /// Drift and stack state of every stack of the build, and the secondary
 /// region's readiness, as diagnostics.
+/// Reads every stack of the build, a few at a time, in the build's order.
+async fn live_status(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<crate::status::StackStatus> {
+    use crate::cfn::StackApi as _;
+    use futures_util::StreamExt as _;
+    let mut apis = BTreeMap::new();
+    for a in artifacts {
+        if !apis.contains_key(&a.entry.region) {
+            apis.insert(a.entry.region.clone(), connect(&a.entry.region, aws).await);
+        }
+    }
+    let t = timing();
+    let apis = &apis;
+    let t = &t;
+    futures_util::stream::iter(artifacts)
+        .map(|a| async move {
+            let mut s = crate::status::StackStatus {
+                stack: a.entry.name.clone(),
+                region: a.entry.region.clone(),
+                status: None,
+                last_updated: None,
+                error: None,
+                last_apply: None,
+            };
+            let Some(api) = apis.get(&a.entry.region) else {
+                return s;
+            };
+            match deploy::retrying(t, || api.describe_stack(&a.entry.name)).await {
+                Ok(Some(info)) => {
+                    s.status = Some(info.status);
+                    s.last_updated = info.last_updated;
+                }
+                Ok(None) => {}
+                Err(e) => s.error = Some(format!("{e:#}")),
+            }
+            s
+        })
+        .buffered(8)
+        .collect()
+        .await
+}
+
 async fn live_check(
     model: &crate::model::Model,
     artifacts: &[Artifact],
@@ -879,7 +1011,7 @@ impl Reporter {
 
     fn report(&self, p: Progress) {
         let line = match &p {
-            Progress::StackStarted { stack, region } => format!("{stack} ({region}): applying"),
+            Progress::StackStarted { stack, region, .. } => format!("{stack} ({region}): applying"),
             Progress::Event { stack, event } => {
                 let reason = event
                     .reason
@@ -903,7 +1035,7 @@ impl Reporter {
             return;
         };
         match p {
-            Progress::StackStarted { stack, region } => {
+            Progress::StackStarted { stack, region, .. } => {
                 let bar = multi.add(indicatif::ProgressBar::new_spinner());
                 bar.set_style(
                     indicatif::ProgressStyle::with_template(
@@ -1013,6 +1145,7 @@ async fn apply(
     allow_destroy: &[String],
     planned: Option<Vec<StackPlan>>,
     opts: &deploy::Options,
+    journal: &crate::journal::Journal,
 ) -> anyhow::Result<i32> {
     // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
     if !yes && !std::io::stdin().is_terminal() {
@@ -1074,24 +1207,135 @@ async fn apply(
     if !yes {
         print!("Apply these changes? Only `yes` is accepted: ");
         std::io::stdout().flush().ok();
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .context("cannot read the answer")?;
+        // Read on a thread of its own so that Ctrl-C at the prompt is a "no".
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut answer = String::new();
+            tx.send(std::io::stdin().read_line(&mut answer).map(|_| answer))
+                .ok();
+        });
+        let answer = tokio::select! {
+            answer = rx => answer
+                .context("cannot read the answer")?
+                .context("cannot read the answer")?,
+            () = opts.interrupt.raised() => String::new(),
+        };
         if answer.trim() != "yes" {
             discard_all().await;
             eprintln!("Apply cancelled; nothing was changed.");
-            return Ok(exit::FAILURE);
+            return Ok(if opts.interrupt.is_raised() {
+                exit::INTERRUPTED
+            } else {
+                exit::FAILURE
+            });
         }
     }
     let reporter = Reporter::new();
-    let progress = |p: Progress| reporter.report(p);
+    let progress = |p: Progress| {
+        journal_progress(journal, &p);
+        reporter.report(p);
+    };
     let outcomes =
         deploy::apply_all(&regions, artifacts, &plans, allow_destroy, opts, &progress).await;
+    for o in &outcomes {
+        journal
+            .write(crate::journal::Record {
+                status: o.status.clone(),
+                outcome: serde_json::to_value(o.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string)),
+                detail: o.detail.clone(),
+                ..crate::journal::Record::new(crate::journal::Step::Finished)
+                    .stack(&o.stack, &o.region)
+            })
+            .ok();
+    }
     print!("{}", render::outcomes(&outcomes, color));
     let code = outcome_code(&outcomes);
+    if opts.interrupt.is_raised() {
+        eprintln!(
+            "Interrupted: stacks that had started were followed to their end (above); the rest did not start. \
+             Run `mailinfra apply` again to finish."
+        );
+        return Ok(exit::INTERRUPTED);
+    }
     if code == exit::SUCCESS {
         println!("Apply complete.");
     }
     Ok(code)
+}
+
+/// Records in the journal what an apply starts and how each stack settles.
+fn journal_progress(journal: &crate::journal::Journal, p: &Progress) {
+    use crate::journal::{Record, Step};
+    let record = match p {
+        Progress::StackStarted {
+            stack,
+            region,
+            operation,
+            stack_arn,
+        } => Record {
+            operation: Some(operation.clone()),
+            stack_arn: Some(stack_arn.clone()),
+            ..Record::new(Step::Executing).stack(stack, region)
+        },
+        Progress::StackFinished { stack, status } => Record {
+            stack: Some(stack.clone()),
+            status: Some(status.clone()),
+            ..Record::new(Step::Settled)
+        },
+        Progress::Event { .. } | Progress::Warning { .. } => return,
+    };
+    if let Err(e) = journal.write(record) {
+        eprintln!("warning: {e:#}");
+    }
+}
+
+/// Waits for the next Ctrl-C or SIGTERM.
+async fn next_signal(#[cfg(unix)] term: &mut Option<tokio::signal::unix::Signal>) {
+    #[cfg(unix)]
+    if let Some(term) = term {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    tokio::signal::ctrl_c().await.ok();
+}
+
+/// Ctrl-C and SIGTERM (what CI runners send when a job is cancelled) are
+/// handled alike. The first raises `interrupt`: no new stack starts, no planned
+/// change set is executed, and `running` says what happens to the rest. The
+/// second stops at once, after `last_words` (journal, lock file).
+fn watch_interrupts(
+    interrupt: deploy::Interrupt,
+    running: &'static str,
+    last_words: impl FnOnce() + Send + 'static,
+) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::spawn(async move {
+        next_signal(
+            #[cfg(unix)]
+            &mut term,
+        )
+        .await;
+        interrupt.raise();
+        eprintln!(
+            "Interrupt received: no new stack starts and no planned change set is executed; {running}. \
+             Interrupt again to stop at once."
+        );
+        next_signal(
+            #[cfg(unix)]
+            &mut term,
+        )
+        .await;
+        last_words();
+        eprintln!(
+            "Two interrupts received: stopped without waiting. Operations already started go on in \
+             CloudFormation; run `mailinfra status` to see where they are, and `mailinfra apply` once they settled."
+        );
+        std::process::exit(exit::INTERRUPTED);
+    });
 }

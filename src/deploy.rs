@@ -15,7 +15,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -146,9 +147,13 @@ impl Timing {
 /// What plan and apply report while they work.
 #[derive(Clone, Debug)]
 pub enum Progress {
+    /// An operation on the stack is about to start: the change set (or the
+    /// continued rollback) that is executed, by ARN.
     StackStarted {
         stack: String,
         region: String,
+        operation: String,
+        stack_arn: String,
     },
     Event {
         stack: String,
@@ -239,6 +244,42 @@ pub struct Options {
     pub busy_wait: Duration,
     /// Drift-aware change sets: compare with the live resources, revert drift.
     pub revert_drift: bool,
+    /// Raised by Ctrl-C or SIGTERM.
+    pub interrupt: Interrupt,
+    /// On interrupt, cancel running stack updates (`CancelUpdateStack`) instead
+    /// of following them to their end.
+    pub cancel_on_interrupt: bool,
+}
+
+/// The user asked to stop (Ctrl-C, or SIGTERM from a CI runner). From then on
+/// no new stack starts and no planned change set is executed; operations
+/// already running in CloudFormation are followed to their end (or, with
+/// `cancel_on_interrupt`, updates are cancelled and their rollback followed).
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<(AtomicBool, tokio::sync::Notify)>);
+
+impl Interrupt {
+    pub fn raise(&self) {
+        self.0.0.store(true, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the interrupt is raised.
+    pub async fn raised(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_raised() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Options {
@@ -252,6 +293,8 @@ impl Options {
             concurrency: 4,
             busy_wait: Duration::ZERO,
             revert_drift: false,
+            interrupt: Interrupt::default(),
+            cancel_on_interrupt: false,
         }
     }
 }
@@ -662,11 +705,13 @@ fn short_hash(s: &str) -> String {
 
 /// Runs `work` over a dependency graph: a node starts once every dependency in
 /// the graph succeeded (dependencies outside the graph count as met), at most
-/// `concurrency` at once. After the first failure no new node starts; running
-/// ones finish. Returns each node's result, `None` for nodes never started.
+/// `concurrency` at once. After the first failure, or once `interrupt` is
+/// raised, no new node starts; running ones finish. Returns each node's result,
+/// `None` for nodes never started.
 pub async fn run_graph<T, F, Fut>(
     nodes: &[(String, Vec<String>)],
     concurrency: usize,
+    interrupt: &Interrupt,
     work: F,
 ) -> Vec<Option<T>>
 where
@@ -690,7 +735,7 @@ where
     let mut stopped = false;
     let work = &work;
     loop {
-        if !stopped {
+        if !stopped && !interrupt.is_raised() {
             for i in 0..nodes.len() {
                 if running.len() >= concurrency.max(1) {
                     break;
@@ -777,7 +822,7 @@ pub async fn plan_all<A: StackApi, S: TemplateStore>(
     let nodes = graph(artifacts);
     // Outputs of stacks known unchanged (planned with no changes); others may change.
     let settled: Mutex<HashMap<String, Vec<(String, String)>>> = Mutex::new(HashMap::new());
-    let results = run_graph(&nodes, opts.concurrency, |i| {
+    let results = run_graph(&nodes, opts.concurrency, &opts.interrupt, |i| {
         let a = &artifacts[i];
         let settled = &settled;
         async move {
@@ -812,14 +857,19 @@ pub async fn plan_all<A: StackApi, S: TemplateStore>(
             None => {}
         }
     }
-    if let Some(e) = first_err {
+    if first_err.is_some() || opts.interrupt.is_raised() {
         // Kept change sets of a plan that cannot be used are not left behind.
         for p in &plans {
             if let Ok(region) = region_of(regions, &p.region) {
                 discard(&region.api, p).await;
             }
         }
-        return Err(e);
+        return Err(match first_err {
+            // Interrupted is what the user did; the error is what it met.
+            Some(e) if opts.interrupt.is_raised() => e.context(Interrupted),
+            Some(e) => e,
+            None => Interrupted.into(),
+        });
     }
     // Present plans in dependency order, as apply runs them.
     Ok(plans)
@@ -855,6 +905,18 @@ async fn deferred_plan(
     plan.deferred = Some(why);
     Ok(plan)
 }
+
+/// The error of a plan the user interrupted (its change sets were removed).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted; the change sets this plan made were removed")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// A saved plan: what `apply PLAN` executes, and what it must still match.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1175,10 +1237,12 @@ async fn follow(
     plan: &StackPlan,
     stack_ref: &str,
     mut seen: HashSet<String>,
-    timing: &Timing,
+    opts: &Options,
     progress: ProgressFn<'_>,
 ) -> StackOutcome {
+    let timing = &opts.timing;
     let started = tokio::time::Instant::now();
+    let mut cancelled = false;
     let mut events: Vec<StackEvent> = Vec::new();
     let mut failed_reads: u32 = 0;
     let mut reads = 0;
@@ -1240,6 +1304,29 @@ async fn follow(
         };
         reads += 1;
         last_status = info.status.clone();
+        if opts.cancel_on_interrupt
+            && !cancelled
+            && opts.interrupt.is_raised()
+            && info.status == "UPDATE_IN_PROGRESS"
+        {
+            // Only updates can be cancelled; a create is followed to its end.
+            cancelled = true;
+            let token = format!("mailinfra-cancel-{}", short_hash(stack_ref));
+            let message = match retrying(timing, || api.cancel_update_stack(stack_ref, &token))
+                .await
+            {
+                Ok(()) => {
+                    "interrupted: the update is cancelled; following its rollback".to_string()
+                }
+                Err(e) => format!(
+                    "interrupted, but the update cannot be cancelled ({e:#}); following it to its end"
+                ),
+            };
+            progress(Progress::Warning {
+                stack: plan.stack.clone(),
+                message,
+            });
+        }
         // A read right after ExecuteChangeSet can still show the state before it
         // (REVIEW_IN_PROGRESS, or the previous UPDATE_COMPLETE): accept a terminal
         // state only once the operation was seen, or after a few reads.
@@ -1282,6 +1369,15 @@ async fn follow(
             }
             let newest_first: Vec<StackEvent> = events.iter().rev().cloned().collect();
             let rollback_failed = rollback_failures(&newest_first, &plan.stack);
+            if cancelled && info.status == "UPDATE_ROLLBACK_COMPLETE" {
+                return StackOutcome {
+                    status: Some(info.status),
+                    detail: Some("interrupted: the update was cancelled and rolled back".into()),
+                    hint: Some("the stack is as it was before this apply; run `mailinfra apply` again to apply it".into()),
+                    warnings: leftovers,
+                    ..StackOutcome::new(plan, OutcomeKind::Failed)
+                };
+            }
             return StackOutcome {
                 root_cause: root_cause(&events, &plan.stack),
                 hint: Some(hint_for(&info.status, &plan.stack, &rollback_failed)),
@@ -1367,11 +1463,23 @@ pub async fn apply_stack(
             )
         };
     }
+    if opts.interrupt.is_raised() {
+        discard(api, plan).await;
+        return StackOutcome {
+            detail: Some(
+                "interrupted before its change set was executed; the change set was removed".into(),
+            ),
+            hint: Some("run `mailinfra apply` again to apply it".into()),
+            ..StackOutcome::new(plan, OutcomeKind::NotStarted)
+        };
+    }
+    let stack_ref = plan.stack_arn.clone().unwrap_or_else(|| plan.stack.clone());
     progress(Progress::StackStarted {
         stack: plan.stack.clone(),
         region: plan.region.clone(),
+        operation: arn.clone(),
+        stack_arn: stack_ref.clone(),
     });
-    let stack_ref = plan.stack_arn.clone().unwrap_or_else(|| plan.stack.clone());
     // The newest events before execution: following stops paging back at them.
     let seen: HashSet<String> = api
         .stack_events(&stack_ref, None)
@@ -1411,7 +1519,7 @@ pub async fn apply_stack(
             };
         }
     }
-    follow(api, plan, &stack_ref, seen, timing, progress).await
+    follow(api, plan, &stack_ref, seen, opts, progress).await
 }
 
 /// Applies planned stacks in dependency order, independent ones in parallel.
@@ -1435,7 +1543,7 @@ pub async fn apply_all<A: StackApi, S: TemplateStore>(
             .map(|p| (p.stack.clone(), p.outputs.clone()))
             .collect(),
     );
-    let results = run_graph(&nodes, opts.concurrency, |i| {
+    let results = run_graph(&nodes, opts.concurrency, &opts.interrupt, |i| {
         let a = &artifacts[i];
         let outputs = &outputs;
         async move {
@@ -1485,7 +1593,9 @@ pub async fn apply_all<A: StackApi, S: TemplateStore>(
                     .cloned()
                     .unwrap_or_else(|| StackPlan::new(&artifacts[i]));
                 StackOutcome {
-                    detail: Some(if blocked_by.is_empty() {
+                    detail: Some(if blocked_by.is_empty() && opts.interrupt.is_raised() {
+                        "interrupted before it started".into()
+                    } else if blocked_by.is_empty() {
                         "another stack failed, so no new stack started".into()
                     } else {
                         format!(
@@ -1620,6 +1730,8 @@ pub async fn continue_rollback(
     progress(Progress::StackStarted {
         stack: stack.to_string(),
         region: region.to_string(),
+        operation: "continue-update-rollback".into(),
+        stack_arn: info.arn.clone(),
     });
     let mut skip_key = skip.to_vec();
     skip_key.sort();
@@ -1639,7 +1751,7 @@ pub async fn continue_rollback(
     {
         return StackOutcome::failed(&plan, format!("{e:#}"));
     }
-    let mut out = follow(api, &plan, &info.arn, seen, &opts.timing, progress).await;
+    let mut out = follow(api, &plan, &info.arn, seen, opts, progress).await;
     if out.status.as_deref() == Some("UPDATE_ROLLBACK_COMPLETE") {
         out.kind = OutcomeKind::Applied;
         out.detail = Some("rolled back; the stack can be updated again".into());

@@ -11,5 +11,7 @@ pub const REFUSED: i32 = 3;
 /// `apply` lost sight of a stack (timeout, expired credentials) while
 /// CloudFormation was still working on it: the outcome is unknown.
 pub const UNKNOWN: i32 = 4;
+/// Interrupted (Ctrl-C or SIGTERM): what ran was followed to its end, nothing new started.
+pub const INTERRUPTED: i32 = 130;
 /// The command line is wrong (unknown flag, missing argument).
 pub const USAGE: i32 = 64;

@@ -33,6 +33,11 @@ fn alive(pid: u32) -> bool {
 }
 
 impl Lock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Takes the lock for the spec at `spec`, or says who holds it.
     pub fn acquire(spec: &Path) -> anyhow::Result<Lock> {
         let dir = spec

@@ -132,6 +132,9 @@ fn every_command_has_help() {
         "blueprints",
         "init",
         "completions",
+        "status",
+        "check",
+        "dns",
     ] {
         let o = common::run(&[cmd, "--help"], &common::root());
         assert!(o.status.success(), "{cmd}");

@@ -1514,3 +1514,147 @@ async fn a_drift_aware_plan_shows_what_it_reverts() {
     assert_eq!(plan.status, PlanStatus::NoChanges);
     assert_eq!(cc.num_calls(), 1);
 }
+
+fn two_stacks() -> (Vec<Artifact>, Vec<deploy::StackPlan>) {
+    let mut b = artifact("demo-us-east-1-b", NEW);
+    b.entry.depends_on = vec!["demo-us-east-1-a".into()];
+    let artifacts = vec![artifact("demo-us-east-1-a", NEW), b];
+    let plans = artifacts
+        .iter()
+        .map(|a| {
+            let id = a.entry.name.trim_start_matches("demo-us-east-1-");
+            deploy::StackPlan {
+                status: PlanStatus::Update,
+                change_set_arn: Some(format!("arn:cs-{id}")),
+                stack_arn: Some(format!("arn:{id}")),
+                ..deploy::StackPlan::new(a)
+            }
+        })
+        .collect();
+    (artifacts, plans)
+}
+
+/// Ctrl-C while the first of two dependent stacks runs: it is followed to its
+/// end, the second never starts and its change set is removed.
+#[tokio::test]
+async fn an_interrupt_lets_running_stacks_finish_and_starts_nothing_new() {
+    let o = opts(Keep::ChangeSets);
+    let interrupt = o.interrupt.clone();
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let exec_a = mock!(Client::execute_change_set)
+        .match_requests(|r| r.change_set_name() == Some("arn:cs-a"))
+        .then_output(move || {
+            interrupt.raise();
+            ExecuteChangeSetOutput::builder().build()
+        });
+    let exec_b = mock!(Client::execute_change_set)
+        .match_requests(|r| r.change_set_name() == Some("arn:cs-b"))
+        .then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("UPDATE_IN_PROGRESS", 100))
+        .output(|| stacks("UPDATE_COMPLETE", 150))
+        .repeatedly()
+        .build();
+    let del_b = mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some("arn:cs-b"))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let api = client(&[&describe, &exec_a, &exec_b, &ev, &ds, &del_b]);
+    let mut regions = std::collections::BTreeMap::new();
+    regions.insert(
+        "us-east-1".to_string(),
+        deploy::Region {
+            api,
+            store: NoTemplateStore,
+        },
+    );
+    let (artifacts, plans) = two_stacks();
+    let started = Mutex::new(Vec::new());
+    let progress = |p: Progress| {
+        if let Progress::StackStarted {
+            stack, operation, ..
+        } = p
+        {
+            started.lock().unwrap().push((stack, operation));
+        }
+    };
+    let out = deploy::apply_all(&regions, &artifacts, &plans, &[], &o, &progress).await;
+    assert_eq!(out[0].kind, OutcomeKind::Applied);
+    assert_eq!(out[0].status.as_deref(), Some("UPDATE_COMPLETE"));
+    assert_eq!(out[1].kind, OutcomeKind::NotStarted);
+    assert_eq!(
+        out[1].detail.as_deref(),
+        Some("interrupted before it started")
+    );
+    assert_eq!(exec_b.num_calls(), 0);
+    assert_eq!(
+        del_b.num_calls(),
+        1,
+        "the unstarted stack's change set stays behind"
+    );
+    assert_eq!(
+        *started.lock().unwrap(),
+        [("demo-us-east-1-a".to_string(), "arn:cs-a".to_string())]
+    );
+
+    // A stack already scheduled when the interrupt comes is not executed either.
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let exec =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let del =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let api = client(&[&describe, &exec, &del]);
+    let out = deploy::apply_stack(&api, &planned(PlanStatus::Update), &o, &quiet()).await;
+    assert_eq!(out.kind, OutcomeKind::NotStarted);
+    assert!(out.detail.unwrap().contains("change set was removed"));
+    assert_eq!((exec.num_calls(), del.num_calls()), (0, 1));
+}
+
+/// `--cancel-on-interrupt`: the running update is cancelled once (with a
+/// token) and its rollback followed; the outcome says so.
+#[tokio::test]
+async fn cancel_on_interrupt_cancels_the_update_and_follows_the_rollback() {
+    let mut o = opts(Keep::ChangeSets);
+    o.cancel_on_interrupt = true;
+    let interrupt = o.interrupt.clone();
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let exec = mock!(Client::execute_change_set).then_output(move || {
+        interrupt.raise();
+        ExecuteChangeSetOutput::builder().build()
+    });
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks("UPDATE_IN_PROGRESS", 100))
+        .times(2)
+        .output(|| stacks("UPDATE_ROLLBACK_IN_PROGRESS", 100))
+        .output(|| stacks("UPDATE_ROLLBACK_COMPLETE", 160))
+        .repeatedly()
+        .build();
+    let cancel = mock!(Client::cancel_update_stack)
+        .match_requests(|r| r.stack_name() == Some(ARN) && r.client_request_token().is_some())
+        .then_output(|| {
+            aws_sdk_cloudformation::operation::cancel_update_stack::CancelUpdateStackOutput::builder()
+                .build()
+        });
+    let api = client(&[&describe, &exec, &ev, &ds, &cancel]);
+    let warnings = Mutex::new(Vec::new());
+    let progress = |p: Progress| {
+        if let Progress::Warning { message, .. } = p {
+            warnings.lock().unwrap().push(message);
+        }
+    };
+    let out = deploy::apply_stack(&api, &planned(PlanStatus::Update), &o, &progress).await;
+    assert_eq!(cancel.num_calls(), 1);
+    assert_eq!(out.kind, OutcomeKind::Failed);
+    assert_eq!(out.status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    assert_eq!(
+        out.detail.as_deref(),
+        Some("interrupted: the update was cancelled and rolled back")
+    );
+    assert!(warnings.lock().unwrap()[0].contains("the update is cancelled"));
+}

@@ -306,6 +306,27 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
         "{project}-us-east-1-mail-manager: CREATE_COMPLETE"
     )));
 
+    // `status` shows the live stack next to the journal of that apply.
+    let o = cli(dir.path(), &["status", "--format", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["last_apply"]["ended"], "finished");
+    assert_eq!(status["stacks"][0]["status"], "CREATE_COMPLETE");
+    assert_eq!(status["stacks"][0]["last_apply"], "applied");
+    let o = cli(dir.path(), &["status"]);
+    assert!(
+        common::text(&o.stdout).contains(&format!(
+            "{project}-us-east-1-mail-manager  us-east-1  CREATE_COMPLETE"
+        )),
+        "{}",
+        common::text(&o.stdout)
+    );
+
     // A plan of an update, overtaken by another apply: the stack was updated since.
     std::fs::write(
         dir.path().join("mailinfra.yaml"),

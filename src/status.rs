@@ -1,0 +1,246 @@
+//! `mailinfra status`: where every stack of the spec stands now, next to what
+//! the last apply recorded in its journal — the command to run after an apply
+//! was interrupted, timed out or lost its credentials.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::journal::{Record, Step};
+
+/// One stack: its live state and the last apply's last word on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StackStatus {
+    pub stack: String,
+    pub region: String,
+    /// CloudFormation's status; `None` when the stack does not exist.
+    pub status: Option<String>,
+    pub last_updated: Option<String>,
+    /// Why the stack could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What the last apply recorded for this stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_apply: Option<String>,
+}
+
+impl StackStatus {
+    pub fn busy(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS")
+    }
+}
+
+/// The last apply as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LastApply {
+    pub id: String,
+    pub started: String,
+    /// `finished`, `interrupted`, `abandoned` (interrupted twice) or
+    /// `no end recorded` (killed, or still running).
+    pub ended: String,
+}
+
+/// Summarises the last apply's records: the apply, and per stack its last word.
+pub fn summarise(records: &[Record]) -> (Option<LastApply>, Vec<(String, String)>) {
+    let Some(first) = records.first() else {
+        return (None, Vec::new());
+    };
+    let ended = if records.iter().any(|r| r.step == Step::Abandoned) {
+        "abandoned (interrupted twice: it stopped watching)"
+    } else if records.iter().any(|r| r.step == Step::Interrupted) {
+        "interrupted"
+    } else if records.iter().any(|r| r.step == Step::Finished) {
+        "finished"
+    } else {
+        "no end recorded (killed, or still running)"
+    };
+    let mut words: Vec<(String, String)> = Vec::new();
+    for r in records {
+        let Some(stack) = &r.stack else { continue };
+        let word = match r.step {
+            Step::Executing => format!(
+                "executing {} (no end recorded)",
+                r.operation.as_deref().unwrap_or("a change set")
+            ),
+            Step::Settled => format!("settled in {}", r.status.as_deref().unwrap_or("?")),
+            Step::Finished => {
+                let outcome = r.outcome.as_deref().unwrap_or("?").replace('_', " ");
+                match &r.detail {
+                    Some(d) => format!("{outcome}: {d}"),
+                    None => outcome,
+                }
+            }
+            _ => continue,
+        };
+        match words.iter_mut().find(|(s, _)| s == stack) {
+            Some(entry) => entry.1 = word,
+            None => words.push((stack.clone(), word)),
+        }
+    }
+    (
+        Some(LastApply {
+            id: first.apply.clone(),
+            started: first.time.clone(),
+            ended: ended.to_string(),
+        }),
+        words,
+    )
+}
+
+pub fn human(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
+    let mut out = String::new();
+    match last {
+        Some(l) => {
+            let _ = writeln!(
+                out,
+                "Last apply: {} started {}, {}.\n",
+                l.id, l.started, l.ended
+            );
+        }
+        None => out.push_str("No apply recorded in this workspace.\n\n"),
+    }
+    let w = stacks
+        .iter()
+        .map(|s| s.stack.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let rw = stacks
+        .iter()
+        .map(|s| s.region.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let sw = stacks
+        .iter()
+        .map(|s| s.status.as_deref().map_or(11, str::len))
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "{:<w$}  {:<rw$}  {:<sw$}  {:<20}  last apply",
+        "stack", "region", "status", "last updated"
+    );
+    for s in stacks {
+        let status = match (&s.status, &s.error) {
+            (_, Some(_)) => "unreadable",
+            (Some(st), None) => st.as_str(),
+            (None, None) => "not created",
+        };
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:<rw$}  {status:<sw$}  {:<20}  {}",
+            s.stack,
+            s.region,
+            s.last_updated.as_deref().unwrap_or("-"),
+            s.last_apply.as_deref().unwrap_or("-")
+        );
+    }
+    for s in stacks {
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "\n{}: cannot read it: {e}", s.stack);
+        }
+    }
+    let busy = stacks.iter().filter(|s| s.busy()).count();
+    if busy > 0 {
+        let _ = writeln!(
+            out,
+            "\n{busy} stack(s) are still being changed by CloudFormation: wait for them to settle, then run `mailinfra apply`."
+        );
+    }
+    out
+}
+
+pub fn json(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "last_apply": last,
+        "stacks": stacks,
+    });
+    crate::template::render_value(&doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(step: Step, stack: Option<&str>) -> Record {
+        Record {
+            time: "2026-11-29T10:00:00Z".into(),
+            apply: "a1".into(),
+            stack: stack.map(str::to_string),
+            ..Record::new(step)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_apply_shows_what_each_stack_got_to() {
+        let records = vec![
+            rec(Step::Started, None),
+            Record {
+                operation: Some("arn:cs/1".into()),
+                ..rec(Step::Executing, Some("s1"))
+            },
+            Record {
+                operation: Some("arn:cs/2".into()),
+                ..rec(Step::Executing, Some("s2"))
+            },
+            rec(Step::Interrupted, None),
+            Record {
+                status: Some("UPDATE_COMPLETE".into()),
+                ..rec(Step::Settled, Some("s1"))
+            },
+        ];
+        let (last, words) = summarise(&records);
+        let last = last.unwrap();
+        assert_eq!(last.ended, "interrupted");
+        assert_eq!(
+            words,
+            [
+                ("s1".to_string(), "settled in UPDATE_COMPLETE".to_string()),
+                (
+                    "s2".to_string(),
+                    "executing arn:cs/2 (no end recorded)".to_string()
+                ),
+            ]
+        );
+        let stacks = vec![
+            StackStatus {
+                stack: "s2".into(),
+                region: "us-east-1".into(),
+                status: Some("UPDATE_IN_PROGRESS".into()),
+                last_updated: Some("2026-11-29T10:00:05Z".into()),
+                error: None,
+                last_apply: Some(words[1].1.clone()),
+            },
+            StackStatus {
+                stack: "s3".into(),
+                region: "us-east-1".into(),
+                status: None,
+                last_updated: None,
+                error: None,
+                last_apply: None,
+            },
+        ];
+        let text = human(Some(&last), &stacks);
+        assert!(text.starts_with("Last apply: a1 started 2026-11-29T10:00:00Z, interrupted."));
+        assert!(text.contains("s3     us-east-1  not created"), "{text}");
+        assert!(
+            text.contains("1 stack(s) are still being changed"),
+            "{text}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&json(Some(&last), &stacks)).unwrap();
+        assert_eq!(doc["stacks"][0]["status"], "UPDATE_IN_PROGRESS");
+        assert_eq!(doc["last_apply"]["ended"], "interrupted");
+    }
+
+    #[test]
+    fn a_killed_apply_has_no_end() {
+        let (last, _) = summarise(&[rec(Step::Started, None)]);
+        assert!(last.unwrap().ended.starts_with("no end recorded"));
+        assert_eq!(summarise(&[]), (None, Vec::new()));
+    }
+}
