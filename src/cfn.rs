@@ -150,7 +150,7 @@ pub struct NewChangeSet<'a> {
     pub revert_drift: bool,
 }
 
-/// An error CloudFormation (or the network) returned, classified once here.
+/// An error an AWS service (or the network) returned, classified once here.
 #[derive(Debug)]
 pub struct AwsError {
     pub code: Option<String>,
@@ -480,9 +480,11 @@ fn failure_line(e: &aws_sdk_cloudformation::types::OperationEvent) -> Option<Str
 }
 
 /// One readable error for an SDK failure: the service's code and message when
-/// CloudFormation answered, the full cause chain otherwise (network,
-/// credentials); classified as transient or not for the retry loops.
-fn sdk_err<E>(what: &str, e: aws_sdk_cloudformation::error::SdkError<E>) -> anyhow::Error
+/// the service answered, the full cause chain otherwise (network,
+/// credentials); classified as transient or not for the retry loops. Every AWS
+/// SDK crate re-exports the same `SdkError`, so the other services' clients
+/// (`crate::ses`) use this too.
+pub(crate) fn sdk_err<E>(what: &str, e: aws_sdk_cloudformation::error::SdkError<E>) -> anyhow::Error
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {

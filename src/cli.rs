@@ -138,9 +138,11 @@ pub enum Command {
         deploy: DeployArgs,
     },
     /// Check the spec like `validate`; with `--live`, also the deployed stacks:
-    /// drift, stack states and the secondary region's readiness for failover.
+    /// drift, stack states, the secondary region's readiness for failover, and
+    /// in SES whether the identities are verified and DKIM works (replicated
+    /// for DEED).
     Check {
-        /// Read the deployed stacks (needs AWS access).
+        /// Read the deployed stacks and SES identities (needs AWS access).
         #[arg(long)]
         live: bool,
         /// How to print diagnostics.
@@ -237,7 +239,7 @@ pub struct AwsArgs {
     /// Only the stacks in this region (default: every region of the spec).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// CloudFormation endpoint, e.g. a local emulator at `http://127.0.0.1:5000`.
+    /// AWS endpoint for every service mailinfra calls (CloudFormation, S3, SES), e.g. a local emulator at `http://127.0.0.1:5000`.
     #[arg(long, env = "MAILINFRA_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
 }
@@ -766,12 +768,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 }
                 _ => Vec::new(),
             };
-            for mut d in found {
+            let mut found = found;
+            for d in &mut found {
                 if cli.deny_warnings && d.severity == crate::diag::Severity::Warning {
                     d.severity = crate::diag::Severity::Error;
                 }
-                checked.diagnostics.push(d);
             }
+            pipeline::add_found(&mut checked, found);
             report(&checked, *format, cli);
             if *format == Format::Human {
                 if checked.has_errors() {
@@ -798,8 +801,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Drift and stack state of every stack of the build, and the secondary
-/// region's readiness, as diagnostics.
 /// Reads every stack of the build, a few at a time, in the build's order.
 async fn live_status(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<crate::status::StackStatus> {
     use crate::cfn::StackApi as _;
@@ -841,6 +842,9 @@ async fn live_status(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<crate::status
         .await
 }
 
+/// Drift and stack state of every stack of the build, the SES state of the
+/// identities in each sending region, and the secondary region's readiness,
+/// as diagnostics.
 async fn live_check(
     model: &crate::model::Model,
     artifacts: &[Artifact],
@@ -852,6 +856,11 @@ async fn live_check(
     for a in artifacts {
         let api = connect(&a.entry.region, aws).await;
         found.extend(crate::live::drift(&api, &a.entry.name, &t).await);
+    }
+    let regions = std::iter::once(&model.primary).chain(model.secondary.as_ref());
+    for region in regions.filter(|r| aws.region.as_deref().is_none_or(|only| only == r.as_str())) {
+        let ses = crate::ses::SdkMailApi::connect(&connection(region, aws)).await;
+        found.extend(crate::live::identities(model, region, &ses, &t).await);
     }
     if let Some(secondary) = &model.secondary {
         let mut inventories = Vec::new();

@@ -484,13 +484,25 @@ pub const CODES: &[Code] = &[
         code: "MI5003",
         severity: Error,
         title: "secondary region not ready for failover",
-        explain: "A global endpoint fails sending over to the secondary region, which then needs the same identities, configuration sets and templates as the primary. `check --live` compares the deployed sending stacks of both regions (from CloudFormation). Whether the identities are verified and DKIM keys replicated is SES state that CloudFormation does not show; check it in the SES console.",
+        explain: "A global endpoint fails sending over to the secondary region, which then needs the same identities, configuration sets and templates as the primary. `check --live` compares the deployed sending stacks of both regions (from CloudFormation). Whether the identities are verified and DKIM keys replicated is SES state that CloudFormation does not show: `check --live` reads it from SES and reports it as MI5005 and MI5006.",
     },
     Code {
         code: "MI5004",
         severity: Warning,
         title: "live state cannot be read",
-        explain: "`check --live` could not read a stack or finish drift detection (credentials, permissions, throttling, or resource types drift detection does not support). The other findings still hold.",
+        explain: "`check --live` could not read a stack or finish drift detection (credentials, permissions, throttling, or resource types drift detection does not support), or could not read identities from SES (`ses:GetEmailIdentity`). The other findings still hold.",
+    },
+    Code {
+        code: "MI5005",
+        severity: Error,
+        title: "identity missing or not verified in SES",
+        explain: "`check --live` read the identity from SES (`GetEmailIdentity`) in each region of the spec: it does not exist there, or SES does not let you send from it yet; the message gives its verification status. A missing identity is created by `mailinfra apply`. A domain is verified once SES sees its DNS records (`mailinfra dns --live` lists them), which can take up to 72 hours; a DEED replica in the secondary region is verified through the primary's DKIM records; an email address through the link SES mails to it. Mail from an unverified identity is rejected, and a global endpoint fails over to a region that cannot send.",
+    },
+    Code {
+        code: "MI5006",
+        severity: Error,
+        title: "DKIM not working as the spec says",
+        explain: "`check --live` read the identity's DKIM attributes from SES. Either the keys come from another origin than the spec says (`SigningAttributesOrigin`: `AWS_SES` for Easy DKIM, `EXTERNAL` for BYODKIM, `AWS_SES_<REGION>` for a DEED replica of the identity in that region; in the secondary region a DEED identity must be replicated from the primary), or DKIM signing is turned off, or the DKIM status of a verified identity is not SUCCESS (records removed or wrong). An identity becomes a DEED replica only when it is created, so a secondary identity with its own keys must be deleted and created again as a replica (or set `replication: independent`). Mail without a valid DKIM signature fails DMARC alignment through DKIM.",
     },
 ];
 

@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod render;
 pub mod schema;
+pub mod ses;
 pub mod spec;
 pub mod spec_doc;
 pub mod specgen;

@@ -1,19 +1,24 @@
 //! Live checks (`mailinfra check --live`): what the deployed stacks look like
 //! compared with what they should be, as diagnostics.
 //!
-//! Input: the stack names and regions of a build and a [`StackApi`] per region.
-//! Output: diagnostics (`MI5xxx`). Drift comes from CloudFormation drift
-//! detection (it only compares properties the template sets). Multi-region
-//! readiness compares the sending resources of the primary and secondary
-//! stacks — identities, configuration sets, templates — from the stacks'
-//! resources. Whether identities are verified and DKIM keys replicated is SES
-//! state that CloudFormation does not show; it is not checked here.
+//! Input: the stack names and regions of a build, the model, and a
+//! [`StackApi`] and a [`MailApi`] per region. Output: diagnostics (`MI5xxx`).
+//! Drift comes from CloudFormation drift detection (it only compares
+//! properties the template sets). Multi-region readiness compares the sending
+//! resources of the primary and secondary stacks — identities, configuration
+//! sets, templates — from the stacks' resources. Whether identities are
+//! verified and DKIM works (keys replicated to the secondary for DEED) is SES
+//! state that CloudFormation does not show: it is read from SES per identity
+//! and region (MI5005, MI5006).
 
 use std::collections::BTreeSet;
 
 use crate::cfn::{StackApi, StackResource};
+use crate::compile::sending::{deed_origin, is_deed_replica};
 use crate::deploy::{Timing, retrying};
 use crate::diag::Diagnostic;
+use crate::model::{Dkim, DomainIdentity, Model};
+use crate::ses::{IdentityState, MailApi, read_identities};
 
 /// Runs drift detection on one stack and reports drifted resources.
 pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Diagnostic> {
@@ -160,8 +165,200 @@ pub fn readiness(
     out
 }
 
+/// The SES state of every identity of the spec in `region` (the primary or
+/// the secondary): at most one MI5005 and one MI5006 per identity. Reads that
+/// fail are summed up in one MI5004 for the region.
+pub async fn identities(
+    model: &Model,
+    region: &str,
+    api: &impl MailApi,
+    timing: &Timing,
+) -> Vec<Diagnostic> {
+    let names: Vec<String> = model.identities.iter().map(|i| i.domain.clone()).collect();
+    let mut out = Vec::new();
+    let mut failed = 0;
+    let mut first_error = None;
+    for (id, r) in model
+        .identities
+        .iter()
+        .zip(read_identities(api, &names, timing).await)
+    {
+        match r {
+            Ok(state) => out.extend(identity_findings(model, region, id, state.as_ref())),
+            Err(e) => {
+                failed += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        out.push(
+            Diagnostic::error(
+                "MI5004",
+                format!("cannot read {failed} identit{} in {region} from SES: {e:#}", if failed == 1 { "y" } else { "ies" }),
+            )
+            .help("check the credentials and the `ses:GetEmailIdentity` permission, then run `mailinfra check --live` again"),
+        );
+    }
+    out
+}
+
+/// `us-east-1` for `AWS_SES_US_EAST_1`.
+fn origin_region(origin: &str) -> Option<String> {
+    origin
+        .strip_prefix("AWS_SES_")
+        .map(|r| r.to_ascii_lowercase().replace('_', "-"))
+}
+
+/// What a DKIM signing-attributes origin means, for messages.
+fn origin_mode(origin: &str) -> String {
+    match origin {
+        "AWS_SES" => "its own Easy DKIM keys".into(),
+        "EXTERNAL" => "BYODKIM (its own key pair)".into(),
+        o => match origin_region(o) {
+            Some(r) => format!("Easy DKIM keys replicated from {r} (DEED)"),
+            None => format!("DKIM keys from `{o}`"),
+        },
+    }
+}
+
+/// Judges one identity of the spec by its SES state in `region` (`None`: SES
+/// does not know it there).
+pub fn identity_findings(
+    model: &Model,
+    region: &str,
+    id: &DomainIdentity,
+    state: Option<&IdentityState>,
+) -> Vec<Diagnostic> {
+    let name = &id.domain;
+    let Some(state) = state else {
+        return vec![
+            Diagnostic::error(
+                "MI5005",
+                format!("identity `{name}` does not exist in SES in {region}"),
+            )
+            .key_path(&id.ptr)
+            .help("run `mailinfra apply` to create it"),
+        ];
+    };
+    let mut out = Vec::new();
+    let secondary = model.secondary.as_deref() == Some(region);
+    let replica = secondary && is_deed_replica(model, id);
+    if !state.verified_for_sending {
+        let help = if id.is_email {
+            format!(
+                "open the link in the verification email SES sent to `{name}`; the link expires after 24 hours"
+            )
+        } else if replica {
+            format!(
+                "a DEED replica is verified through the DKIM records of `{name}` in {}: publish the records `mailinfra dns --live` lists; verification can take up to 72 hours",
+                model.primary
+            )
+        } else {
+            "publish the DNS records `mailinfra dns --live` lists; SES verifies the identity once it sees them, which can take up to 72 hours".to_string()
+        };
+        out.push(
+            Diagnostic::error(
+                "MI5005",
+                format!(
+                    "identity `{name}` is not verified for sending in {region} (verification status {})",
+                    state.verification_status.as_deref().unwrap_or("unknown")
+                ),
+            )
+            .key_path(&id.ptr)
+            .help(help),
+        );
+    }
+    if let Some(d) = dkim_finding(model, region, id, state, replica) {
+        out.push(d.key_path(&id.ptr));
+    }
+    out
+}
+
+/// The first DKIM problem of an identity: keys from the wrong origin (not
+/// replicated, or another mode than the spec's), signing off, or a status
+/// other than SUCCESS. The status of an identity that is not verified for
+/// sending is left out: MI5005 already says why, and the cause is the same.
+fn dkim_finding(
+    model: &Model,
+    region: &str,
+    id: &DomainIdentity,
+    state: &IdentityState,
+    replica: bool,
+) -> Option<Diagnostic> {
+    let name = &id.domain;
+    let (want, spec_mode) = match &id.dkim {
+        Dkim::None => return None,
+        Dkim::Easy { .. } if replica => (deed_origin(&model.primary), "DEED"),
+        Dkim::Easy { .. } => ("AWS_SES".to_string(), "`dkim: easy`"),
+        Dkim::Byodkim { .. } => ("EXTERNAL".to_string(), "`dkim: byodkim`"),
+    };
+    if let Some(have) = state.dkim_origin.as_deref()
+        && have != want
+    {
+        return Some(if replica {
+            Diagnostic::error(
+                "MI5006",
+                format!(
+                    "DKIM of identity `{name}` in {region} is not replicated from {}: it uses {}",
+                    model.primary,
+                    origin_mode(have)
+                ),
+            )
+            .help(format!(
+                "an identity becomes a DEED replica only when it is created: delete it in {region} and create it again with `--dkim-signing-attributes DomainSigningAttributesOrigin={want}` (`aws sesv2 create-email-identity`), or set `replication: independent` and publish its own DKIM records"
+            ))
+        } else {
+            Diagnostic::error(
+                "MI5006",
+                format!(
+                    "DKIM of identity `{name}` in {region} uses {}, but the spec says {spec_mode}",
+                    origin_mode(have)
+                ),
+            )
+            .help(format!(
+                "make `dkim` in the spec match the identity, or change its signing attributes in SES (`aws sesv2 put-email-identity-dkim-signing-attributes --email-identity {name} --region {region}`)"
+            ))
+        });
+    }
+    if !state.dkim_signing_enabled {
+        return Some(
+            Diagnostic::error(
+                "MI5006",
+                format!("DKIM signing is turned off for identity `{name}` in {region}"),
+            )
+            .help(format!(
+                "the spec signs its mail: turn signing on (`aws sesv2 put-email-identity-dkim-attributes --email-identity {name} --signing-enabled --region {region}`)"
+            )),
+        );
+    }
+    let status = state.dkim_status.as_deref().unwrap_or("unknown");
+    if state.verified_for_sending && status != "SUCCESS" {
+        let help = match &id.dkim {
+            _ if replica => format!(
+                "a DEED replica signs with the keys of `{name}` in {}: fix DKIM there first (its CNAME records must stay published)",
+                model.primary
+            ),
+            Dkim::Byodkim { selector, .. } => format!(
+                "publish the TXT record `{selector}._domainkey.{name}` with the public key (`mailinfra dns` lists it) and keep it published"
+            ),
+            _ => "publish the DKIM CNAME records `mailinfra dns --live` lists and keep them published; SES checks them for up to 72 hours".to_string(),
+        };
+        return Some(
+            Diagnostic::error(
+                "MI5006",
+                format!("DKIM of identity `{name}` is not working in {region} (status {status})"),
+            )
+            .help(help),
+        );
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn res(t: &str, id: &str) -> StackResource {
@@ -192,5 +389,232 @@ mod tests {
             "template `welcome` exists in us-east-1 but not in eu-west-1"
         );
         assert!(readiness(("us-east-1", &p), ("eu-west-1", &p)).is_empty());
+    }
+
+    const SPEC: &str = "version: 1\nproject: p\nregions: { primary: us-east-1, secondary: eu-west-1 }\n\
+        dns: { example.com: external }\nidentities:\n  easy.example.com: {}\n  own.example.com: { replication: independent }\n  \
+        byo.example.com: { dkim: byodkim, byodkim: { selector: s1, private_key: { secret: dkim-key } } }\n  \
+        plain.example.com: { dkim: none }\n";
+
+    fn model() -> Model {
+        crate::compile::sending::tests::model(SPEC)
+    }
+
+    fn id<'a>(m: &'a Model, name: &str) -> &'a DomainIdentity {
+        m.identities.iter().find(|i| i.domain == name).unwrap()
+    }
+
+    /// Verified, DKIM working, keys from `origin`.
+    fn good(origin: &str) -> IdentityState {
+        IdentityState {
+            identity_type: "DOMAIN".into(),
+            verified_for_sending: true,
+            verification_status: Some("SUCCESS".into()),
+            dkim_status: Some("SUCCESS".into()),
+            dkim_origin: Some(origin.into()),
+            dkim_signing_enabled: true,
+        }
+    }
+
+    /// The state SES shows for every identity when all is well.
+    fn healthy(region: &str, name: &str) -> IdentityState {
+        match (region, name) {
+            ("eu-west-1", "easy.example.com") => good("AWS_SES_US_EAST_1"),
+            (_, "byo.example.com") => good("EXTERNAL"),
+            (_, "plain.example.com") => IdentityState {
+                dkim_status: Some("NOT_STARTED".into()),
+                dkim_signing_enabled: false,
+                ..good("AWS_SES")
+            },
+            _ => good("AWS_SES"),
+        }
+    }
+
+    fn judge(m: &Model, region: &str, name: &str, state: Option<IdentityState>) -> Vec<Diagnostic> {
+        identity_findings(m, region, id(m, name), state.as_ref())
+    }
+
+    #[test]
+    fn healthy_identities_have_no_findings_in_either_region() {
+        let m = model();
+        for region in ["us-east-1", "eu-west-1"] {
+            for i in &m.identities {
+                let d = judge(&m, region, &i.domain, Some(healthy(region, &i.domain)));
+                assert!(d.is_empty(), "{region} {}: {d:?}", i.domain);
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_identity_is_one_mi5005_at_its_key() {
+        let m = model();
+        let d = judge(&m, "eu-west-1", "own.example.com", None);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "MI5005");
+        assert_eq!(
+            d[0].message,
+            "identity `own.example.com` does not exist in SES in eu-west-1"
+        );
+        assert_eq!(d[0].path, "/identities/own.example.com");
+        assert!(d[0].at_key);
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("run `mailinfra apply` to create it")
+        );
+    }
+
+    #[test]
+    fn an_unverified_identity_is_one_mi5005_with_its_status() {
+        let m = model();
+        let pending = IdentityState {
+            verified_for_sending: false,
+            verification_status: Some("PENDING".into()),
+            dkim_status: Some("PENDING".into()),
+            ..good("AWS_SES")
+        };
+        let d = judge(&m, "us-east-1", "easy.example.com", Some(pending));
+        // The pending DKIM status has the same cause: no second diagnostic.
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "MI5005");
+        assert_eq!(
+            d[0].message,
+            "identity `easy.example.com` is not verified for sending in us-east-1 (verification status PENDING)"
+        );
+        assert!(d[0].help.as_deref().unwrap().contains("72 hours"));
+    }
+
+    #[test]
+    fn failed_dkim_on_a_verified_identity_is_mi5006() {
+        let m = model();
+        let failed = IdentityState {
+            dkim_status: Some("FAILED".into()),
+            ..good("EXTERNAL")
+        };
+        let d = judge(&m, "us-east-1", "byo.example.com", Some(failed));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "MI5006");
+        assert_eq!(
+            d[0].message,
+            "DKIM of identity `byo.example.com` is not working in us-east-1 (status FAILED)"
+        );
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap()
+                .contains("`s1._domainkey.byo.example.com`"),
+            "{:?}",
+            d[0].help
+        );
+        assert_eq!(d[0].path, "/identities/byo.example.com");
+    }
+
+    #[test]
+    fn a_deed_replica_with_its_own_keys_is_not_replicated() {
+        let m = model();
+        let d = judge(&m, "eu-west-1", "easy.example.com", Some(good("AWS_SES")));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "MI5006");
+        assert_eq!(
+            d[0].message,
+            "DKIM of identity `easy.example.com` in eu-west-1 is not replicated from us-east-1: it uses its own Easy DKIM keys"
+        );
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap()
+                .contains("DomainSigningAttributesOrigin=AWS_SES_US_EAST_1")
+        );
+        // Replicated from the wrong region is not replicated either.
+        let d = judge(
+            &m,
+            "eu-west-1",
+            "easy.example.com",
+            Some(good("AWS_SES_US_WEST_2")),
+        );
+        assert!(
+            d[0].message
+                .ends_with("it uses Easy DKIM keys replicated from us-west-2 (DEED)"),
+            "{d:?}"
+        );
+        // In the primary the same identity is the parent: its own keys are right.
+        assert!(judge(&m, "us-east-1", "easy.example.com", Some(good("AWS_SES"))).is_empty());
+    }
+
+    #[test]
+    fn dkim_of_another_mode_than_the_spec_is_mi5006() {
+        let m = model();
+        let d = judge(&m, "us-east-1", "byo.example.com", Some(good("AWS_SES")));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            d[0].message,
+            "DKIM of identity `byo.example.com` in us-east-1 uses its own Easy DKIM keys, but the spec says `dkim: byodkim`"
+        );
+        // An independent secondary identity must not be a replica.
+        let d = judge(
+            &m,
+            "eu-west-1",
+            "own.example.com",
+            Some(good("AWS_SES_US_EAST_1")),
+        );
+        assert_eq!(
+            d[0].message,
+            "DKIM of identity `own.example.com` in eu-west-1 uses Easy DKIM keys replicated from us-east-1 (DEED), but the spec says `dkim: easy`"
+        );
+        // Signing turned off.
+        let off = IdentityState {
+            dkim_signing_enabled: false,
+            ..good("AWS_SES")
+        };
+        let d = judge(&m, "us-east-1", "own.example.com", Some(off));
+        assert_eq!(
+            d[0].message,
+            "DKIM signing is turned off for identity `own.example.com` in us-east-1"
+        );
+    }
+
+    struct Fake(BTreeMap<String, anyhow::Result<Option<IdentityState>>>);
+
+    impl MailApi for Fake {
+        async fn email_identity(&self, name: &str) -> anyhow::Result<Option<IdentityState>> {
+            match self.0.get(name) {
+                Some(Ok(s)) => Ok(s.clone()),
+                Some(Err(e)) => Err(anyhow::anyhow!("{e}")),
+                None => Ok(None),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn identities_reads_every_identity_and_sums_up_read_errors() {
+        let m = model();
+        let mut known = BTreeMap::new();
+        known.insert(
+            "easy.example.com".to_string(),
+            Ok(Some(healthy("us-east-1", "easy.example.com"))),
+        );
+        known.insert(
+            "own.example.com".to_string(),
+            Err(anyhow::anyhow!("access denied")),
+        );
+        known.insert(
+            "byo.example.com".to_string(),
+            Err(anyhow::anyhow!("access denied")),
+        );
+        let t = Timing::fast(std::time::Duration::from_millis(1));
+        let d = identities(&m, "us-east-1", &Fake(known), &t).await;
+        let got: Vec<(&str, &str)> = d.iter().map(|d| (d.code, d.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "MI5005",
+                    "identity `plain.example.com` does not exist in SES in us-east-1"
+                ),
+                (
+                    "MI5004",
+                    "cannot read 2 identities in us-east-1 from SES: access denied"
+                ),
+            ]
+        );
     }
 }

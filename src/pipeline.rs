@@ -80,6 +80,18 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
     finish(out, judge)
 }
 
+/// Adds diagnostics found after the check (the live checks): placed in the
+/// source by their spec pointers, and sorted in with the others.
+pub fn add_found(checked: &mut Checked, mut found: Vec<Diagnostic>) {
+    if let Some(text) = &checked.text
+        && let Ok(doc) = load::Document::parse(&checked.file, text.clone())
+    {
+        diag::locate(&mut found, &doc);
+    }
+    checked.diagnostics.extend(found);
+    diag::sort(&mut checked.diagnostics);
+}
+
 /// Drops the warnings and infos that a `# mailinfra: allow CODE` comment
 /// silences, and reports allow comments that cannot apply (MI1013). A comment
 /// covers diagnostics that start on its line and those located in the node

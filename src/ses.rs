@@ -1,0 +1,240 @@
+//! ses: the SES (SESv2) state CloudFormation does not show, behind one narrow
+//! trait, [`MailApi`], with the real SDK implementation. Used by `check --live`
+//! (are the identities verified, is DKIM replicated) and by plan's pre-flight
+//! read (does an identity already exist outside the stack).
+//!
+//! Input: identity names. Output: each identity's state as SES reports it, or
+//! `None` when SES does not know it (`NotFoundException`). Errors are the same
+//! [`crate::cfn::AwsError`]s as CloudFormation's, so `deploy::retrying` retries
+//! throttling here too.
+
+use std::future::Future;
+
+use aws_sdk_sesv2::Client;
+use futures_util::StreamExt as _;
+
+use crate::cfn::{Connection, sdk_config, sdk_err};
+use crate::deploy::{Timing, retrying};
+
+/// How many identities are read at once. SES throttles its management API
+/// per account; the SDK and [`retrying`] back off on `TooManyRequestsException`.
+pub const READ_CONCURRENCY: usize = 8;
+
+/// One email identity as `GetEmailIdentity` shows it. Enumerations are kept as
+/// the API spells them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentityState {
+    /// `DOMAIN`, `EMAIL_ADDRESS` or `MANAGED_DOMAIN`.
+    pub identity_type: String,
+    /// Whether SES lets you send from it (`VerifiedForSendingStatus`).
+    pub verified_for_sending: bool,
+    /// `PENDING`, `SUCCESS`, `FAILED`, `TEMPORARY_FAILURE` or `NOT_STARTED`.
+    pub verification_status: Option<String>,
+    /// The DKIM `Status`: same values as `verification_status`.
+    pub dkim_status: Option<String>,
+    /// Where the DKIM keys come from (`SigningAttributesOrigin`): `AWS_SES`
+    /// (Easy DKIM), `EXTERNAL` (BYODKIM) or `AWS_SES_<REGION>` (a DEED replica
+    /// of the identity in that region, e.g. `AWS_SES_US_EAST_1`).
+    pub dkim_origin: Option<String>,
+    /// Whether SES signs mail from it with DKIM.
+    pub dkim_signing_enabled: bool,
+}
+
+/// The SES operations mailinfra uses.
+pub trait MailApi: Sync {
+    /// `GetEmailIdentity`; `None` when the identity does not exist in this region.
+    fn email_identity(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<IdentityState>>> + Send;
+}
+
+/// The real thing, for one region.
+pub struct SdkMailApi {
+    client: Client,
+}
+
+impl SdkMailApi {
+    /// Same region, profile, endpoint and retry policy as the CloudFormation
+    /// client of that connection (an endpoint override applies to every service).
+    pub async fn connect(c: &Connection) -> SdkMailApi {
+        SdkMailApi {
+            client: Client::new(&sdk_config(c).await),
+        }
+    }
+
+    pub fn from_client(client: Client) -> SdkMailApi {
+        SdkMailApi { client }
+    }
+}
+
+impl MailApi for SdkMailApi {
+    async fn email_identity(&self, name: &str) -> anyhow::Result<Option<IdentityState>> {
+        let out = match self
+            .client
+            .get_email_identity()
+            .email_identity(name)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(sdk_err(&format!("cannot read SES identity `{name}`"), e)),
+        };
+        let dkim = out.dkim_attributes();
+        Ok(Some(IdentityState {
+            identity_type: out
+                .identity_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default(),
+            verified_for_sending: out.verified_for_sending_status(),
+            verification_status: out.verification_status().map(|s| s.as_str().to_string()),
+            dkim_status: dkim
+                .and_then(|d| d.status())
+                .map(|s| s.as_str().to_string()),
+            dkim_origin: dkim
+                .and_then(|d| d.signing_attributes_origin())
+                .map(|o| o.as_str().to_string()),
+            dkim_signing_enabled: dkim.is_some_and(|d| d.signing_enabled()),
+        }))
+    }
+}
+
+/// Reads many identities, [`READ_CONCURRENCY`] at a time, each retried on
+/// transient errors; results in the order of `names`.
+pub async fn read_identities(
+    api: &impl MailApi,
+    names: &[String],
+    timing: &Timing,
+) -> Vec<anyhow::Result<Option<IdentityState>>> {
+    let mut out: Vec<(usize, anyhow::Result<Option<IdentityState>>)> =
+        futures_util::stream::iter(names.iter().enumerate())
+            .map(
+                |(i, name)| async move { (i, retrying(timing, || api.email_identity(name)).await) },
+            )
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Plan's pre-flight read: the identities among `names` that already exist in
+/// SES (made by hand, or by another stack or tool), in the order of `names`.
+/// Creating one of them through CloudFormation would fail mid-apply.
+pub async fn existing_identities(
+    api: &impl MailApi,
+    names: &[String],
+    timing: &Timing,
+) -> anyhow::Result<Vec<(String, IdentityState)>> {
+    let mut found = Vec::new();
+    for (name, r) in names.iter().zip(read_identities(api, names, timing).await) {
+        if let Some(state) = r? {
+            found.push((name.clone(), state));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cfn::AwsError;
+
+    /// Identities by name; a name in `throttled` fails transiently that many
+    /// times first; a name in `broken` always fails.
+    #[derive(Default)]
+    struct Fake {
+        known: BTreeMap<String, IdentityState>,
+        throttled: Mutex<BTreeMap<String, u32>>,
+        broken: Vec<String>,
+        in_flight: Mutex<(usize, usize)>,
+    }
+
+    impl MailApi for Fake {
+        async fn email_identity(&self, name: &str) -> anyhow::Result<Option<IdentityState>> {
+            {
+                let mut f = self.in_flight.lock().unwrap();
+                f.0 += 1;
+                f.1 = f.1.max(f.0);
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            self.in_flight.lock().unwrap().0 -= 1;
+            let err = |transient: bool| {
+                Err(anyhow::Error::new(AwsError {
+                    code: Some(
+                        if transient {
+                            "TooManyRequestsException"
+                        } else {
+                            "AccessDeniedException"
+                        }
+                        .into(),
+                    ),
+                    message: format!("cannot read SES identity `{name}`"),
+                    transient,
+                }))
+            };
+            if self.broken.iter().any(|b| b == name) {
+                return err(false);
+            }
+            if let Some(n) = self.throttled.lock().unwrap().get_mut(name)
+                && *n > 0
+            {
+                *n -= 1;
+                return err(true);
+            }
+            Ok(self.known.get(name).cloned())
+        }
+    }
+
+    fn state() -> IdentityState {
+        IdentityState {
+            identity_type: "DOMAIN".into(),
+            verified_for_sending: true,
+            ..Default::default()
+        }
+    }
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("d{i:03}.example")).collect()
+    }
+
+    #[tokio::test]
+    async fn existing_identities_are_found_in_order_with_bounded_concurrency() {
+        let all = names(40);
+        let mut fake = Fake::default();
+        for n in [&all[31], &all[3], &all[17]] {
+            fake.known.insert(n.clone(), state());
+        }
+        fake.throttled.lock().unwrap().insert(all[17].clone(), 2);
+        let found = existing_identities(&fake, &all, &Timing::fast(Duration::from_millis(1)))
+            .await
+            .unwrap();
+        let got: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(got, ["d003.example", "d017.example", "d031.example"]);
+        let max = fake.in_flight.lock().unwrap().1;
+        assert!(max > 1 && max <= READ_CONCURRENCY, "{max} reads at once");
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_an_error_not_a_missing_identity() {
+        let all = names(5);
+        let fake = Fake {
+            broken: vec![all[2].clone()],
+            ..Default::default()
+        };
+        let err = existing_identities(&fake, &all, &Timing::fast(Duration::from_millis(1)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "cannot read SES identity `d002.example`");
+    }
+}

@@ -1,0 +1,89 @@
+//! `check --live` end to end through the real AWS SDK against the test server
+//! (`moto_server`, started by scripts/test): the identities of the spec are
+//! read from SESv2 in their region and judged by what SES says.
+//!
+//! moto skips the SES resource types in CloudFormation, so `apply` deploys the
+//! stack without creating the identities; the test creates the ones it wants
+//! present through moto's SESv2 API. moto reports every identity as not
+//! verified for sending (verification status SUCCESS), with DKIM signing off
+//! (an identity created with DKIM signing attributes cannot be read: moto
+//! writes its key timestamp as a string where SESv2 has epoch seconds).
+
+mod common;
+
+use std::path::Path;
+
+use mailinfra::exit;
+
+fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut c = common::mailinfra();
+    common::with_test_aws(&mut c);
+    c.args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mailinfra runs")
+}
+
+#[test]
+fn check_live_judges_identities_by_their_ses_state() {
+    // Unique per run: the server may be shared with earlier runs.
+    let p = &format!("e2e-ses-{}", std::process::id());
+    let dir = common::scratch();
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        format!(
+            "version: 1\nproject: {p}\nregions: {{ primary: us-east-1 }}\ndns: {{ {p}.example: external }}\nidentities:\n  \
+             present.{p}.example: {{ dkim: none }}\n  \
+             unsigned.{p}.example: {{ dkim: easy }}\n  \
+             missing.{p}.example: {{ dkim: none }}\n"
+        ),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    common::boto3(&format!(
+        "ses = client('sesv2')\n\
+         ses.create_email_identity(EmailIdentity='present.{p}.example')\n\
+         ses.create_email_identity(EmailIdentity='unsigned.{p}.example')"
+    ));
+
+    let o = cli(dir.path(), &["check", "--live"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::FAILURE), "{err}");
+    let findings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("[MI5005]") || l.contains("[MI5006]"))
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            format!(
+                "mailinfra.yaml:6:3: error[MI5005]: identity `present.{p}.example` is not verified for sending in us-east-1 (verification status SUCCESS)"
+            ),
+            format!(
+                "mailinfra.yaml:7:3: error[MI5005]: identity `unsigned.{p}.example` is not verified for sending in us-east-1 (verification status SUCCESS)"
+            ),
+            format!(
+                "mailinfra.yaml:7:3: error[MI5006]: DKIM signing is turned off for identity `unsigned.{p}.example` in us-east-1"
+            ),
+            format!(
+                "mailinfra.yaml:8:3: error[MI5005]: identity `missing.{p}.example` does not exist in SES in us-east-1"
+            ),
+        ],
+        "{err}"
+    );
+    assert!(
+        err.contains("  help: run `mailinfra apply` to create it\n"),
+        "{err}"
+    );
+
+    // `--region` limits the SES reads to that region: none of the spec's here.
+    let o = cli(dir.path(), &["check", "--live", "--region", "eu-west-1"]);
+    let err = common::text(&o.stderr);
+    assert!(!err.contains("[MI5005]"), "{err}");
+}

@@ -1,0 +1,191 @@
+//! `SdkMailApi` (the real SESv2 request/response code) against operation-level
+//! mocks of the SDK client (`aws-smithy-mocks`): how `GetEmailIdentity`
+//! answers map to `IdentityState`, a missing identity, a DEED replica,
+//! throttling and a denied read.
+
+use std::time::Duration;
+
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::config::retry::RetryConfig;
+use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
+use aws_sdk_sesv2::types::{
+    DkimAttributes, DkimSigningAttributesOrigin, DkimStatus, IdentityType, VerificationStatus,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+use mailinfra::deploy::Timing;
+use mailinfra::ses::{IdentityState, MailApi, SdkMailApi, existing_identities};
+
+const THROTTLED: &str = r#"{"__type":"TooManyRequestsException","message":"Too many requests"}"#;
+const NOT_FOUND: &str =
+    r#"{"__type":"NotFoundException","message":"Email identity gone.example does not exist."}"#;
+const DENIED: &str = r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: ses:GetEmailIdentity"}"#;
+
+fn client(rules: &[&Rule]) -> SdkMailApi {
+    SdkMailApi::from_client(mock_client!(
+        aws_sdk_sesv2,
+        RuleMode::MatchAny,
+        rules,
+        |c| c.retry_config(RetryConfig::disabled())
+    ))
+}
+
+fn output(
+    verified: bool,
+    status: VerificationStatus,
+    dkim: DkimAttributes,
+) -> GetEmailIdentityOutput {
+    GetEmailIdentityOutput::builder()
+        .identity_type(IdentityType::Domain)
+        .verified_for_sending_status(verified)
+        .verification_status(status)
+        .dkim_attributes(dkim)
+        .build()
+}
+
+fn dkim(status: DkimStatus, origin: DkimSigningAttributesOrigin) -> DkimAttributes {
+    DkimAttributes::builder()
+        .signing_enabled(true)
+        .status(status)
+        .signing_attributes_origin(origin)
+        .tokens("t1")
+        .build()
+}
+
+/// A rule answering for one identity only.
+fn identity(name: &'static str, out: fn() -> GetEmailIdentityOutput) -> Rule {
+    mock!(Client::get_email_identity)
+        .match_requests(move |r| r.email_identity() == Some(name))
+        .then_output(out)
+}
+
+#[tokio::test]
+async fn a_verified_identity_maps_every_field() {
+    let rule = identity("ok.example", || {
+        output(
+            true,
+            VerificationStatus::Success,
+            dkim(DkimStatus::Success, DkimSigningAttributesOrigin::AwsSes),
+        )
+    });
+    let api = client(&[&rule]);
+    let state = api.email_identity("ok.example").await.unwrap();
+    assert_eq!(
+        state,
+        Some(IdentityState {
+            identity_type: "DOMAIN".into(),
+            verified_for_sending: true,
+            verification_status: Some("SUCCESS".into()),
+            dkim_status: Some("SUCCESS".into()),
+            dkim_origin: Some("AWS_SES".into()),
+            dkim_signing_enabled: true,
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_pending_identity_is_not_verified_for_sending() {
+    let rule = identity("new.example", || {
+        output(
+            false,
+            VerificationStatus::Pending,
+            dkim(DkimStatus::Pending, DkimSigningAttributesOrigin::External),
+        )
+    });
+    let api = client(&[&rule]);
+    let state = api.email_identity("new.example").await.unwrap().unwrap();
+    assert!(!state.verified_for_sending);
+    assert_eq!(state.verification_status.as_deref(), Some("PENDING"));
+    assert_eq!(state.dkim_status.as_deref(), Some("PENDING"));
+    assert_eq!(state.dkim_origin.as_deref(), Some("EXTERNAL"));
+}
+
+#[tokio::test]
+async fn not_found_is_none_not_an_error() {
+    let rule = mock!(Client::get_email_identity)
+        .sequence()
+        .http_status(404, Some(NOT_FOUND.into()))
+        .build();
+    let api = client(&[&rule]);
+    assert_eq!(api.email_identity("gone.example").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_deed_replica_shows_its_parent_region_as_origin() {
+    let rule = identity("replica.example", || {
+        output(
+            true,
+            VerificationStatus::Success,
+            dkim(
+                DkimStatus::Success,
+                DkimSigningAttributesOrigin::AwsSesUsEast1,
+            ),
+        )
+    });
+    let api = client(&[&rule]);
+    let state = api
+        .email_identity("replica.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.dkim_origin.as_deref(), Some("AWS_SES_US_EAST_1"));
+    assert_eq!(
+        state.dkim_origin.as_deref(),
+        Some(mailinfra::compile::sending::deed_origin("us-east-1").as_str())
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_transient_and_retried() {
+    let rule = mock!(Client::get_email_identity)
+        .sequence()
+        .http_status(429, Some(THROTTLED.into()))
+        .times(2)
+        .output(|| {
+            output(
+                true,
+                VerificationStatus::Success,
+                dkim(DkimStatus::Success, DkimSigningAttributesOrigin::AwsSes),
+            )
+        })
+        .build();
+    let api = client(&[&rule]);
+    let found = existing_identities(
+        &api,
+        &["busy.example".to_string()],
+        &Timing::fast(Duration::from_millis(1)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, "busy.example");
+    assert!(found[0].1.verified_for_sending);
+    assert_eq!(rule.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_denied_read_is_a_readable_error_not_retried() {
+    let rule = mock!(Client::get_email_identity)
+        .sequence()
+        .http_status(403, Some(DENIED.into()))
+        .repeatedly()
+        .build();
+    let api = client(&[&rule]);
+    let err = existing_identities(
+        &api,
+        &["x.example".to_string()],
+        &Timing::fast(Duration::from_millis(1)),
+    )
+    .await
+    .unwrap_err();
+    assert!(!mailinfra::cfn::is_transient(&err));
+    assert_eq!(
+        mailinfra::cfn::error_code(&err),
+        Some("AccessDeniedException")
+    );
+    assert_eq!(
+        format!("{err:#}"),
+        "cannot read SES identity `x.example`: User is not authorized to perform: ses:GetEmailIdentity (AccessDeniedException)"
+    );
+    assert_eq!(rule.num_calls(), 1);
+}
