@@ -569,7 +569,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                         || {},
                     );
                     let regions = connect_all(&artifacts, aws, dargs).await;
-                    deploy::plan_all(&regions, &artifacts, &opts).await
+                    let mut plans = deploy::plan_all(&regions, &artifacts, &opts).await?;
+                    preflight(&mut plans, &artifacts, aws).await;
+                    anyhow::Ok(plans)
                 })?
             };
             if let Some(path) = out {
@@ -798,6 +800,35 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
                 exit::SUCCESS
             })
         }
+    }
+}
+
+/// Marks resources the plans add that already exist outside any stack (SES
+/// identities). A read that fails is a warning: the apply may then fail on it.
+async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], aws: &AwsArgs) {
+    let adds_identity = plans.iter().any(|p| {
+        p.changes.iter().any(|c| {
+            c.action == crate::diff::Action::Add && c.resource_type == crate::preflight::IDENTITY
+        })
+    });
+    if !adds_identity {
+        return;
+    }
+    let mut apis = BTreeMap::new();
+    for a in artifacts {
+        if !apis.contains_key(&a.entry.region) {
+            let c = connection(&a.entry.region, aws);
+            apis.insert(
+                a.entry.region.clone(),
+                crate::ses::SdkMailApi::connect(&c).await,
+            );
+        }
+    }
+    if let Err(e) = crate::preflight::mark_existing(plans, artifacts, &apis, &timing()).await {
+        eprintln!(
+            "warning: cannot check whether the identities to create already exist in SES ({e:#}); \
+             the apply fails on any that does"
+        );
     }
 }
 
@@ -1174,7 +1205,11 @@ async fn apply(
             }
             plans
         }
-        None => deploy::plan_all(&regions, artifacts, opts).await?,
+        None => {
+            let mut plans = deploy::plan_all(&regions, artifacts, opts).await?;
+            preflight(&mut plans, artifacts, aws).await;
+            plans
+        }
     };
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     print!("{}", render::human(&plans, color));
@@ -1189,6 +1224,33 @@ async fn apply(
             }
         }
     };
+    let taken: Vec<(&str, &crate::diff::ResourceChange)> = plans
+        .iter()
+        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
+        .filter(|(_, c)| c.exists_outside.is_some())
+        .collect();
+    if !taken.is_empty() {
+        discard_all().await;
+        eprintln!(
+            "error: refusing to apply: resources the plan adds already exist outside any stack; \
+             CloudFormation would fail to create them in the middle of the apply and roll the stack back:"
+        );
+        for (stack, c) in &taken {
+            eprintln!(
+                "  {stack}: {} ({}) is {}",
+                c.logical_id,
+                c.resource_type,
+                c.exists_outside.as_deref().unwrap_or_default()
+            );
+        }
+        eprintln!(
+            "mailinfra never adopts a resource silently. For each: if nothing uses it, delete it \
+             (`aws sesv2 delete-email-identity --email-identity NAME --region REGION`: its verification \
+             and DKIM set-up go with it); otherwise import it into its stack with a CloudFormation \
+             IMPORT change set (resource identifier `EmailIdentity=NAME`). Then plan again."
+        );
+        return Ok(exit::REFUSED);
+    }
     let refused = deploy::unallowed_destruction(&plans, allow_destroy);
     if !refused.is_empty() {
         discard_all().await;

@@ -48,6 +48,11 @@ pub struct ResourceChange {
     /// drift-aware change set (`--revert-drift`) puts it back as the template says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<String>,
+    /// What a pre-flight read found: the resource this change adds already
+    /// exists outside any stack (e.g. an SES identity made by hand), so
+    /// CloudFormation would fail to create it in the middle of the apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists_outside: Option<String>,
 }
 
 impl ResourceChange {
@@ -68,6 +73,7 @@ impl ResourceChange {
             broadens: Vec::new(),
             mail_dns: None,
             drift: None,
+            exists_outside: None,
         }
     }
 

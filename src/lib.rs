@@ -26,6 +26,7 @@ pub mod lock;
 pub mod model;
 pub mod pipeline;
 pub mod placement;
+pub mod preflight;
 pub mod render;
 pub mod schema;
 pub mod ses;

@@ -1,7 +1,7 @@
 //! Render: plans as text for people (human) and machines (JSON).
 //!
 //! Input: stack plans. Output: strings; the CLI decides where they go. The JSON
-//! shape is stable (`format_version` 1) and documented in the README.
+//! shape is stable (`format_version` 1) and documented in docs/plan-format.md.
 
 use std::fmt::Write as _;
 
@@ -23,6 +23,8 @@ pub struct Totals {
     pub iam_broadening: usize,
     /// Changes to DNS records mail depends on.
     pub mail_dns: usize,
+    /// Resources to add that already exist outside any stack.
+    pub exists_outside: usize,
 }
 
 pub fn totals(plans: &[StackPlan]) -> Totals {
@@ -46,6 +48,9 @@ pub fn totals(plans: &[StackPlan]) -> Totals {
             }
             if c.mail_dns.is_some() {
                 t.mail_dns += 1;
+            }
+            if c.exists_outside.is_some() {
+                t.exists_outside += 1;
             }
         }
     }
@@ -136,6 +141,13 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
             if let Some(kind) = &c.mail_dns {
                 let _ = write!(line, "  {}", paint("1;33", &format!("MAIL DNS ({kind})")));
             }
+            if let Some(what) = &c.exists_outside {
+                let _ = write!(
+                    line,
+                    "  {}",
+                    paint("1;31", &format!("!! EXISTS OUTSIDE THE STACK: {what}"))
+                );
+            }
             if let Some(drift) = &c.drift {
                 let _ = write!(
                     line,
@@ -198,6 +210,19 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
             t.mail_dns
         );
     }
+    if t.exists_outside > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "1;31",
+                &format!(
+                    "{} resource(s) to add already exist outside any stack (marked !! EXISTS OUTSIDE THE STACK): apply refuses until each is imported or deleted",
+                    t.exists_outside
+                )
+            )
+        );
+    }
     out
 }
 
@@ -210,6 +235,7 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
             "add": t.add, "modify": t.modify, "replace": t.replace, "remove": t.remove,
             "destructive": t.destructive, "unchanged_stacks": t.unchanged_stacks,
             "iam_broadening": t.iam_broadening, "mail_dns": t.mail_dns,
+            "exists_outside": t.exists_outside,
         },
         "stacks": plans,
     });
@@ -267,6 +293,13 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             t.mail_dns
         );
     }
+    if t.exists_outside > 0 {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> {} resource(s) to add already exist outside any stack: apply refuses until each is imported or deleted.\n",
+            t.exists_outside
+        );
+    }
     out.push_str("| stack | region | status | changes |\n| --- | --- | --- | --- |\n");
     for p in plans {
         let _ = writeln!(
@@ -308,6 +341,9 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             }
             if let Some(drift) = &c.drift {
                 let _ = write!(mark, " :leftwards_arrow_with_hook: reverts drift ({drift})");
+            }
+            if c.exists_outside.is_some() {
+                mark.push_str(" :no_entry: exists outside the stack");
             }
             let replacement = match c.replacement {
                 Replacement::Always => "yes",

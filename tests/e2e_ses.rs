@@ -87,3 +87,71 @@ fn check_live_judges_identities_by_their_ses_state() {
     let err = common::text(&o.stderr);
     assert!(!err.contains("[MI5005]"), "{err}");
 }
+
+/// An identity made by hand before the stack (row 39): the plan marks it,
+/// apply refuses before creating anything, and applies once it is gone.
+#[test]
+fn an_identity_that_exists_outside_the_stack_is_refused_not_adopted() {
+    let p = &format!("e2e-pre-{}", std::process::id());
+    let dir = common::scratch();
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        format!(
+            "version: 1\nproject: {p}\nregions: {{ primary: us-east-1 }}\ndns: {{ {p}.example: external }}\nidentities:\n  \
+             byhand.{p}.example: {{ dkim: none }}\n  \
+             fresh.{p}.example: {{ dkim: none }}\n"
+        ),
+    )
+    .unwrap();
+    common::boto3(&format!(
+        "client('sesv2').create_email_identity(EmailIdentity='byhand.{p}.example')"
+    ));
+
+    let o = cli(dir.path(), &["plan"]);
+    let out = common::text(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let marked: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("EXISTS OUTSIDE THE STACK:"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{out}");
+    assert!(
+        marked[0].contains(&format!("SES identity `byhand.{p}.example` in us-east-1")),
+        "{out}"
+    );
+
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::REFUSED), "{err}");
+    assert!(
+        err.contains("resources the plan adds already exist outside any stack"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("`byhand.{p}.example` in us-east-1")),
+        "{err}"
+    );
+    assert!(err.contains("IMPORT change set"), "{err}");
+    let o = cli(dir.path(), &["status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        status["stacks"][0]["status"].is_null(),
+        "the refused apply created the stack: {status}"
+    );
+
+    common::boto3(&format!(
+        "client('sesv2').delete_email_identity(EmailIdentity='byhand.{p}.example')"
+    ));
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+}

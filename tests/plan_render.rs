@@ -1,7 +1,7 @@
 //! Snapshots of the plan renderings (human, markdown, JSON) and the apply
 //! outcome table, from plans built in code: every mark a reviewer relies on
-//! (replacement, stateful destruction, IAM broadening, mail DNS, deferred
-//! stacks, notes) appears in them.
+//! (replacement, stateful destruction, IAM broadening, mail DNS, drift,
+//! resources that exist outside the stack, deferred stacks, notes) appears in them.
 
 mod common;
 
@@ -51,6 +51,25 @@ fn plans() -> Vec<StackPlan> {
     );
     ingress.properties = vec!["Type".into()];
     changes.push(ingress);
+    // Found by a drift-aware change set and by the pre-flight read.
+    let mut drifted = ResourceChange::new(
+        "ConfigSetMarketing",
+        "AWS::SES::ConfigurationSet",
+        Action::Modify,
+        Replacement::Never,
+        vec!["SendingOptions".into()],
+    );
+    drifted.drift = Some("MODIFIED".into());
+    changes.push(drifted);
+    let mut taken = ResourceChange::new(
+        "IdentityExampleCom",
+        "AWS::SES::EmailIdentity",
+        Action::Add,
+        Replacement::Never,
+        Vec::new(),
+    );
+    taken.exists_outside = Some("SES identity `example.com` in us-east-1 (verified)".into());
+    changes.push(taken);
     changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     vec![
         StackPlan {
@@ -128,4 +147,42 @@ fn outcome_table() {
     assert!(text.contains(
         "root cause: RuleSetInbound (AWS::SES::MailManagerRuleSet) UPDATE_FAILED: Invalid relay id"
     ));
+}
+
+/// Every field the JSON plan and the plan file carry is documented in
+/// docs/plan-format.md: a new field fails this test until it is described.
+#[test]
+fn every_json_field_is_documented() {
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let mut plans = plans();
+    plans[0].parameters = vec![("IngressARecord".into(), "a.example".into())];
+    let doc = std::fs::read_to_string(common::root().join("docs/plan-format.md")).unwrap();
+    let mut found = std::collections::BTreeSet::new();
+    keys(
+        &serde_json::from_str(&mailinfra::render::json(&plans, "online")).unwrap(),
+        &mut found,
+    );
+    keys(
+        &serde_json::from_str(&mailinfra::deploy::PlanFile::new("0", plans).render()).unwrap(),
+        &mut found,
+    );
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|k| !doc.contains(&format!("`{k}`")) && !doc.contains(&format!(".{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/plan-format.md: {missing:?}"
+    );
 }
