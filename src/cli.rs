@@ -988,6 +988,7 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
             ..StackPlan::new(a)
         });
     }
+    deploy::mark_renames(&mut plans);
     Ok(plans)
 }
 
@@ -1248,6 +1249,32 @@ async fn apply(
              (`aws sesv2 delete-email-identity --email-identity NAME --region REGION`: its verification \
              and DKIM set-up go with it); otherwise import it into its stack with a CloudFormation \
              IMPORT change set (resource identifier `EmailIdentity=NAME`). Then plan again."
+        );
+        return Ok(exit::REFUSED);
+    }
+    let renamed: Vec<(&str, &crate::diff::ResourceChange)> = plans
+        .iter()
+        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
+        .filter(|(_, c)| c.renamed_from.is_some())
+        .collect();
+    if !renamed.is_empty() {
+        discard_all().await;
+        eprintln!(
+            "error: refusing to apply: resources move to a new logical id under the same name in AWS:"
+        );
+        for (stack, c) in &renamed {
+            eprintln!(
+                "  {stack}: {} ({}) replaces {} (same {})",
+                c.logical_id,
+                c.resource_type,
+                c.renamed_from.as_deref().unwrap_or_default(),
+                c.physical_name.as_deref().unwrap_or("name")
+            );
+        }
+        eprintln!(
+            "CloudFormation creates the new resource before it deletes the old one, so the name is \
+             still taken and the apply fails half-way (for DNS records it can end with neither). Apply \
+             it in two steps: first without the element (its removal), then with it under its new place."
         );
         return Ok(exit::REFUSED);
     }

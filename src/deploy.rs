@@ -680,6 +680,7 @@ fn merge_local(changes: &mut Vec<ResourceChange>, old: Option<&str>, new: &str) 
                 }
                 c.broadens = local.broadens;
                 c.mail_dns = c.mail_dns.take().or(local.mail_dns);
+                c.physical_name = local.physical_name;
                 // `drift` only comes from a drift-aware change set: kept as is.
             }
             None => changes.push(local),
@@ -701,6 +702,46 @@ fn canonical_hash(body: &str) -> String {
 fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
+}
+
+/// Pairs, over every stack of a plan, a resource added under one logical id with
+/// one removed under another that has the same name in AWS (a logical-id
+/// change: a refactor, a spec key renamed, an element moved between stacks)
+/// and marks the added one. CloudFormation creates before it deletes, so such
+/// a pair fails with "already exists" half-way (or, for DNS records, can end
+/// with neither record). Returns how many were marked.
+pub fn mark_renames(plans: &mut [StackPlan]) -> usize {
+    let removed: HashMap<String, (String, String)> = plans
+        .iter()
+        .flat_map(|p| p.changes.iter().map(move |c| (p, c)))
+        .filter(|(_, c)| c.action == diff::Action::Remove)
+        .filter_map(|(p, c)| {
+            Some((
+                c.physical_name.clone()?,
+                (p.stack.clone(), c.logical_id.clone()),
+            ))
+        })
+        .collect();
+    let mut marked = 0;
+    for p in plans.iter_mut() {
+        let stack = p.stack.clone();
+        for c in &mut p.changes {
+            if c.action != diff::Action::Add {
+                continue;
+            }
+            if let Some((from_stack, from_id)) =
+                c.physical_name.as_ref().and_then(|n| removed.get(n))
+            {
+                c.renamed_from = Some(if *from_stack == stack {
+                    format!("`{from_id}`")
+                } else {
+                    format!("`{from_id}` in `{from_stack}`")
+                });
+                marked += 1;
+            }
+        }
+    }
+    marked
 }
 
 /// Runs `work` over a dependency graph: a node starts once every dependency in
@@ -871,6 +912,7 @@ pub async fn plan_all<A: StackApi, S: TemplateStore>(
             None => Interrupted.into(),
         });
     }
+    mark_renames(&mut plans);
     // Present plans in dependency order, as apply runs them.
     Ok(plans)
 }
@@ -1804,6 +1846,48 @@ mod tests {
         assert!(PlanFile::parse(&edited).unwrap_err().contains("checksum"));
         let old = text.replace("\"format_version\": 2", "\"format_version\": 1");
         assert!(PlanFile::parse(&old).unwrap_err().contains("format 1"));
+    }
+
+    #[test]
+    fn a_name_removed_under_one_id_and_added_under_another_is_a_rename() {
+        use serde_json::json;
+        let old = json!({"Resources": {
+            "RecordMxOld": {"Type": "AWS::Route53::RecordSet", "Properties": {"HostedZoneId": "Z1", "Name": "Example.com.", "Type": "MX", "ResourceRecords": ["10 a"]}},
+            "ConfigSetMarketing": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": "marketing"}},
+        }});
+        let new = json!({"Resources": {
+            "RecordMxExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {"HostedZoneId": "Z1", "Name": "example.com", "Type": "MX", "ResourceRecords": ["10 a"]}},
+            "RecordTxtExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {"HostedZoneId": "Z1", "Name": "example.com", "Type": "TXT", "ResourceRecords": ["\"v=spf1 -all\""]}},
+        }});
+        let moved = json!({"Resources": {
+            "ConfigSetMarketingShared": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": "marketing"}},
+            "ConfigSetOther": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": "other"}},
+        }});
+        let mut a = plan_file().stacks[0].clone();
+        a.changes = diff::diff_templates(Some(&old), Some(&new));
+        let mut b = plan_file().stacks[0].clone();
+        b.stack = "demo-us-east-1-sending-01".into();
+        b.changes = diff::diff_templates(None, Some(&moved));
+        let mut plans = [a, b];
+        assert_eq!(mark_renames(&mut plans), 2);
+        let mark = |p: usize, id: &str| {
+            plans[p]
+                .changes
+                .iter()
+                .find(|c| c.logical_id == id)
+                .and_then(|c| c.renamed_from.clone())
+        };
+        // The zone, the name (case and final dot aside) and the type make a record.
+        assert_eq!(
+            mark(0, "RecordMxExampleCom").as_deref(),
+            Some("`RecordMxOld`")
+        );
+        assert_eq!(mark(0, "RecordTxtExampleCom"), None);
+        assert_eq!(
+            mark(1, "ConfigSetMarketingShared").as_deref(),
+            Some("`ConfigSetMarketing` in `demo-us-east-1-mail-manager`")
+        );
+        assert_eq!(mark(1, "ConfigSetOther"), None);
     }
 
     proptest! {

@@ -53,6 +53,14 @@ pub struct ResourceChange {
     /// CloudFormation would fail to create it in the middle of the apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exists_outside: Option<String>,
+    /// The resource this change adds has the same name in AWS as one the plan
+    /// removes under another logical id (a rename): where that one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// The resource's name in AWS, for types whose name the template sets and
+    /// that cannot exist twice (see [`physical_name`]).
+    #[serde(skip)]
+    pub physical_name: Option<String>,
 }
 
 impl ResourceChange {
@@ -74,6 +82,8 @@ impl ResourceChange {
             mail_dns: None,
             drift: None,
             exists_outside: None,
+            renamed_from: None,
+            physical_name: None,
         }
     }
 
@@ -111,6 +121,43 @@ fn type_of(r: &Value) -> String {
         .to_string()
 }
 
+/// The name that identifies a resource in AWS, for the types whose name the
+/// template sets and that cannot exist twice under one name: `TYPE name`.
+/// Only literal strings count (a name built with intrinsics is not known here).
+pub fn physical_name(resource: &Value) -> Option<String> {
+    let props = resource.get("Properties")?;
+    let get = |path: &[&str]| -> Option<String> {
+        let mut v = props;
+        for k in path {
+            v = v.get(k)?;
+        }
+        v.as_str().map(str::to_string)
+    };
+    let rtype = type_of(resource);
+    let name = match rtype.as_str() {
+        "AWS::SES::EmailIdentity" => get(&["EmailIdentity"])?.to_ascii_lowercase(),
+        "AWS::SES::ConfigurationSet" => get(&["Name"])?,
+        "AWS::SES::Template" => get(&["Template", "TemplateName"])?,
+        "AWS::SES::ContactList" => get(&["ContactListName"])?,
+        "AWS::SES::ReceiptRuleSet" => get(&["RuleSetName"])?,
+        "AWS::SNS::Topic" => get(&["TopicName"])?,
+        "AWS::IAM::Role" => get(&["RoleName"])?,
+        "AWS::S3::Bucket" => get(&["BucketName"])?,
+        "AWS::Route53::RecordSet" => {
+            let zone = get(&["HostedZoneId"])
+                .or_else(|| get(&["HostedZoneName"]))
+                .unwrap_or_default();
+            let name = get(&["Name"])?.trim_end_matches('.').to_ascii_lowercase();
+            let set = get(&["SetIdentifier"])
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            format!("{name} {} in {zone}{set}", get(&["Type"])?)
+        }
+        _ => return None,
+    };
+    Some(format!("{rtype} {name}"))
+}
+
 /// Resource-level changes from `old` to `new` (either may be absent), sorted by logical id.
 pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceChange> {
     let old_r = resources(old);
@@ -124,6 +171,7 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
                     ResourceChange::new(id, &rtype, Action::Add, Replacement::Never, vec![]);
                 c.broadens = iam_broadening(None, Some(n));
                 c.mail_dns = mail_dns(n);
+                c.physical_name = physical_name(n);
                 out.push(c);
             }
             Some(o) if o != n => {
@@ -155,6 +203,7 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
                 let mut c = ResourceChange::new(id, &rtype, Action::Modify, replacement, props);
                 c.broadens = iam_broadening(Some(o), Some(n));
                 c.mail_dns = mail_dns(n).or_else(|| mail_dns(o));
+                c.physical_name = physical_name(n);
                 out.push(c);
             }
             Some(_) => {}
@@ -165,6 +214,7 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
             let rtype = type_of(o);
             let mut c = ResourceChange::new(id, &rtype, Action::Remove, Replacement::Never, vec![]);
             c.mail_dns = mail_dns(o);
+            c.physical_name = physical_name(o);
             out.push(c);
         }
     }

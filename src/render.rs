@@ -25,6 +25,8 @@ pub struct Totals {
     pub mail_dns: usize,
     /// Resources to add that already exist outside any stack.
     pub exists_outside: usize,
+    /// Resources added under a new logical id with the name of one removed.
+    pub renamed: usize,
 }
 
 pub fn totals(plans: &[StackPlan]) -> Totals {
@@ -51,6 +53,9 @@ pub fn totals(plans: &[StackPlan]) -> Totals {
             }
             if c.exists_outside.is_some() {
                 t.exists_outside += 1;
+            }
+            if c.renamed_from.is_some() {
+                t.renamed += 1;
             }
         }
     }
@@ -148,6 +153,13 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
                     paint("1;31", &format!("!! EXISTS OUTSIDE THE STACK: {what}"))
                 );
             }
+            if let Some(from) = &c.renamed_from {
+                let _ = write!(
+                    line,
+                    "  {}",
+                    paint("1;31", &format!("!! RENAMED FROM {from}"))
+                );
+            }
             if let Some(drift) = &c.drift {
                 let _ = write!(
                     line,
@@ -210,6 +222,19 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
             t.mail_dns
         );
     }
+    if t.renamed > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "1;31",
+                &format!(
+                    "{} resource(s) move to a new logical id under the same name (marked !! RENAMED FROM): CloudFormation would create each before deleting the old one and fail; apply refuses",
+                    t.renamed
+                )
+            )
+        );
+    }
     if t.exists_outside > 0 {
         let _ = writeln!(
             out,
@@ -235,7 +260,7 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
             "add": t.add, "modify": t.modify, "replace": t.replace, "remove": t.remove,
             "destructive": t.destructive, "unchanged_stacks": t.unchanged_stacks,
             "iam_broadening": t.iam_broadening, "mail_dns": t.mail_dns,
-            "exists_outside": t.exists_outside,
+            "exists_outside": t.exists_outside, "renamed": t.renamed,
         },
         "stacks": plans,
     });
@@ -293,6 +318,13 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             t.mail_dns
         );
     }
+    if t.renamed > 0 {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> {} resource(s) move to a new logical id under the same name: apply refuses (CloudFormation would fail to create them).\n",
+            t.renamed
+        );
+    }
     if t.exists_outside > 0 {
         let _ = writeln!(
             out,
@@ -344,6 +376,9 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             }
             if c.exists_outside.is_some() {
                 mark.push_str(" :no_entry: exists outside the stack");
+            }
+            if let Some(from) = &c.renamed_from {
+                let _ = write!(mark, " :no_entry: renamed from {from}");
             }
             let replacement = match c.replacement {
                 Replacement::Always => "yes",

@@ -143,3 +143,44 @@ fn every_command_has_help() {
             .bind(|| insta::assert_snapshot!(format!("help-{cmd}"), help));
     }
 }
+
+/// A resource whose logical id changed (here: the last build named it
+/// differently) but whose name in AWS did not is marked as a rename.
+#[test]
+fn a_logical_id_change_under_the_same_name_is_marked_as_a_rename() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/001-quickstart.yaml");
+    std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
+    assert!(common::run(&["build"], dir.path()).status.success());
+    let out = dir.path().join("mailinfra.out");
+    let sending = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-sending.template.json"))
+        .expect("a sending stack");
+    let text = std::fs::read_to_string(&sending).unwrap();
+    let template: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let id = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::SES::EmailIdentity")
+        .map(|(id, _)| id.clone())
+        .expect("an identity");
+    std::fs::write(
+        &sending,
+        text.replace(&format!("\"{id}\""), "\"IdentityFromAnOlderScheme\""),
+    )
+    .unwrap();
+    let o = common::run(&["plan", "--offline"], dir.path());
+    let plan = common::text(&o.stdout);
+    assert!(
+        plan.contains(&format!("+ {id}"))
+            && plan.contains("!! RENAMED FROM `IdentityFromAnOlderScheme`"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("1 resource(s) move to a new logical id"),
+        "{plan}"
+    );
+}

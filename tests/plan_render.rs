@@ -1,7 +1,7 @@
 //! Snapshots of the plan renderings (human, markdown, JSON) and the apply
 //! outcome table, from plans built in code: every mark a reviewer relies on
 //! (replacement, stateful destruction, IAM broadening, mail DNS, drift,
-//! resources that exist outside the stack, deferred stacks, notes) appears in them.
+//! resources that exist outside the stack, renames, deferred stacks, notes) appears in them.
 
 mod common;
 
@@ -70,6 +70,15 @@ fn plans() -> Vec<StackPlan> {
     );
     taken.exists_outside = Some("SES identity `example.com` in us-east-1 (verified)".into());
     changes.push(taken);
+    let mut renamed = ResourceChange::new(
+        "TemplateWelcome",
+        "AWS::SES::Template",
+        Action::Add,
+        Replacement::Never,
+        Vec::new(),
+    );
+    renamed.renamed_from = Some("`TemplateWelcomeV1`".into());
+    changes.push(renamed);
     changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     vec![
         StackPlan {
