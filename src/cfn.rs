@@ -148,6 +148,9 @@ pub struct NewChangeSet<'a> {
     pub role_arn: Option<&'a str>,
     /// A drift-aware change set (`REVERT_DRIFT`; updates only).
     pub revert_drift: bool,
+    /// Import resources of the template that already exist under their name
+    /// (`ImportExistingResources`) instead of failing to create them.
+    pub import_existing: bool,
 }
 
 /// An error an AWS service (or the network) returned, classified once here.
@@ -616,6 +619,9 @@ impl StackApi for SdkStackApi {
             .client_token(req.client_token)
             .description(req.description)
             .set_role_arn(req.role_arn.map(str::to_string));
+        if req.import_existing {
+            call = call.import_existing_resources(true);
+        }
         if req.revert_drift && !req.create {
             call = call.deployment_mode(aws_sdk_cloudformation::types::DeploymentMode::RevertDrift);
         }
@@ -674,6 +680,7 @@ impl StackApi for SdkStackApi {
                     let action = match rc.action().map(|a| a.as_str()) {
                         Some("Add") => Action::Add,
                         Some("Remove") => Action::Remove,
+                        Some("Import") => Action::Import,
                         _ => Action::Modify,
                     };
                     // A policy action of `Delete`/`ReplaceAndDelete` or a detail that

@@ -265,6 +265,11 @@ pub struct DeployArgs {
     /// as drift, and the apply puts them back as the spec says.
     #[arg(long)]
     pub revert_drift: bool,
+    /// Import this resource (logical id), which already exists outside any stack
+    /// (marked `EXISTS OUTSIDE THE STACK`), into its stack as it is, instead of
+    /// refusing; repeat for each. Nothing you do not name is ever imported.
+    #[arg(long = "import", value_name = "LOGICAL_ID")]
+    pub import: Vec<String>,
 }
 
 /// Parses the process arguments and runs; returns the exit code.
@@ -553,6 +558,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             };
             lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
+            check_imports(dargs, &artifacts)?;
             let keep = if out.is_some() {
                 deploy::Keep::ChangeSets
             } else {
@@ -646,6 +652,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             };
             lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
+            check_imports(dargs, &artifacts)?;
             // Before anything is read: two applies in one workspace never interleave.
             let lock = crate::lock::Lock::acquire(&cli.file)?;
             let mut opts = options(deploy::Keep::ChangeSets, dargs, timing());
@@ -992,12 +999,30 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
     Ok(plans)
 }
 
+/// Every `--import` names a resource of a stack being deployed.
+fn check_imports(d: &DeployArgs, artifacts: &[Artifact]) -> anyhow::Result<()> {
+    for id in &d.import {
+        let known = artifacts.iter().any(|a| {
+            serde_json::from_str::<Value>(&a.body)
+                .is_ok_and(|t| t["Resources"].get(id.as_str()).is_some())
+        });
+        if !known {
+            anyhow::bail!(
+                "`--import {id}`: no stack of the spec has a resource with this logical id; \
+                 the plan names them (e.g. `IdentityExampleCom`)"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn options(keep: deploy::Keep, d: &DeployArgs, timing: Timing) -> deploy::Options {
     let mut o = deploy::Options::new(keep, timing);
     o.role_arn = d.role_arn.clone();
     o.concurrency = usize::from(d.concurrency);
     o.busy_wait = std::time::Duration::from_secs(d.wait_busy.saturating_mul(60));
     o.revert_drift = d.revert_drift;
+    o.import.clone_from(&d.import);
     o
 }
 
@@ -1225,6 +1250,21 @@ async fn apply(
             }
         }
     };
+    let unnamed = deploy::unnamed_imports(&plans, &opts.import);
+    if !unnamed.is_empty() {
+        discard_all().await;
+        eprintln!(
+            "error: refusing to apply: CloudFormation would also import resources you did not name \
+             (it imports every existing named resource of a stack it imports into):"
+        );
+        for (stack, c) in &unnamed {
+            eprintln!("  {stack}: {} ({})", c.logical_id, c.resource_type);
+        }
+        eprintln!(
+            "Name each with `--import LOGICAL_ID` if it is meant to be managed here, or remove it first."
+        );
+        return Ok(exit::REFUSED);
+    }
     let taken: Vec<(&str, &crate::diff::ResourceChange)> = plans
         .iter()
         .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
@@ -1245,10 +1285,10 @@ async fn apply(
             );
         }
         eprintln!(
-            "mailinfra never adopts a resource silently. For each: if nothing uses it, delete it \
-             (`aws sesv2 delete-email-identity --email-identity NAME --region REGION`: its verification \
-             and DKIM set-up go with it); otherwise import it into its stack with a CloudFormation \
-             IMPORT change set (resource identifier `EmailIdentity=NAME`). Then plan again."
+            "mailinfra never adopts a resource silently. For each: to manage it here as it is, apply \
+             again with `--import LOGICAL_ID` (CloudFormation imports it, then the apply sets it up as \
+             the spec says); if nothing uses it, delete it instead (`aws sesv2 delete-email-identity \
+             --email-identity NAME --region REGION`: its verification and DKIM set-up go with it)."
         );
         return Ok(exit::REFUSED);
     }

@@ -249,6 +249,9 @@ pub struct Options {
     /// On interrupt, cancel running stack updates (`CancelUpdateStack`) instead
     /// of following them to their end.
     pub cancel_on_interrupt: bool,
+    /// Logical ids of resources that already exist and are to be imported into
+    /// their stack (`--import`); nothing else is ever imported.
+    pub import: Vec<String>,
 }
 
 /// The user asked to stop (Ctrl-C, or SIGTERM from a CI runner). From then on
@@ -295,6 +298,7 @@ impl Options {
             revert_drift: false,
             interrupt: Interrupt::default(),
             cancel_on_interrupt: false,
+            import: Vec::new(),
         }
     }
 }
@@ -572,6 +576,13 @@ pub async fn plan_stack(
     };
     let create = current.as_ref().is_none_or(StackInfo::is_review);
     let description = format!("mailinfra plan {}", opts.plan_id);
+    // Only for a stack that holds a resource the user named: CloudFormation
+    // imports every existing named resource of such a change set, and
+    // `unnamed_imports` refuses any the user did not name.
+    let import_existing = opts
+        .import
+        .iter()
+        .any(|id| template_has_resource(&artifact.body, id));
     let arn = retrying(timing, || {
         api.create_change_set(NewChangeSet {
             stack: name,
@@ -585,6 +596,7 @@ pub async fn plan_stack(
             description: &description,
             role_arn: opts.role_arn.as_deref(),
             revert_drift: opts.revert_drift,
+            import_existing,
         })
     })
     .await?;
@@ -702,6 +714,25 @@ fn canonical_hash(body: &str) -> String {
 fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
+}
+
+fn template_has_resource(body: &str, logical_id: &str) -> bool {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .is_some_and(|t| t["Resources"].get(logical_id).is_some())
+}
+
+/// Imports in the plans that the user did not name with `--import`: a change
+/// set that imports imports every existing named resource of its template.
+pub fn unnamed_imports<'a>(
+    plans: &'a [StackPlan],
+    named: &[String],
+) -> Vec<(&'a str, &'a ResourceChange)> {
+    plans
+        .iter()
+        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
+        .filter(|(_, c)| c.action == diff::Action::Import && !named.contains(&c.logical_id))
+        .collect()
 }
 
 /// Pairs, over every stack of a plan, a resource added under one logical id with

@@ -17,6 +17,8 @@ pub enum Action {
     Add,
     Modify,
     Remove,
+    /// An existing resource brought under the stack (`apply --import`).
+    Import,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,8 @@ pub struct Totals {
     pub exists_outside: usize,
     /// Resources added under a new logical id with the name of one removed.
     pub renamed: usize,
+    /// Existing resources brought under a stack (`--import`).
+    pub import: usize,
 }
 
 pub fn totals(plans: &[StackPlan]) -> Totals {
@@ -37,6 +39,7 @@ pub fn totals(plans: &[StackPlan]) -> Totals {
         }
         for c in &p.changes {
             match (c.action, c.replacement) {
+                (Action::Import, _) => t.import += 1,
                 (Action::Add, _) => t.add += 1,
                 (Action::Remove, _) => t.remove += 1,
                 (Action::Modify, Replacement::Never) => t.modify += 1,
@@ -62,8 +65,18 @@ pub fn totals(plans: &[StackPlan]) -> Totals {
     t
 }
 
+/// "N to import, " when the plan imports anything.
+fn imports(t: &Totals) -> String {
+    if t.import > 0 {
+        format!("{} to import, ", t.import)
+    } else {
+        String::new()
+    }
+}
+
 fn symbol(c: &ResourceChange) -> &'static str {
     match (c.action, c.replacement) {
+        (Action::Import, _) => "<=",
         (Action::Add, _) => "+",
         (Action::Remove, _) => "-",
         (Action::Modify, Replacement::Never) => "~",
@@ -112,7 +125,7 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
         for c in &p.changes {
             let sym = symbol(c);
             let code = match c.action {
-                Action::Add => "32",
+                Action::Add | Action::Import => "32",
                 Action::Remove => "31",
                 Action::Modify if c.replacement != Replacement::Never => "35",
                 Action::Modify => "33",
@@ -181,7 +194,8 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
     let t = totals(plans);
     let _ = writeln!(
         out,
-        "Plan: {} to add, {} to change, {} to replace, {} to remove ({} of {} stacks unchanged)",
+        "Plan: {}{} to add, {} to change, {} to replace, {} to remove ({} of {} stacks unchanged)",
+        imports(&t),
         t.add,
         t.modify,
         t.replace,
@@ -260,7 +274,7 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
             "add": t.add, "modify": t.modify, "replace": t.replace, "remove": t.remove,
             "destructive": t.destructive, "unchanged_stacks": t.unchanged_stacks,
             "iam_broadening": t.iam_broadening, "mail_dns": t.mail_dns,
-            "exists_outside": t.exists_outside, "renamed": t.renamed,
+            "exists_outside": t.exists_outside, "renamed": t.renamed, "import": t.import,
         },
         "stacks": plans,
     });
@@ -273,7 +287,8 @@ pub fn markdown(plans: &[StackPlan]) -> String {
     let mut out = String::from("### mailinfra plan\n\n");
     let _ = writeln!(
         out,
-        "**{} to add, {} to change, {} to replace, {} to remove** ({} of {} stacks unchanged)\n",
+        "**{}{} to add, {} to change, {} to replace, {} to remove** ({} of {} stacks unchanged)\n",
+        imports(&t),
         t.add,
         t.modify,
         t.replace,

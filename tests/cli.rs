@@ -184,3 +184,22 @@ fn a_logical_id_change_under_the_same_name_is_marked_as_a_rename() {
         "{plan}"
     );
 }
+
+#[test]
+fn an_import_of_an_unknown_logical_id_is_an_error() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/001-quickstart.yaml");
+    std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
+    let o = common::run(
+        &["plan", "--offline", "--import", "IdentityNope"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert!(
+        common::text(&o.stderr).contains(
+            "`--import IdentityNope`: no stack of the spec has a resource with this logical id"
+        ),
+        "{}",
+        common::text(&o.stderr)
+    );
+}

@@ -1658,3 +1658,64 @@ async fn cancel_on_interrupt_cancels_the_update_and_follows_the_rollback() {
     );
     assert!(warnings.lock().unwrap()[0].contains("the update is cancelled"));
 }
+
+/// `--import ID`: only a stack holding a named resource gets an importing
+/// change set, its import shows as such, and an import nobody named is found.
+#[tokio::test]
+async fn imports_happen_only_for_named_resources() {
+    let (ds, gt) = (describe_stack_rule("UPDATE_COMPLETE"), template_rule(OLD));
+    let importing = mock!(Client::create_change_set)
+        .match_requests(|r| r.import_existing_resources() == Some(true))
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id(CS)
+                .stack_id(ARN)
+                .build()
+        });
+    let plain = mock!(Client::create_change_set)
+        .match_requests(|r| r.import_existing_resources().is_none())
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id(CS)
+                .stack_id(ARN)
+                .build()
+        });
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        let rc = ResourceChange::builder()
+            .logical_resource_id("ArchiveJournal")
+            .resource_type("AWS::SES::MailManagerArchive")
+            .action(aws_sdk_cloudformation::types::ChangeAction::Import)
+            .build();
+        change_set(
+            "CREATE_COMPLETE",
+            "AVAILABLE",
+            vec![
+                Change::builder()
+                    .r#type(ChangeType::Resource)
+                    .resource_change(rc)
+                    .build(),
+            ],
+            None,
+        )
+    });
+    let api = client(&[&ds, &gt, &importing, &plain, &describe]);
+    let mut o = opts(Keep::ChangeSets);
+    o.import = vec!["ArchiveJournal".into()];
+    let plan = deploy::plan_stack(&api, &NoTemplateStore, &artifact(STACK, NEW), &[], &o)
+        .await
+        .unwrap();
+    assert_eq!((importing.num_calls(), plain.num_calls()), (1, 0));
+    assert_eq!(plan.changes[0].action, mailinfra::diff::Action::Import);
+    let plans = [plan];
+    assert!(deploy::unnamed_imports(&plans, &o.import).is_empty());
+    assert_eq!(deploy::unnamed_imports(&plans, &[]).len(), 1);
+    assert!(mailinfra::render::human(&plans, false).contains("<= ArchiveJournal"));
+    assert!(mailinfra::render::human(&plans, false).contains("Plan: 1 to import, 0 to add"));
+
+    // A name that is not in this stack's template: a plain change set.
+    o.import = vec!["IdentityElsewhere".into()];
+    deploy::plan_stack(&api, &NoTemplateStore, &artifact(STACK, NEW), &[], &o)
+        .await
+        .unwrap();
+    assert_eq!((importing.num_calls(), plain.num_calls()), (1, 1));
+}

@@ -136,7 +136,7 @@ fn an_identity_that_exists_outside_the_stack_is_refused_not_adopted() {
         err.contains(&format!("`byhand.{p}.example` in us-east-1")),
         "{err}"
     );
-    assert!(err.contains("IMPORT change set"), "{err}");
+    assert!(err.contains("--import LOGICAL_ID"), "{err}");
     let o = cli(dir.path(), &["status", "--format", "json"]);
     let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(

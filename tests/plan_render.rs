@@ -79,6 +79,13 @@ fn plans() -> Vec<StackPlan> {
     );
     renamed.renamed_from = Some("`TemplateWelcomeV1`".into());
     changes.push(renamed);
+    changes.push(ResourceChange::new(
+        "IdentityLegacyExampleCom",
+        "AWS::SES::EmailIdentity",
+        Action::Import,
+        Replacement::Never,
+        Vec::new(),
+    ));
     changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     vec![
         StackPlan {
