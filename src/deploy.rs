@@ -1484,8 +1484,9 @@ fn lost(plan: &StackPlan, stack_ref: &str, status: &str, why: &str) -> StackOutc
     StackOutcome {
         status: Some(status.to_string()).filter(|s| !s.is_empty()),
         hint: Some(format!(
-            "the operation goes on in CloudFormation; follow it with `aws cloudformation describe-stack-events --stack-name {stack_ref} --region {}`, \
-             and run `mailinfra apply` again once it settled (never while it runs)",
+            "the operation goes on in CloudFormation; `mailinfra status` shows where it is (its events: \
+             `aws cloudformation describe-stack-events --stack-name {stack_ref} --region {}`); \
+             run `mailinfra apply` again once it settled (never while it runs)",
             plan.region
         )),
         detail: Some(format!("lost sight of the stack: {why}")),
