@@ -1429,17 +1429,40 @@ fn journal_progress(journal: &crate::journal::Journal, p: &Progress) {
     }
 }
 
-/// Waits for the next Ctrl-C or SIGTERM.
-async fn next_signal(#[cfg(unix)] term: &mut Option<tokio::signal::unix::Signal>) {
+/// Ctrl-C and SIGTERM, each registered once, so that a signal arriving
+/// between two waits is not lost.
+struct Signals {
     #[cfg(unix)]
-    if let Some(term) = term {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    both: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                both: signal(SignalKind::interrupt())
+                    .and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
         }
-        return;
+        #[cfg(not(unix))]
+        Signals {}
     }
-    tokio::signal::ctrl_c().await.ok();
+
+    /// Waits for the next one.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.both {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        tokio::signal::ctrl_c().await.ok();
+    }
 }
 
 /// Ctrl-C and SIGTERM (what CI runners send when a job is cancelled) are
@@ -1451,24 +1474,15 @@ fn watch_interrupts(
     running: &'static str,
     last_words: impl FnOnce() + Send + 'static,
 ) {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut signals = Signals::new();
     tokio::spawn(async move {
-        next_signal(
-            #[cfg(unix)]
-            &mut term,
-        )
-        .await;
+        signals.next().await;
         interrupt.raise();
         eprintln!(
             "Interrupt received: no new stack starts and no planned change set is executed; {running}. \
              Interrupt again to stop at once."
         );
-        next_signal(
-            #[cfg(unix)]
-            &mut term,
-        )
-        .await;
+        signals.next().await;
         last_words();
         eprintln!(
             "Two interrupts received: stopped without waiting. Operations already started go on in \
