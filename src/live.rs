@@ -413,6 +413,7 @@ mod tests {
             dkim_status: Some("SUCCESS".into()),
             dkim_origin: Some(origin.into()),
             dkim_signing_enabled: true,
+            ..IdentityState::default()
         }
     }
 
@@ -581,6 +582,10 @@ mod tests {
                 Some(Err(e)) => Err(anyhow::anyhow!("{e}")),
                 None => Ok(None),
             }
+        }
+
+        async fn list_identities(&self) -> anyhow::Result<Vec<IdentityState>> {
+            anyhow::bail!("check --live reads identities one by one, for their DKIM state")
         }
     }
 

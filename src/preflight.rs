@@ -100,12 +100,21 @@ mod tests {
     struct Known(Vec<&'static str>);
 
     impl MailApi for Known {
-        async fn email_identity(&self, name: &str) -> anyhow::Result<Option<IdentityState>> {
-            Ok(self.0.contains(&name).then(|| IdentityState {
-                identity_type: "DOMAIN".into(),
-                verification_status: Some("PENDING".into()),
-                ..Default::default()
-            }))
+        async fn email_identity(&self, _name: &str) -> anyhow::Result<Option<IdentityState>> {
+            anyhow::bail!("the pre-flight lists identities, it does not read them one by one")
+        }
+
+        async fn list_identities(&self) -> anyhow::Result<Vec<IdentityState>> {
+            Ok(self
+                .0
+                .iter()
+                .map(|name| IdentityState {
+                    name: name.to_string(),
+                    identity_type: "DOMAIN".into(),
+                    verification_status: Some("PENDING".into()),
+                    ..Default::default()
+                })
+                .collect())
         }
     }
 

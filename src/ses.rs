@@ -20,10 +20,13 @@ use crate::deploy::{Timing, retrying};
 /// per account; the SDK and [`retrying`] back off on `TooManyRequestsException`.
 pub const READ_CONCURRENCY: usize = 8;
 
-/// One email identity as `GetEmailIdentity` shows it. Enumerations are kept as
-/// the API spells them.
+/// One email identity as `GetEmailIdentity` shows it (`ListEmailIdentities`
+/// shows the name, type and verification only). Enumerations are kept as the
+/// API spells them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdentityState {
+    /// The identity: a domain or an email address.
+    pub name: String,
     /// `DOMAIN`, `EMAIL_ADDRESS` or `MANAGED_DOMAIN`.
     pub identity_type: String,
     /// Whether SES lets you send from it (`VerifiedForSendingStatus`).
@@ -47,6 +50,10 @@ pub trait MailApi: Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = anyhow::Result<Option<IdentityState>>> + Send;
+    /// Every identity of the account in this region (`ListEmailIdentities`,
+    /// every page of 1,000): one call per thousand identities, where reading
+    /// them one by one would take one call each.
+    fn list_identities(&self) -> impl Future<Output = anyhow::Result<Vec<IdentityState>>> + Send;
 }
 
 /// The real thing, for one region.
@@ -88,6 +95,7 @@ impl MailApi for SdkMailApi {
         };
         let dkim = out.dkim_attributes();
         Ok(Some(IdentityState {
+            name: name.to_string(),
             identity_type: out
                 .identity_type()
                 .map(|t| t.as_str().to_string())
@@ -102,6 +110,40 @@ impl MailApi for SdkMailApi {
                 .map(|o| o.as_str().to_string()),
             dkim_signing_enabled: dkim.is_some_and(|d| d.signing_enabled()),
         }))
+    }
+
+    async fn list_identities(&self) -> anyhow::Result<Vec<IdentityState>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_email_identities()
+                .page_size(1000)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err("cannot list the SES identities", e))?;
+            out.extend(page.email_identities().iter().map(|i| {
+                let status = i.verification_status().map(|s| s.as_str().to_string());
+                IdentityState {
+                    name: i.identity_name().unwrap_or_default().to_string(),
+                    identity_type: i
+                        .identity_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    verified_for_sending: i.sending_enabled()
+                        && status.as_deref() == Some("SUCCESS"),
+                    verification_status: status,
+                    ..IdentityState::default()
+                }
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -126,19 +168,27 @@ pub async fn read_identities(
 
 /// Plan's pre-flight read: the identities among `names` that already exist in
 /// SES (made by hand, or by another stack or tool), in the order of `names`.
-/// Creating one of them through CloudFormation would fail mid-apply.
+/// Creating one of them through CloudFormation would fail mid-apply. One
+/// listing of the account's identities answers for any number of names
+/// (domains compare without regard to case, as DNS does).
 pub async fn existing_identities(
     api: &impl MailApi,
     names: &[String],
     timing: &Timing,
 ) -> anyhow::Result<Vec<(String, IdentityState)>> {
-    let mut found = Vec::new();
-    for (name, r) in names.iter().zip(read_identities(api, names, timing).await) {
-        if let Some(state) = r? {
-            found.push((name.clone(), state));
-        }
+    if names.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let listed: std::collections::HashMap<String, IdentityState> =
+        retrying(timing, || api.list_identities())
+            .await?
+            .into_iter()
+            .map(|i| (i.name.to_ascii_lowercase(), i))
+            .collect();
+    Ok(names
+        .iter()
+        .filter_map(|n| Some((n.clone(), listed.get(&n.to_ascii_lowercase())?.clone())))
+        .collect())
 }
 
 #[cfg(test)]
@@ -158,6 +208,7 @@ mod tests {
         throttled: Mutex<BTreeMap<String, u32>>,
         broken: Vec<String>,
         in_flight: Mutex<(usize, usize)>,
+        listings: Mutex<usize>,
     }
 
     impl MailApi for Fake {
@@ -194,6 +245,18 @@ mod tests {
             }
             Ok(self.known.get(name).cloned())
         }
+
+        async fn list_identities(&self) -> anyhow::Result<Vec<IdentityState>> {
+            *self.listings.lock().unwrap() += 1;
+            Ok(self
+                .known
+                .iter()
+                .map(|(name, s)| IdentityState {
+                    name: name.clone(),
+                    ..s.clone()
+                })
+                .collect())
+        }
     }
 
     fn state() -> IdentityState {
@@ -209,18 +272,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn existing_identities_are_found_in_order_with_bounded_concurrency() {
+    async fn identities_are_read_in_order_with_bounded_concurrency() {
         let all = names(40);
         let mut fake = Fake::default();
         for n in [&all[31], &all[3], &all[17]] {
             fake.known.insert(n.clone(), state());
         }
         fake.throttled.lock().unwrap().insert(all[17].clone(), 2);
-        let found = existing_identities(&fake, &all, &Timing::fast(Duration::from_millis(1)))
-            .await
-            .unwrap();
-        let got: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(got, ["d003.example", "d017.example", "d031.example"]);
+        let read = read_identities(&fake, &all, &Timing::fast(Duration::from_millis(1))).await;
+        let got: Vec<usize> = read
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Ok(Some(_))))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(got, [3, 17, 31]);
         let max = fake.in_flight.lock().unwrap().1;
         assert!(max > 1 && max <= READ_CONCURRENCY, "{max} reads at once");
     }
@@ -232,9 +298,32 @@ mod tests {
             broken: vec![all[2].clone()],
             ..Default::default()
         };
-        let err = existing_identities(&fake, &all, &Timing::fast(Duration::from_millis(1)))
-            .await
-            .unwrap_err();
+        let read = read_identities(&fake, &all, &Timing::fast(Duration::from_millis(1))).await;
+        let err = read[2].as_ref().unwrap_err();
         assert_eq!(err.to_string(), "cannot read SES identity `d002.example`");
+        assert!(matches!(read[1], Ok(None)));
+    }
+
+    #[tokio::test]
+    async fn existing_identities_come_from_one_listing() {
+        let all = names(40);
+        let mut fake = Fake::default();
+        for n in [&all[31], &all[3]] {
+            fake.known.insert(n.clone(), state());
+        }
+        // Domains compare without regard to case.
+        fake.known.insert("D017.EXAMPLE".into(), state());
+        fake.known.insert("unrelated.example".into(), state());
+        let found = existing_identities(&fake, &all, &Timing::fast(Duration::from_millis(1)))
+            .await
+            .unwrap();
+        let got: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(got, ["d003.example", "d017.example", "d031.example"]);
+        assert_eq!(*fake.listings.lock().unwrap(), 1);
+        assert_eq!(
+            fake.in_flight.lock().unwrap().1,
+            0,
+            "no identity read one by one"
+        );
     }
 }

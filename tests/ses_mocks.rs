@@ -14,7 +14,7 @@ use aws_sdk_sesv2::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
 use mailinfra::deploy::Timing;
-use mailinfra::ses::{IdentityState, MailApi, SdkMailApi, existing_identities};
+use mailinfra::ses::{IdentityState, MailApi, SdkMailApi, existing_identities, read_identities};
 
 const THROTTLED: &str = r#"{"__type":"TooManyRequestsException","message":"Too many requests"}"#;
 const NOT_FOUND: &str =
@@ -73,6 +73,7 @@ async fn a_verified_identity_maps_every_field() {
     assert_eq!(
         state,
         Some(IdentityState {
+            name: "ok.example".into(),
             identity_type: "DOMAIN".into(),
             verified_for_sending: true,
             verification_status: Some("SUCCESS".into()),
@@ -150,16 +151,15 @@ async fn throttling_is_transient_and_retried() {
         })
         .build();
     let api = client(&[&rule]);
-    let found = existing_identities(
+    let read = read_identities(
         &api,
         &["busy.example".to_string()],
         &Timing::fast(Duration::from_millis(1)),
     )
-    .await
-    .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].0, "busy.example");
-    assert!(found[0].1.verified_for_sending);
+    .await;
+    let state = read[0].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(state.name, "busy.example");
+    assert!(state.verified_for_sending);
     assert_eq!(rule.num_calls(), 3);
 }
 
@@ -171,13 +171,13 @@ async fn a_denied_read_is_a_readable_error_not_retried() {
         .repeatedly()
         .build();
     let api = client(&[&rule]);
-    let err = existing_identities(
+    let mut read = read_identities(
         &api,
         &["x.example".to_string()],
         &Timing::fast(Duration::from_millis(1)),
     )
-    .await
-    .unwrap_err();
+    .await;
+    let err = read.remove(0).unwrap_err();
     assert!(!mailinfra::cfn::is_transient(&err));
     assert_eq!(
         mailinfra::cfn::error_code(&err),
@@ -188,4 +188,69 @@ async fn a_denied_read_is_a_readable_error_not_retried() {
         "cannot read SES identity `x.example`: User is not authorized to perform: ses:GetEmailIdentity (AccessDeniedException)"
     );
     assert_eq!(rule.num_calls(), 1);
+}
+
+/// The pre-flight lists the account's identities, every page of 1,000, and
+/// retries a throttled page; it never reads identities one by one.
+#[tokio::test]
+async fn existing_identities_are_listed_page_by_page() {
+    use aws_sdk_sesv2::operation::list_email_identities::ListEmailIdentitiesOutput;
+    use aws_sdk_sesv2::types::IdentityInfo;
+    let info = |name: &str, status: VerificationStatus| {
+        IdentityInfo::builder()
+            .identity_name(name)
+            .identity_type(IdentityType::Domain)
+            .sending_enabled(true)
+            .verification_status(status)
+            .build()
+    };
+    let first = mock!(Client::list_email_identities)
+        .match_requests(|r| r.next_token().is_none() && r.page_size() == Some(1000))
+        .sequence()
+        .http_status(429, Some(THROTTLED.into()))
+        .output(move || {
+            ListEmailIdentitiesOutput::builder()
+                .email_identities(info("old.example", VerificationStatus::Success))
+                .next_token("p2")
+                .build()
+        })
+        .build();
+    let second = mock!(Client::list_email_identities)
+        .match_requests(|r| r.next_token() == Some("p2"))
+        .then_output(move || {
+            ListEmailIdentitiesOutput::builder()
+                .email_identities(info("Hand.Example", VerificationStatus::Pending))
+                .build()
+        });
+    let get =
+        mock!(Client::get_email_identity).then_output(|| GetEmailIdentityOutput::builder().build());
+    let api = client(&[&first, &second, &get]);
+    let names: Vec<String> = ["new.example", "hand.example", "old.example"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let found = existing_identities(&api, &names, &Timing::fast(Duration::from_millis(1)))
+        .await
+        .unwrap();
+    let got: Vec<(&str, bool, Option<&str>)> = found
+        .iter()
+        .map(|(n, s)| {
+            (
+                n.as_str(),
+                s.verified_for_sending,
+                s.verification_status.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("hand.example", false, Some("PENDING")),
+            ("old.example", true, Some("SUCCESS"))
+        ]
+    );
+    assert_eq!(
+        (first.num_calls(), second.num_calls(), get.num_calls()),
+        (2, 1, 0)
+    );
 }
