@@ -813,24 +813,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
 /// Marks resources the plans add that already exist outside any stack (SES
 /// identities). A read that fails is a warning: the apply may then fail on it.
 async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], aws: &AwsArgs) {
-    let adds_identity = plans.iter().any(|p| {
-        p.changes.iter().any(|c| {
-            c.action == crate::diff::Action::Add && c.resource_type == crate::preflight::IDENTITY
-        })
-    });
-    if !adds_identity {
+    let adds_identity = |c: &crate::diff::ResourceChange| {
+        c.action == crate::diff::Action::Add && c.resource_type == crate::preflight::IDENTITY
+    };
+    if deploy::changes_where(plans, adds_identity).is_empty() {
         return;
     }
-    let mut apis = BTreeMap::new();
-    for a in artifacts {
-        if !apis.contains_key(&a.entry.region) {
-            let c = connection(&a.entry.region, aws);
-            apis.insert(
-                a.entry.region.clone(),
-                crate::ses::SdkMailApi::connect(&c).await,
-            );
-        }
-    }
+    let apis = per_region(artifacts, async |r| {
+        crate::ses::SdkMailApi::connect(&connection(r, aws)).await
+    })
+    .await;
     if let Err(e) = crate::preflight::mark_existing(plans, artifacts, &apis, &timing()).await {
         eprintln!(
             "warning: cannot check whether the identities to create already exist in SES ({e:#}); \
@@ -843,12 +835,7 @@ async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], aws: &AwsArg
 async fn live_status(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<crate::status::StackStatus> {
     use crate::cfn::StackApi as _;
     use futures_util::StreamExt as _;
-    let mut apis = BTreeMap::new();
-    for a in artifacts {
-        if !apis.contains_key(&a.entry.region) {
-            apis.insert(a.entry.region.clone(), connect(&a.entry.region, aws).await);
-        }
-    }
+    let apis = per_region(artifacts, async |r| connect(r, aws).await).await;
     let t = timing();
     let apis = &apis;
     let t = &t;
@@ -1002,10 +989,9 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
 /// Every `--import` names a resource of a stack being deployed.
 fn check_imports(d: &DeployArgs, artifacts: &[Artifact]) -> anyhow::Result<()> {
     for id in &d.import {
-        let known = artifacts.iter().any(|a| {
-            serde_json::from_str::<Value>(&a.body)
-                .is_ok_and(|t| t["Resources"].get(id.as_str()).is_some())
-        });
+        let known = artifacts
+            .iter()
+            .any(|a| deploy::template_has_resource(&a.body, id));
         if !known {
             anyhow::bail!(
                 "`--import {id}`: no stack of the spec has a resource with this logical id; \
@@ -1028,23 +1014,30 @@ fn options(keep: deploy::Keep, d: &DeployArgs, timing: Timing) -> deploy::Option
 
 type Regions = BTreeMap<String, deploy::Region<SdkStackApi, S3TemplateStore>>;
 
+/// One value per region of the artifacts, made by `make` from the region's name.
+async fn per_region<T>(
+    artifacts: &[Artifact],
+    make: impl AsyncFn(&str) -> T,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    for a in artifacts {
+        if !out.contains_key(&a.entry.region) {
+            out.insert(a.entry.region.clone(), make(&a.entry.region).await);
+        }
+    }
+    out
+}
+
 /// One connection per region of the artifacts.
 async fn connect_all(artifacts: &[Artifact], aws: &AwsArgs, d: &DeployArgs) -> Regions {
-    let mut regions = BTreeMap::new();
-    for a in artifacts {
-        if regions.contains_key(&a.entry.region) {
-            continue;
+    per_region(artifacts, async |r| {
+        let c = connection(r, aws);
+        deploy::Region {
+            api: SdkStackApi::connect(&c).await,
+            store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
         }
-        let c = connection(&a.entry.region, aws);
-        regions.insert(
-            a.entry.region.clone(),
-            deploy::Region {
-                api: SdkStackApi::connect(&c).await,
-                store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
-            },
-        );
-    }
-    regions
+    })
+    .await
 }
 
 /// Tests against a local emulator poll (and back off) fast: `MAILINFRA_POLL_MS`.
@@ -1250,96 +1243,9 @@ async fn apply(
             }
         }
     };
-    let unnamed = deploy::unnamed_imports(&plans, &opts.import);
-    if !unnamed.is_empty() {
+    if let Some(why) = refusal(&plans, allow_destroy, &opts.import) {
         discard_all().await;
-        eprintln!(
-            "error: refusing to apply: CloudFormation would also import resources you did not name \
-             (it imports every existing named resource of a stack it imports into):"
-        );
-        for (stack, c) in &unnamed {
-            eprintln!("  {stack}: {} ({})", c.logical_id, c.resource_type);
-        }
-        eprintln!(
-            "Name each with `--import LOGICAL_ID` if it is meant to be managed here, or remove it first."
-        );
-        return Ok(exit::REFUSED);
-    }
-    let taken: Vec<(&str, &crate::diff::ResourceChange)> = plans
-        .iter()
-        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
-        .filter(|(_, c)| c.exists_outside.is_some())
-        .collect();
-    if !taken.is_empty() {
-        discard_all().await;
-        eprintln!(
-            "error: refusing to apply: resources the plan adds already exist outside any stack; \
-             CloudFormation would fail to create them in the middle of the apply and roll the stack back:"
-        );
-        for (stack, c) in &taken {
-            eprintln!(
-                "  {stack}: {} ({}) is {}",
-                c.logical_id,
-                c.resource_type,
-                c.exists_outside.as_deref().unwrap_or_default()
-            );
-        }
-        eprintln!(
-            "mailinfra never adopts a resource silently. For each: to manage it here as it is, apply \
-             again with `--import LOGICAL_ID` (CloudFormation imports it, then the apply sets it up as \
-             the spec says); if nothing uses it, delete it instead (`aws sesv2 delete-email-identity \
-             --email-identity NAME --region REGION`: its verification and DKIM set-up go with it)."
-        );
-        return Ok(exit::REFUSED);
-    }
-    let renamed: Vec<(&str, &crate::diff::ResourceChange)> = plans
-        .iter()
-        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
-        .filter(|(_, c)| c.renamed_from.is_some())
-        .collect();
-    if !renamed.is_empty() {
-        discard_all().await;
-        eprintln!(
-            "error: refusing to apply: resources move to a new logical id under the same name in AWS:"
-        );
-        for (stack, c) in &renamed {
-            eprintln!(
-                "  {stack}: {} ({}) replaces {} (same {})",
-                c.logical_id,
-                c.resource_type,
-                c.renamed_from.as_deref().unwrap_or_default(),
-                c.physical_name.as_deref().unwrap_or("name")
-            );
-        }
-        eprintln!(
-            "CloudFormation creates the new resource before it deletes the old one, so the name is \
-             still taken and the apply fails half-way (for DNS records it can end with neither). Apply \
-             it in two steps: first without the element (its removal), then with it under its new place."
-        );
-        return Ok(exit::REFUSED);
-    }
-    let refused = deploy::unallowed_destruction(&plans, allow_destroy);
-    if !refused.is_empty() {
-        discard_all().await;
-        eprintln!(
-            "error: refusing to apply: the plan deletes or replaces stateful resources that may hold mail, keys or history:"
-        );
-        for (stack, c) in &refused {
-            let what = if c.action == crate::diff::Action::Remove {
-                "removed from the stack (retained in AWS, but no longer managed)"
-            } else {
-                "replaced (a new, empty resource takes its place)"
-            };
-            eprintln!(
-                "  {stack}: {} ({}) would be {what}",
-                c.logical_id, c.resource_type
-            );
-        }
-        let flags: Vec<String> = refused
-            .iter()
-            .map(|(_, c)| format!("--allow-destroy {}", c.logical_id))
-            .collect();
-        eprintln!("If this is intended, apply again with {}", flags.join(" "));
+        eprint!("{why}");
         return Ok(exit::REFUSED);
     }
     if !yes {
@@ -1401,6 +1307,96 @@ async fn apply(
         println!("Apply complete.");
     }
     Ok(code)
+}
+
+/// Why an apply must not run these plans, as the text to print: the first
+/// guard some change fails, each such change on a line, then what to do.
+fn refusal(plans: &[StackPlan], allow_destroy: &[String], import: &[String]) -> Option<String> {
+    use crate::diff::{Action, ResourceChange};
+    fn text(
+        header: &str,
+        found: &[(&str, &ResourceChange)],
+        line: impl Fn(&ResourceChange) -> String,
+        advice: &str,
+    ) -> Option<String> {
+        if found.is_empty() {
+            return None;
+        }
+        let mut out = format!("error: refusing to apply: {header}\n");
+        for (stack, c) in found {
+            out.push_str(&format!("  {stack}: {}\n", line(c)));
+        }
+        out.push_str(advice);
+        out.push('\n');
+        Some(out)
+    }
+    let unnamed = deploy::unnamed_imports(plans, import);
+    let taken = deploy::changes_where(plans, |c| c.exists_outside.is_some());
+    let renamed = deploy::changes_where(plans, |c| c.renamed_from.is_some());
+    let destroyed = deploy::unallowed_destruction(plans, allow_destroy);
+    let flags: Vec<String> = destroyed
+        .iter()
+        .map(|(_, c)| format!("--allow-destroy {}", c.logical_id))
+        .collect();
+    text(
+        "CloudFormation would also import resources you did not name \
+         (it imports every existing named resource of a stack it imports into):",
+        &unnamed,
+        |c| format!("{} ({})", c.logical_id, c.resource_type),
+        "Name each with `--import LOGICAL_ID` if it is meant to be managed here, or remove it first.",
+    )
+    .or_else(|| {
+        text(
+            "resources the plan adds already exist outside any stack; \
+             CloudFormation would fail to create them in the middle of the apply and roll the stack back:",
+            &taken,
+            |c| {
+                format!(
+                    "{} ({}) is {}",
+                    c.logical_id,
+                    c.resource_type,
+                    c.exists_outside.as_deref().unwrap_or_default()
+                )
+            },
+            "mailinfra never adopts a resource silently. For each: to manage it here as it is, apply \
+             again with `--import LOGICAL_ID` (CloudFormation imports it, then the apply sets it up as \
+             the spec says); if nothing uses it, delete it instead (`aws sesv2 delete-email-identity \
+             --email-identity NAME --region REGION`: its verification and DKIM set-up go with it).",
+        )
+    })
+    .or_else(|| {
+        text(
+            "resources move to a new logical id under the same name in AWS:",
+            &renamed,
+            |c| {
+                format!(
+                    "{} ({}) replaces {} (same {})",
+                    c.logical_id,
+                    c.resource_type,
+                    c.renamed_from.as_deref().unwrap_or_default(),
+                    c.physical_name.as_deref().unwrap_or("name")
+                )
+            },
+            "CloudFormation creates the new resource before it deletes the old one, so the name is \
+             still taken and the apply fails half-way (for DNS records it can end with neither). Apply \
+             it in two steps: first without the element (its removal), then with it under its new place.",
+        )
+    })
+    .or_else(|| {
+        text(
+            "the plan deletes or replaces stateful resources that may hold mail, keys or history:",
+            &destroyed,
+            |c| {
+                let what = if c.action == Action::Remove {
+                    "removed from the stack (retained in AWS, but no longer managed)"
+                } else {
+                    "replaced (a new, empty resource takes its place)"
+                };
+                format!("{} ({}) would be {what}", c.logical_id, c.resource_type)
+            },
+            &format!("If this is intended, apply again with {}", flags.join(" ")),
+        )
+    })
 }
 
 /// Records in the journal what an apply starts and how each stack settles.

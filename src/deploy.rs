@@ -716,7 +716,8 @@ fn short_hash(s: &str) -> String {
     crate::pipeline::hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
 }
 
-fn template_has_resource(body: &str, logical_id: &str) -> bool {
+/// Whether the template `body` has a resource with this logical id.
+pub fn template_has_resource(body: &str, logical_id: &str) -> bool {
     serde_json::from_str::<Value>(body)
         .ok()
         .is_some_and(|t| t["Resources"].get(logical_id).is_some())
@@ -728,10 +729,20 @@ pub fn unnamed_imports<'a>(
     plans: &'a [StackPlan],
     named: &[String],
 ) -> Vec<(&'a str, &'a ResourceChange)> {
+    changes_where(plans, |c| {
+        c.action == diff::Action::Import && !named.contains(&c.logical_id)
+    })
+}
+
+/// The changes of every plan that `keep` selects, with their stack.
+pub fn changes_where(
+    plans: &[StackPlan],
+    keep: impl Fn(&ResourceChange) -> bool,
+) -> Vec<(&str, &ResourceChange)> {
     plans
         .iter()
         .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
-        .filter(|(_, c)| c.action == diff::Action::Import && !named.contains(&c.logical_id))
+        .filter(|(_, c)| keep(c))
         .collect()
 }
 
@@ -1115,11 +1126,9 @@ pub fn unallowed_destruction<'a>(
     plans: &'a [StackPlan],
     allowed: &[String],
 ) -> Vec<(&'a str, &'a ResourceChange)> {
-    plans
-        .iter()
-        .flat_map(|p| p.changes.iter().map(move |c| (p.stack.as_str(), c)))
-        .filter(|(_, c)| c.destructive() && !allowed.iter().any(|a| a == &c.logical_id))
-        .collect()
+    changes_where(plans, |c| {
+        c.destructive() && !allowed.contains(&c.logical_id)
+    })
 }
 
 /// Deletes a kept plan's change set, and the empty stack it created for a first

@@ -94,10 +94,7 @@ pub struct Journal {
 
 /// Where the journal of the spec at `spec` lives.
 pub fn path_for(spec: &Path) -> PathBuf {
-    spec.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(FILE)
+    crate::lock::beside(spec, FILE)
 }
 
 fn now() -> String {

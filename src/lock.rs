@@ -32,6 +32,14 @@ fn alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
+/// The workspace file `name` in the directory of the spec at `spec`.
+pub fn beside(spec: &Path, name: &str) -> PathBuf {
+    spec.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(name)
+}
+
 impl Lock {
     /// The lock file.
     pub fn path(&self) -> &Path {
@@ -40,11 +48,7 @@ impl Lock {
 
     /// Takes the lock for the spec at `spec`, or says who holds it.
     pub fn acquire(spec: &Path) -> anyhow::Result<Lock> {
-        let dir = spec
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let path = dir.join(LOCK_FILE);
+        let path = beside(spec, LOCK_FILE);
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
                 .write(true)

@@ -203,64 +203,41 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
         t.unchanged_stacks,
         plans.len()
     );
-    if t.destructive > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                "1;31",
-                &format!(
-                    "{} change(s) delete or replace a stateful resource (marked !!)",
-                    t.destructive
-                )
-            )
-        );
-    }
-    if t.iam_broadening > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                "1;31",
-                &format!(
-                    "{} change(s) broaden IAM permissions (marked !! BROADENS IAM): review who can now do what",
-                    t.iam_broadening
-                )
-            )
-        );
-    }
-    if t.mail_dns > 0 {
-        let _ = writeln!(
-            out,
-            "{} change(s) touch DNS records mail depends on (marked MAIL DNS): a mistake bounces or fails authentication",
-            t.mail_dns
-        );
-    }
-    if t.renamed > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                "1;31",
-                &format!(
-                    "{} resource(s) move to a new logical id under the same name (marked !! RENAMED FROM): CloudFormation would create each before deleting the old one and fail; apply refuses",
-                    t.renamed
-                )
-            )
-        );
-    }
-    if t.exists_outside > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                "1;31",
-                &format!(
-                    "{} resource(s) to add already exist outside any stack (marked !! EXISTS OUTSIDE THE STACK): apply refuses until each is imported or deleted",
-                    t.exists_outside
-                )
-            )
-        );
+    // What the reviewer must look at, loudest in red; a line only when it applies.
+    let warnings: [(usize, Option<&str>, &str); 5] = [
+        (
+            t.destructive,
+            Some("1;31"),
+            "change(s) delete or replace a stateful resource (marked !!)",
+        ),
+        (
+            t.iam_broadening,
+            Some("1;31"),
+            "change(s) broaden IAM permissions (marked !! BROADENS IAM): review who can now do what",
+        ),
+        (
+            t.mail_dns,
+            None,
+            "change(s) touch DNS records mail depends on (marked MAIL DNS): a mistake bounces or fails authentication",
+        ),
+        (
+            t.renamed,
+            Some("1;31"),
+            "resource(s) move to a new logical id under the same name (marked !! RENAMED FROM): CloudFormation would create each before deleting the old one and fail; apply refuses",
+        ),
+        (
+            t.exists_outside,
+            Some("1;31"),
+            "resource(s) to add already exist outside any stack (marked !! EXISTS OUTSIDE THE STACK): apply refuses until each is imported or deleted",
+        ),
+    ];
+    for (n, code, what) in warnings.into_iter().filter(|(n, _, _)| *n > 0) {
+        let line = format!("{n} {what}");
+        let line = match code {
+            Some(c) => paint(c, &line),
+            None => line,
+        };
+        let _ = writeln!(out, "{line}");
     }
     out
 }
@@ -281,6 +258,13 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
     crate::template::render_value(&doc)
 }
 
+/// A GitHub alert block (`> [!KIND]`) saying `n what`, when `n` is not zero.
+fn alert(out: &mut String, kind: &str, n: usize, what: &str) {
+    if n > 0 {
+        let _ = writeln!(out, "> [!{kind}]\n> {n} {what}\n");
+    }
+}
+
 /// A pull-request comment: a summary table and one collapsible section per changed stack.
 pub fn markdown(plans: &[StackPlan]) -> String {
     let t = totals(plans);
@@ -296,13 +280,12 @@ pub fn markdown(plans: &[StackPlan]) -> String {
         t.unchanged_stacks,
         plans.len()
     );
-    if t.destructive > 0 {
-        let _ = writeln!(
-            out,
-            "> [!CAUTION]\n> {} change(s) delete or replace a stateful resource.\n",
-            t.destructive
-        );
-    }
+    alert(
+        &mut out,
+        "CAUTION",
+        t.destructive,
+        "change(s) delete or replace a stateful resource.",
+    );
     if t.iam_broadening > 0 {
         let _ = writeln!(
             out,
@@ -326,27 +309,24 @@ pub fn markdown(plans: &[StackPlan]) -> String {
         }
         out.push('\n');
     }
-    if t.mail_dns > 0 {
-        let _ = writeln!(
-            out,
-            "> [!IMPORTANT]\n> {} change(s) touch DNS records mail depends on (MX, SPF, DKIM, DMARC).\n",
-            t.mail_dns
-        );
-    }
-    if t.renamed > 0 {
-        let _ = writeln!(
-            out,
-            "> [!CAUTION]\n> {} resource(s) move to a new logical id under the same name: apply refuses (CloudFormation would fail to create them).\n",
-            t.renamed
-        );
-    }
-    if t.exists_outside > 0 {
-        let _ = writeln!(
-            out,
-            "> [!CAUTION]\n> {} resource(s) to add already exist outside any stack: apply refuses until each is imported or deleted.\n",
-            t.exists_outside
-        );
-    }
+    alert(
+        &mut out,
+        "IMPORTANT",
+        t.mail_dns,
+        "change(s) touch DNS records mail depends on (MX, SPF, DKIM, DMARC).",
+    );
+    alert(
+        &mut out,
+        "CAUTION",
+        t.renamed,
+        "resource(s) move to a new logical id under the same name: apply refuses (CloudFormation would fail to create them).",
+    );
+    alert(
+        &mut out,
+        "CAUTION",
+        t.exists_outside,
+        "resource(s) to add already exist outside any stack: apply refuses until each is imported or deleted.",
+    );
     out.push_str("| stack | region | status | changes |\n| --- | --- | --- | --- |\n");
     for p in plans {
         let _ = writeln!(

@@ -133,13 +133,56 @@ fn change_set(
         .build()
 }
 
+fn created_output() -> CreateChangeSetOutput {
+    CreateChangeSetOutput::builder()
+        .id(CS)
+        .stack_id(ARN)
+        .build()
+}
+
 fn created() -> Rule {
-    mock!(Client::create_change_set).then_output(|| {
-        CreateChangeSetOutput::builder()
-            .id(CS)
-            .stack_id(ARN)
-            .build()
+    mock!(Client::create_change_set).then_output(created_output)
+}
+
+/// DescribeStacks for a stack that does not exist.
+fn no_stack() -> Rule {
+    mock!(Client::describe_stacks).then_error(|| {
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError::generic(
+            aws_sdk_cloudformation::error::ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id x does not exist")
+                .build(),
+        )
     })
+}
+
+/// A change set, ready, whose one change is `rc`.
+fn one_change(rc: ResourceChange) -> DescribeChangeSetOutput {
+    change_set(
+        "CREATE_COMPLETE",
+        "AVAILABLE",
+        vec![
+            Change::builder()
+                .r#type(ChangeType::Resource)
+                .resource_change(rc)
+                .build(),
+        ],
+        None,
+    )
+}
+
+/// The regions of a deploy: us-east-1 only, through `api`.
+fn one_region(
+    api: SdkStackApi,
+) -> std::collections::BTreeMap<String, deploy::Region<SdkStackApi, NoTemplateStore>> {
+    [(
+        "us-east-1".to_string(),
+        deploy::Region {
+            api,
+            store: NoTemplateStore,
+        },
+    )]
+    .into()
 }
 
 fn event(
@@ -774,12 +817,7 @@ async fn rollback_complete_leftover_is_deleted_before_recreating() {
         .match_requests(|r| {
             r.change_set_type() == Some(&aws_sdk_cloudformation::types::ChangeSetType::Create)
         })
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id(CS)
-                .stack_id(ARN)
-                .build()
-        });
+        .then_output(created_output);
     let describe = mock!(Client::describe_change_set)
         .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
     let api = client(&[&ds, &res, &tp, &delete, &cc, &describe]);
@@ -1049,14 +1087,7 @@ async fn parameters_come_from_producer_outputs() {
     }];
     c.entry.depends_on = vec![producer.into()];
     let artifacts = vec![c, artifact(producer, NEW)];
-    let mut regions = std::collections::BTreeMap::new();
-    regions.insert(
-        "us-east-1".to_string(),
-        deploy::Region {
-            api,
-            store: NoTemplateStore,
-        },
-    );
+    let regions = one_region(api);
     let plans = deploy::plan_all(&regions, &artifacts, &opts(Keep::Nothing))
         .await
         .unwrap();
@@ -1094,25 +1125,13 @@ async fn large_templates_go_through_the_store() {
     );
     // 25,600 two-byte characters: over the limit in bytes, under it in characters.
     assert!(big.chars().count() < 51_200 && big.len() > 51_200);
-    let ds = mock!(Client::describe_stacks).then_error(|| {
-        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError::generic(
-            aws_sdk_cloudformation::error::ErrorMetadata::builder()
-                .code("ValidationError")
-                .message("Stack with id x does not exist")
-                .build(),
-        )
-    });
+    let ds = no_stack();
     let cc = mock!(Client::create_change_set)
         .match_requests(|r| {
             r.template_body().is_none()
                 && r.template_url().is_some_and(|u| u.contains("/mailinfra/"))
         })
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id(CS)
-                .stack_id(ARN)
-                .build()
-        });
+        .then_output(created_output);
     let describe = mock!(Client::describe_change_set)
         .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
     let api = client(&[&ds, &cc, &describe]);
@@ -1298,14 +1317,7 @@ async fn event_pages_are_read_back_to_the_first_seen_event() {
 async fn early_validation_failures_name_every_resource() {
     use aws_sdk_cloudformation::operation::describe_events::DescribeEventsOutput;
     use aws_sdk_cloudformation::types::{EventType, OperationEvent};
-    let ds = mock!(Client::describe_stacks).then_error(|| {
-        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError::generic(
-            aws_sdk_cloudformation::error::ErrorMetadata::builder()
-                .code("ValidationError")
-                .message("Stack with id x does not exist")
-                .build(),
-        )
-    });
+    let ds = no_stack();
     let cc = created();
     let describe = mock!(Client::describe_change_set).then_output(|| {
         DescribeChangeSetOutput::builder()
@@ -1460,12 +1472,7 @@ async fn a_drift_aware_plan_shows_what_it_reverts() {
     let (ds, gt) = (describe_stack_rule("UPDATE_COMPLETE"), template_rule(NEW));
     let cc = mock!(Client::create_change_set)
         .match_requests(|r| r.deployment_mode() == Some(&DeploymentMode::RevertDrift))
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id(CS)
-                .stack_id(ARN)
-                .build()
-        });
+        .then_output(created_output);
     let describe = mock!(Client::describe_change_set).then_output(|| {
         let rc = ResourceChange::builder()
             .logical_resource_id("ArchiveJournal")
@@ -1474,17 +1481,7 @@ async fn a_drift_aware_plan_shows_what_it_reverts() {
             .replacement(Replacement::False)
             .resource_drift_status(StackResourceDriftStatus::Modified)
             .build();
-        change_set(
-            "CREATE_COMPLETE",
-            "AVAILABLE",
-            vec![
-                Change::builder()
-                    .r#type(ChangeType::Resource)
-                    .resource_change(rc)
-                    .build(),
-            ],
-            None,
-        )
+        one_change(rc)
     });
     let api = client(&[&ds, &gt, &cc, &describe]);
     let mut o = opts(Keep::ChangeSets);
@@ -1562,14 +1559,7 @@ async fn an_interrupt_lets_running_stacks_finish_and_starts_nothing_new() {
         .match_requests(|r| r.change_set_name() == Some("arn:cs-b"))
         .then_output(|| DeleteChangeSetOutput::builder().build());
     let api = client(&[&describe, &exec_a, &exec_b, &ev, &ds, &del_b]);
-    let mut regions = std::collections::BTreeMap::new();
-    regions.insert(
-        "us-east-1".to_string(),
-        deploy::Region {
-            api,
-            store: NoTemplateStore,
-        },
-    );
+    let regions = one_region(api);
     let (artifacts, plans) = two_stacks();
     let started = Mutex::new(Vec::new());
     let progress = |p: Progress| {
@@ -1666,37 +1656,17 @@ async fn imports_happen_only_for_named_resources() {
     let (ds, gt) = (describe_stack_rule("UPDATE_COMPLETE"), template_rule(OLD));
     let importing = mock!(Client::create_change_set)
         .match_requests(|r| r.import_existing_resources() == Some(true))
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id(CS)
-                .stack_id(ARN)
-                .build()
-        });
+        .then_output(created_output);
     let plain = mock!(Client::create_change_set)
         .match_requests(|r| r.import_existing_resources().is_none())
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id(CS)
-                .stack_id(ARN)
-                .build()
-        });
+        .then_output(created_output);
     let describe = mock!(Client::describe_change_set).then_output(|| {
         let rc = ResourceChange::builder()
             .logical_resource_id("ArchiveJournal")
             .resource_type("AWS::SES::MailManagerArchive")
             .action(aws_sdk_cloudformation::types::ChangeAction::Import)
             .build();
-        change_set(
-            "CREATE_COMPLETE",
-            "AVAILABLE",
-            vec![
-                Change::builder()
-                    .r#type(ChangeType::Resource)
-                    .resource_change(rc)
-                    .build(),
-            ],
-            None,
-        )
+        one_change(rc)
     });
     let api = client(&[&ds, &gt, &importing, &plain, &describe]);
     let mut o = opts(Keep::ChangeSets);

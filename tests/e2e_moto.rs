@@ -13,12 +13,7 @@ use std::path::Path;
 use mailinfra::exit;
 
 fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
-    let mut c = common::mailinfra();
-    common::with_test_aws(&mut c);
-    c.args(args)
-        .current_dir(dir)
-        .output()
-        .expect("mailinfra runs")
+    common::run_aws(args, dir)
 }
 
 fn spec(project: &str, zone_id: &str, policy: &str) -> String {

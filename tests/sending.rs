@@ -229,11 +229,7 @@ iam:
 "#
     );
     std::fs::write(dir.path().join("mailinfra.yaml"), spec).unwrap();
-    let cli = |args: &[&str]| {
-        let mut c = common::mailinfra();
-        common::with_test_aws(&mut c);
-        c.args(args).current_dir(dir.path()).output().expect("runs")
-    };
+    let cli = |args: &[&str]| common::run_aws(args, dir.path());
     let plan = cli(&["plan", "--format", "json"]);
     assert!(plan.status.success(), "{}", text(&plan.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();

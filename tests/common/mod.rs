@@ -136,6 +136,16 @@ pub fn with_test_aws(c: &mut Command) -> &mut Command {
         .env("MAILINFRA_ENDPOINT_URL", cfn_endpoint())
 }
 
+/// Runs the binary in `dir` against the test server, with dummy credentials.
+pub fn run_aws(args: &[&str], dir: &Path) -> Output {
+    let mut c = mailinfra();
+    with_test_aws(&mut c);
+    c.args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mailinfra runs")
+}
+
 /// A fresh scratch directory.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
