@@ -121,7 +121,8 @@ pub enum Command {
             requires = "continue_rollback"
         )]
         skip: Vec<String>,
-        /// Leave termination protection off on stacks this apply creates.
+        /// Leave termination protection off on stacks this apply creates (as the
+        /// spec's `deploy.termination_protection: false` does).
         #[arg(long)]
         no_termination_protection: bool,
         /// Give up waiting for a stack after this many minutes (it goes on in
@@ -244,13 +245,15 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct DeployArgs {
-    /// A CloudFormation service role for the stack operations (otherwise your credentials' permissions are used).
+    /// A CloudFormation service role for the stack operations (default: the spec's
+    /// `deploy.role_arn`; without either, your credentials' permissions are used).
     #[arg(long, env = "MAILINFRA_ROLE_ARN", value_name = "ARN")]
     pub role_arn: Option<String>,
-    /// S3 bucket for templates over 51,200 bytes (default:
-    /// `mailinfra-templates-<account>-<region>`; it must belong to your account).
+    /// S3 bucket for templates over 51,200 bytes (default: the spec's
+    /// `deploy.template_bucket`, else `mailinfra-templates-<account>-<region>`;
+    /// it must belong to your account).
     #[arg(long, env = "MAILINFRA_TEMPLATE_BUCKET", value_name = "BUCKET")]
     pub template_bucket: Option<String>,
     /// How many stacks are planned or applied at once (dependencies always go first).
@@ -558,6 +561,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             };
             lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
+            let dargs = &dargs.or_spec(&spec_deploy(&checked));
             check_imports(dargs, &artifacts)?;
             let keep = if out.is_some() {
                 deploy::Keep::ChangeSets
@@ -652,11 +656,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             };
             lock.require_current()?;
             let artifacts = select_region(artifacts, aws.region.as_deref());
+            let dargs = &dargs.or_spec(&spec_deploy(&checked));
             check_imports(dargs, &artifacts)?;
             // Before anything is read: two applies in one workspace never interleave.
             let lock = crate::lock::Lock::acquire(&cli.file)?;
             let mut opts = options(deploy::Keep::ChangeSets, dargs, timing());
-            opts.termination_protection = !no_termination_protection;
+            opts.termination_protection = !no_termination_protection
+                && spec_deploy(&checked).termination_protection != Some(false);
             opts.cancel_on_interrupt = *cancel_on_interrupt;
             opts.timing.stack_timeout = std::time::Duration::from_secs(timeout.saturating_mul(60));
             if *continue_rollback {
@@ -984,6 +990,29 @@ fn plan_offline(dir: &Path, artifacts: &[Artifact]) -> anyhow::Result<Vec<StackP
     }
     deploy::mark_renames(&mut plans);
     Ok(plans)
+}
+
+impl DeployArgs {
+    /// These flags, with the spec's `deploy` settings where a flag is not given.
+    fn or_spec(&self, spec: &crate::spec::Deploy) -> DeployArgs {
+        DeployArgs {
+            role_arn: self.role_arn.clone().or_else(|| spec.role_arn.clone()),
+            template_bucket: self
+                .template_bucket
+                .clone()
+                .or_else(|| spec.template_bucket.clone()),
+            ..self.clone()
+        }
+    }
+}
+
+/// The spec's `deploy` settings (defaults when the spec has none).
+fn spec_deploy(checked: &Checked) -> crate::spec::Deploy {
+    checked
+        .model
+        .as_ref()
+        .map(|m| m.deploy.clone())
+        .unwrap_or_default()
 }
 
 /// Every `--import` names a resource of a stack being deployed.
@@ -1486,4 +1515,41 @@ fn watch_interrupts(
         );
         std::process::exit(exit::INTERRUPTED);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deploy_args(args: &[&str]) -> DeployArgs {
+        let cli = Cli::try_parse_from([&["mailinfra", "plan"], args].concat()).unwrap();
+        match cli.command {
+            Command::Plan { deploy, .. } => deploy,
+            _ => unreachable!("parsed a plan"),
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_specs_deploy_settings() {
+        let spec = crate::spec::Deploy {
+            role_arn: Some("arn:aws:iam::111111111111:role/spec".into()),
+            template_bucket: Some("spec-bucket".into()),
+            termination_protection: Some(false),
+        };
+        let merged = deploy_args(&[]).or_spec(&spec);
+        assert_eq!(merged.role_arn, spec.role_arn);
+        assert_eq!(merged.template_bucket, spec.template_bucket);
+        let merged = deploy_args(&[
+            "--role-arn",
+            "arn:aws:iam::222222222222:role/flag",
+            "--template-bucket",
+            "flag-bucket",
+        ])
+        .or_spec(&spec);
+        assert_eq!(
+            merged.role_arn.as_deref(),
+            Some("arn:aws:iam::222222222222:role/flag")
+        );
+        assert_eq!(merged.template_bucket.as_deref(), Some("flag-bucket"));
+    }
 }

@@ -473,3 +473,41 @@ fn a_held_workspace_lock_refuses_a_second_apply() {
         "someone else's lock stays"
     );
 }
+
+/// The spec's `deploy` settings reach the stacks: the service role is the one
+/// CloudFormation runs as, and `termination_protection: false` means apply
+/// does not try to turn it on (moto cannot, so a try shows as a warning).
+#[test]
+fn the_specs_deploy_settings_are_used() {
+    let project = format!("dep{}", std::process::id());
+    let role = "arn:aws:iam::123456789012:role/mailinfra-cfn";
+    let dir = common::scratch();
+    let base = format!(
+        "version: 1\nproject: {project}\nregions: {{ primary: us-east-1 }}\nmail_manager:\n  archives:\n    journal: {{ retention: 1 year }}\n"
+    );
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        format!("{base}deploy:\n  role_arn: {role}\n  termination_protection: false\n"),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{err}");
+    assert!(!err.contains("termination protection stays off"), "{err}");
+    let used = common::boto3(&format!(
+        "print(client('cloudformation').describe_stacks(StackName='{project}-us-east-1-mail-manager')['Stacks'][0].get('RoleARN'))"
+    ));
+    assert_eq!(used.trim(), role);
+
+    // Without the setting, apply turns protection on for a new stack.
+    let other = common::scratch();
+    std::fs::write(
+        other.path().join("mailinfra.yaml"),
+        base.replace(&project, &format!("{project}b")),
+    )
+    .unwrap();
+    let o = cli(other.path(), &["apply", "--yes"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{err}");
+    assert!(err.contains("termination protection stays off"), "{err}");
+}

@@ -33,6 +33,8 @@ pub struct Model {
     pub receiving: Option<receiving::Classic>,
     /// Configuration sets, templates, roles, the global endpoint, overrides.
     pub sending: sending::Sending,
+    /// How `plan` and `apply` deploy (the spec's `deploy`, or its defaults).
+    pub deploy: crate::spec::Deploy,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,6 +193,7 @@ pub fn resolve(spec: &Spec) -> Model {
         archives,
         mail_manager,
         receiving,
+        deploy: spec.deploy.clone().unwrap_or_default(),
     }
 }
 

@@ -68,6 +68,10 @@ pub struct Spec {
     /// Classic SES inbound: receipt rule sets, buckets and topics, MX records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiving: Option<Receiving>,
+    /// How `plan` and `apply` deploy: the CloudFormation service role, the S3
+    /// bucket for large templates, termination protection. Command-line flags win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
 }
 
 /// Regions.
@@ -312,4 +316,31 @@ impl OneOrMany {
     pub fn is_empty(&self) -> bool {
         self.as_slice().is_empty()
     }
+}
+
+/// Deployment settings for `plan` and `apply`. `--role-arn`,
+/// `--template-bucket` and `--no-termination-protection` override them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// The CloudFormation service role the stack operations run as
+    /// (`arn:aws:iam::ACCOUNT:role/NAME`); without it, the deploying
+    /// credentials' own permissions are used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
+    ))]
+    pub role_arn: Option<String>,
+    /// S3 bucket for templates over 51,200 bytes (default:
+    /// `mailinfra-templates-<account>-<region>`); it must belong to the
+    /// deploying account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 3, max = 63),
+        regex(pattern = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+    )]
+    pub template_bucket: Option<String>,
+    /// Turn termination protection on for stacks `apply` creates (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_protection: Option<bool>,
 }
