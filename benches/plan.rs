@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mailinfra::build::{Artifact, StackEntry};
-use mailinfra::cfn::{
+use mailinfra::aws::{
     ChangeSetInfo, ChangeSetSummary, DriftStatus, EventPage, NewChangeSet, NoTemplateStore,
     ResourceDrift, StackApi, StackInfo, StackResource,
 };

@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::compile::{CompiledStack, StackSet, Wire};
-use crate::pipeline::hex;
 use crate::placement::{HARD, Load};
 use crate::template;
 
@@ -91,7 +89,7 @@ fn artifact(s: &CompiledStack) -> Artifact {
             region: s.region.clone(),
             concern: s.concern.as_str().to_string(),
             template: format!("{}.template.json", s.name),
-            sha256: hex(&Sha256::digest(body.as_bytes())),
+            sha256: crate::hash::sha256_hex(body.as_bytes()),
             bytes: body.len(),
             resources: s.template.resources.len(),
             depends_on: s.depends_on.clone(),

@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use crate::compile::{self, StackSet};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::model::{self, Model};
@@ -58,7 +56,7 @@ pub fn check_file(path: &Path, judge: Judge) -> Checked {
 
 /// Runs schema, resolve and check on a loaded document.
 pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
-    let spec_hash = hex(&Sha256::digest(doc.text.as_bytes()));
+    let spec_hash = crate::hash::sha256_hex(doc.text.as_bytes());
     let mut out = Checked {
         file: doc.file.clone(),
         text: None,
@@ -211,8 +209,4 @@ pub fn build(model: &Model, spec_hash: &str, lock: Option<&Lock>) -> anyhow::Res
         artifacts,
         placement,
     })
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -110,7 +110,7 @@ fn list_values_render_as_sequences() {
         ],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::USAGE));
     assert!(common::text(&o.stderr).contains("did you mean `192.0.2.0/28`"));
 }
 
@@ -119,7 +119,7 @@ fn init_never_overwrites_without_force() {
     let dir = common::scratch();
     std::fs::write(dir.path().join("mailinfra.yaml"), "mine\n").unwrap();
     let o = common::run(&["init", "--blueprint", "identity-basics"], dir.path());
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::USAGE));
     assert!(common::text(&o.stderr).contains("already exists; pass `--force`"));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("mailinfra.yaml")).unwrap(),
@@ -153,7 +153,7 @@ fn values_are_validated_before_rendering() {
             &["init", "--blueprint", "identity-basics", "--set", set],
             dir.path(),
         );
-        assert_eq!(o.status.code(), Some(exit::FAILURE), "{set}");
+        assert_eq!(o.status.code(), Some(exit::USAGE), "{set}");
         assert!(
             common::text(&o.stderr).contains(why),
             "{set}: {}",

@@ -16,7 +16,7 @@ fn misspelt_key_is_located_and_a_fix_suggested() {
         "version: 1\nproject: demo\nregions: { primary: us-east-1 }\nmail_manager:\n  archives:\n    journal:\n      retenion: 1 year\n",
     );
     let o = common::run(&["validate"], dir.path());
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::INVALID));
     let err = common::text(&o.stderr);
     assert!(
         err.contains("mailinfra.yaml:7:7: error[MI1101]: unknown key `retenion`"),
@@ -43,7 +43,7 @@ fn valid_spec_exits_zero() {
 fn missing_file_is_a_diagnostic_not_a_crash() {
     let dir = common::scratch();
     let o = common::run(&["validate"], dir.path());
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::INVALID));
     let err = common::text(&o.stderr);
     assert!(
         err.contains("error[MI1001]: `mailinfra.yaml` does not exist"),
@@ -117,7 +117,7 @@ fn explain_prints_the_long_form() {
     assert!(o.status.success());
     assert!(common::text(&o.stdout).starts_with("MI1101 (error): unknown key"));
     let o = common::run(&["explain", "MI9999"], &common::root());
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::USAGE));
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn an_import_of_an_unknown_logical_id_is_an_error() {
         &["plan", "--offline", "--import", "IdentityNope"],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::USAGE));
     assert!(
         common::text(&o.stderr).contains(
             "`--import IdentityNope`: no stack of the spec has a resource with this logical id"

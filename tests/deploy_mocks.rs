@@ -29,7 +29,7 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
 use mailinfra::build::{Artifact, ParamSource, StackEntry};
-use mailinfra::cfn::{NoTemplateStore, SdkStackApi};
+use mailinfra::aws::{NoTemplateStore, SdkStackApi};
 use mailinfra::deploy::{self, Keep, Options, OutcomeKind, PlanStatus, Progress, Timing};
 
 const STACK: &str = "demo-us-east-1-mail-manager";
@@ -1107,15 +1107,15 @@ async fn parameters_come_from_producer_outputs() {
 #[tokio::test]
 async fn large_templates_go_through_the_store() {
     struct Store(Mutex<Vec<String>>);
-    impl mailinfra::cfn::TemplateStore for Store {
+    impl mailinfra::aws::TemplateStore for Store {
         async fn put_template(&self, body: &str) -> anyhow::Result<String> {
             self.0
                 .lock()
                 .unwrap()
-                .push(mailinfra::cfn::template_key(body));
+                .push(mailinfra::aws::template_key(body));
             Ok(format!(
                 "https://b.s3.us-east-1.amazonaws.com/{}",
-                mailinfra::cfn::template_key(body)
+                mailinfra::aws::template_key(body)
             ))
         }
     }
@@ -1168,14 +1168,14 @@ async fn s3_upload_checks_the_bucket_owner() {
             .region(aws_sdk_sts::config::Region::new("eu-west-1"))
             .build(),
     );
-    let store = mailinfra::cfn::S3TemplateStore::from_clients(
+    let store = mailinfra::aws::S3TemplateStore::from_clients(
         s3,
         sts,
         None,
         "eu-west-1",
         Some("123456789012".into()),
     );
-    let url = mailinfra::cfn::TemplateStore::put_template(&store, "{}")
+    let url = mailinfra::aws::TemplateStore::put_template(&store, "{}")
         .await
         .unwrap();
     assert_eq!(put.num_calls(), 1);
@@ -1183,7 +1183,7 @@ async fn s3_upload_checks_the_bucket_owner() {
         url,
         format!(
             "https://mailinfra-templates-123456789012-eu-west-1.s3.eu-west-1.amazonaws.com/{}",
-            mailinfra::cfn::template_key("{}")
+            mailinfra::aws::template_key("{}")
         )
     );
 }
@@ -1246,7 +1246,7 @@ async fn drift_is_reported_per_resource() {
             .build()
     });
     let api = client(&[&ds, &detect, &status, &drifts]);
-    let found = mailinfra::live::drift(&api, STACK, &opts(Keep::Nothing).timing).await;
+    let found = mailinfra::deploy::live::drift(&api, STACK, &opts(Keep::Nothing).timing).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].code, "MI5001");
     assert_eq!(

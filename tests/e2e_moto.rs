@@ -154,7 +154,7 @@ fn apply_refuses_without_confirmation_when_not_on_a_terminal() {
     )
     .unwrap();
     let o = cli(dir.path(), &["apply"]);
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::USAGE));
     assert!(
         common::text(&o.stderr).contains("pass `--yes`"),
         "{}",
@@ -388,7 +388,7 @@ fn multi_stack_partial_failure_and_resume() {
 
     let o = cli(dir.path(), &["apply", "--yes", "--concurrency", "2"]);
     let (out, err) = (common::text(&o.stdout), common::text(&o.stderr));
-    assert_eq!(o.status.code(), Some(exit::FAILURE), "{out}\n{err}");
+    assert_eq!(o.status.code(), Some(exit::FAILED), "{out}\n{err}");
     // A row of the outcome table: stack, region, outcome.
     let row = |out: &str, stack: &str, word: &str| {
         out.lines()
@@ -415,7 +415,7 @@ fn multi_stack_partial_failure_and_resume() {
         "print(sorted((s['StackName'], s['StackStatus']) for r in ['us-east-1', 'us-west-2'] for s in client('cloudformation', r).list_stacks()['StackSummaries'] if s['StackName'].startswith('{project}-') and s['StackStatus'] != 'DELETE_COMPLETE'))"
     ));
     assert_eq!(live, format!("[('{mm}', 'CREATE_COMPLETE')]"));
-    assert!(!dir.path().join(".mailinfra.lock").exists());
+    assert!(!dir.path().join(".mailinfra-apply.lock").exists());
 
     // Fixed: the re-run finishes the rest, primary before secondary.
     let zone = zone_for(&format!("{project}.example"));
@@ -454,14 +454,17 @@ fn a_held_workspace_lock_refuses_a_second_apply() {
         .unwrap_or_default()
         .trim()
         .to_string();
-    // Held by this (live) test process.
+    // Held by this (live) test process, with the OS lock an apply takes.
+    let held = dir.path().join(".mailinfra-apply.lock");
     std::fs::write(
-        dir.path().join(".mailinfra.lock"),
+        &held,
         format!("pid={}\nhost={host}\nstarted=0\n", std::process::id()),
     )
     .unwrap();
+    let holder = std::fs::File::open(&held).unwrap();
+    holder.try_lock().unwrap();
     let o = cli(dir.path(), &["apply", "--yes"]);
-    assert_eq!(o.status.code(), Some(exit::FAILURE));
+    assert_eq!(o.status.code(), Some(exit::FAILED));
     let err = common::text(&o.stderr);
     assert!(
         err.contains("another mailinfra apply runs in this workspace")
@@ -469,7 +472,7 @@ fn a_held_workspace_lock_refuses_a_second_apply() {
         "{err}"
     );
     assert!(
-        dir.path().join(".mailinfra.lock").exists(),
+        dir.path().join(".mailinfra-apply.lock").exists(),
         "someone else's lock stays"
     );
 }

@@ -122,7 +122,7 @@ fn a_second_signal_stops_at_once_and_leaves_no_lock() {
     ep.first
         .recv_timeout(Duration::from_secs(60))
         .expect("the apply reaches the endpoint");
-    assert!(dir.path().join(".mailinfra.lock").exists());
+    assert!(dir.path().join(".mailinfra-apply.lock").exists());
     signal(&child, "-TERM");
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -140,7 +140,7 @@ fn a_second_signal_stops_at_once_and_leaves_no_lock() {
     assert!(err.contains("Two interrupts received"), "{err}");
     assert!(err.contains("mailinfra status"), "{err}");
     assert!(
-        !dir.path().join(".mailinfra.lock").exists(),
+        !dir.path().join(".mailinfra-apply.lock").exists(),
         "lock left behind"
     );
     assert_eq!(
@@ -176,7 +176,7 @@ fn one_signal_ends_the_apply_after_the_call_in_flight() {
     );
     assert!(!err.contains("Two interrupts"), "{err}");
     assert!(
-        !dir.path().join(".mailinfra.lock").exists(),
+        !dir.path().join(".mailinfra-apply.lock").exists(),
         "lock left behind"
     );
     assert_eq!(journal_steps(dir.path()), ["started", "interrupted"]);

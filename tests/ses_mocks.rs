@@ -14,7 +14,7 @@ use aws_sdk_sesv2::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
 use mailinfra::deploy::Timing;
-use mailinfra::ses::{IdentityState, MailApi, SdkMailApi, existing_identities, read_identities};
+use mailinfra::aws::ses::{IdentityState, MailApi, SdkMailApi, existing_identities, read_identities};
 
 const THROTTLED: &str = r#"{"__type":"TooManyRequestsException","message":"Too many requests"}"#;
 const NOT_FOUND: &str =
@@ -178,9 +178,9 @@ async fn a_denied_read_is_a_readable_error_not_retried() {
     )
     .await;
     let err = read.remove(0).unwrap_err();
-    assert!(!mailinfra::cfn::is_transient(&err));
+    assert!(!mailinfra::aws::is_transient(&err));
     assert_eq!(
-        mailinfra::cfn::error_code(&err),
+        mailinfra::aws::error_code(&err),
         Some("AccessDeniedException")
     );
     assert_eq!(

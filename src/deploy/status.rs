@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::journal::{Record, Step};
+use crate::deploy::journal::{Record, Step};
 
 /// One stack: its live state and the last apply's last word on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

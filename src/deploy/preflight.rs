@@ -10,12 +10,21 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::aws::ses::{MailApi, existing_identities};
 use crate::build::Artifact;
 use crate::deploy::{StackPlan, Timing};
 use crate::diff::Action;
-use crate::ses::{MailApi, existing_identities};
 
 pub const IDENTITY: &str = "AWS::SES::EmailIdentity";
+
+/// Whether any plan adds an SES identity (only then is SES asked).
+pub fn adds_identities(plans: &[StackPlan]) -> bool {
+    plans.iter().any(|p| {
+        p.changes
+            .iter()
+            .any(|c| c.action == Action::Add && c.resource_type == IDENTITY)
+    })
+}
 
 /// `(logical id, identity)` of every SES identity `plan` adds, read from the
 /// template body it deploys.
@@ -94,8 +103,8 @@ pub async fn mark_existing<M: MailApi>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::ses::IdentityState;
     use crate::diff::{Replacement, ResourceChange};
-    use crate::ses::IdentityState;
 
     struct Known(Vec<&'static str>);
 

@@ -13,12 +13,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::cfn::{StackApi, StackResource};
+use crate::aws::retry::{Timing, retrying};
+use crate::aws::ses::{IdentityState, MailApi, read_identities};
+use crate::aws::{StackApi, StackResource};
 use crate::compile::sending::{deed_origin, is_deed_replica};
-use crate::deploy::{Timing, retrying};
 use crate::diag::Diagnostic;
 use crate::model::{Dkim, DomainIdentity, Model};
-use crate::ses::{IdentityState, MailApi, read_identities};
 
 /// Runs drift detection on one stack and reports drifted resources.
 pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Diagnostic> {

@@ -94,7 +94,7 @@ pub struct Journal {
 
 /// Where the journal of the spec at `spec` lives.
 pub fn path_for(spec: &Path) -> PathBuf {
-    crate::lock::beside(spec, FILE)
+    crate::deploy::workspace_lock::beside(spec, FILE)
 }
 
 fn now() -> String {
@@ -143,6 +143,35 @@ impl Journal {
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
             .with_context(|| format!("cannot write the apply journal `{}`", self.path.display()))
+    }
+}
+
+impl Journal {
+    /// Records what an apply starts and how each stack settles; a record that
+    /// cannot be written is a warning (the apply goes on).
+    pub fn record_progress(&self, p: &crate::deploy::Progress) {
+        use crate::deploy::Progress;
+        let record = match p {
+            Progress::StackStarted {
+                stack,
+                region,
+                operation,
+                stack_arn,
+            } => Record {
+                operation: Some(operation.clone()),
+                stack_arn: Some(stack_arn.clone()),
+                ..Record::new(Step::Executing).stack(stack, region)
+            },
+            Progress::StackFinished { stack, status } => Record {
+                stack: Some(stack.clone()),
+                status: Some(status.clone()),
+                ..Record::new(Step::Settled)
+            },
+            Progress::Event { .. } | Progress::Warning { .. } => return,
+        };
+        if let Err(e) = self.write(record) {
+            eprintln!("warning: {e:#}");
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Input: identity names. Output: each identity's state as SES reports it, or
 //! `None` when SES does not know it (`NotFoundException`). Errors are the same
-//! [`crate::cfn::AwsError`]s as CloudFormation's, so `deploy::retrying` retries
+//! [`crate::aws::AwsError`]s as CloudFormation's, so `deploy::retrying` retries
 //! throttling here too.
 
 use std::future::Future;
@@ -13,8 +13,9 @@ use std::future::Future;
 use aws_sdk_sesv2::Client;
 use futures_util::StreamExt as _;
 
-use crate::cfn::{Connection, sdk_config, sdk_err};
-use crate::deploy::{Timing, retrying};
+use super::config::{Connection, sdk_config};
+use super::error::sdk_err;
+use crate::aws::retry::{Timing, retrying};
 
 /// How many identities are read at once. SES throttles its management API
 /// per account; the SDK and [`retrying`] back off on `TooManyRequestsException`.
@@ -198,7 +199,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::cfn::AwsError;
+    use crate::aws::AwsError;
 
     /// Identities by name; a name in `throttled` fails transiently that many
     /// times first; a name in `broken` always fails.

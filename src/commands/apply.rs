@@ -1,0 +1,302 @@
+//! `mailinfra apply [PLAN]`: execute exactly the reviewed change sets (or
+//! plan and ask first), in dependency order, following each stack until it
+//! settles; every gate is asked before anything runs, the workspace is locked
+//! and each step is journaled. `--continue-rollback` continues the rollback
+//! of stacks in `UPDATE_ROLLBACK_FAILED` instead.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::context::{
+    Regions, check_imports, connect_all, front, options, preflight, runtime, select_region,
+    stdout_color, timing,
+};
+use super::progress::Reporter;
+use super::signals::watch_interrupts;
+use super::{Error, Exit, Result};
+use crate::build::Artifact;
+use crate::cli::{AwsArgs, Cli, DeployArgs};
+use crate::deploy::journal::{Journal, Record, Step};
+use crate::deploy::workspace_lock::WorkspaceLock;
+use crate::deploy::{self, OutcomeKind, Progress, StackOutcome, StackPlan};
+use crate::render;
+
+/// The apply command's own flags.
+pub(super) struct Flags<'a> {
+    pub plan: Option<&'a Path>,
+    pub yes: bool,
+    pub allow_destroy: &'a [String],
+    pub continue_rollback: bool,
+    pub skip: &'a [String],
+    pub no_termination_protection: bool,
+    pub timeout_minutes: u64,
+    pub cancel_on_interrupt: bool,
+}
+
+pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -> Result<Exit> {
+    let Some(front) = front(cli)? else {
+        return Ok(Exit::Invalid);
+    };
+    front.placement.require_current()?;
+    let spec_deploy = front.spec_deploy();
+    let dargs = &dargs.or_spec(&spec_deploy);
+    let spec_hash = front.checked.spec_hash.clone();
+    let artifacts = select_region(front.artifacts, aws.region.as_deref());
+    check_imports(dargs, &artifacts)?;
+    // Before anything is read: two applies in one workspace never interleave.
+    let lock = WorkspaceLock::acquire(&cli.file)?;
+    let mut opts = options(deploy::Keep::ChangeSets, dargs, timing());
+    opts.termination_protection =
+        !flags.no_termination_protection && spec_deploy.termination_protection != Some(false);
+    opts.cancel_on_interrupt = flags.cancel_on_interrupt;
+    opts.timing.stack_timeout =
+        std::time::Duration::from_secs(flags.timeout_minutes.saturating_mul(60));
+    let run = Run {
+        color: stdout_color(cli),
+        artifacts: &artifacts,
+        aws,
+        dargs,
+        opts: &opts,
+    };
+    if flags.continue_rollback {
+        return runtime()?.block_on(run.continue_rollback(flags.skip));
+    }
+    let planned = flags
+        .plan
+        .map(|path| read_plan(path, &spec_hash, &artifacts))
+        .transpose()?;
+    let journal = Arc::new(Journal::open(&cli.file, &opts.plan_id)?);
+    journal.write(Record {
+        detail: flags.plan.map(|p| format!("plan file {}", p.display())),
+        ..Record::new(Step::Started)
+    })?;
+    let done = runtime()?.block_on(async {
+        let j = journal.clone();
+        let lock_path = lock.path().to_path_buf();
+        watch_interrupts(
+            opts.interrupt.clone(),
+            if opts.cancel_on_interrupt {
+                "running updates are cancelled and their rollback followed; creates are followed to their end"
+            } else {
+                "operations already running in CloudFormation are followed to their end"
+            },
+            move || {
+                j.write(Record::new(Step::Abandoned)).ok();
+                std::fs::remove_file(&lock_path).ok();
+            },
+        );
+        let j = journal.clone();
+        let interrupt = opts.interrupt.clone();
+        tokio::spawn(async move {
+            interrupt.raised().await;
+            j.write(Record::new(Step::Interrupted)).ok();
+        });
+        run.apply(flags, planned, &journal).await
+    });
+    drop(lock);
+    done
+}
+
+/// A saved plan, refused when it is damaged or no longer matches the spec.
+fn read_plan(path: &Path, spec_hash: &str, artifacts: &[Artifact]) -> Result<Vec<StackPlan>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let file = deploy::PlanFile::parse(&text).map_err(|why| {
+        Error::Refused(format!(
+            "cannot use the plan in `{}`: {why}; run `mailinfra plan --out {}` again",
+            path.display(),
+            path.display()
+        ))
+    })?;
+    file.matches(spec_hash, artifacts).map_err(|why| {
+        Error::Refused(format!(
+            "the plan in `{}` is stale: {why}; run `mailinfra plan --out {}` again",
+            path.display(),
+            path.display()
+        ))
+    })?;
+    Ok(file.stacks)
+}
+
+/// One apply: what it deploys, where, and how.
+struct Run<'a> {
+    color: bool,
+    artifacts: &'a [Artifact],
+    aws: &'a AwsArgs,
+    dargs: &'a DeployArgs,
+    opts: &'a deploy::Options,
+}
+
+impl Run<'_> {
+    /// Plans (or re-checks the saved plan), asks every gate and the user,
+    /// then executes and reports each stack's outcome.
+    async fn apply(
+        &self,
+        flags: &Flags<'_>,
+        planned: Option<Vec<StackPlan>>,
+        journal: &Journal,
+    ) -> Result<Exit> {
+        // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
+        if !flags.yes && !std::io::stdin().is_terminal() {
+            return Err(Error::Usage(
+                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI".into(),
+            ));
+        }
+        let regions = connect_all(self.artifacts, self.aws, self.dargs).await;
+        let plans = match planned {
+            Some(plans) => {
+                for p in &plans {
+                    if let Err(why) =
+                        deploy::still_current(&region(&regions, &p.region)?.api, p).await
+                    {
+                        return Err(Error::Refused(format!(
+                            "the plan is stale: {why}; plan again"
+                        )));
+                    }
+                }
+                plans
+            }
+            None => {
+                let mut plans = deploy::plan_all(&regions, self.artifacts, self.opts).await?;
+                preflight(&mut plans, self.artifacts, self.aws).await;
+                plans
+            }
+        };
+        print!("{}", render::human(&plans, self.color));
+        if !plans.iter().any(StackPlan::has_changes) {
+            println!("Nothing to apply.");
+            return Ok(Exit::Success);
+        }
+        if let Some(why) = deploy::guards::refusal(&plans, flags.allow_destroy, &self.opts.import) {
+            discard_all(&regions, &plans).await;
+            return Err(Error::Refused(why));
+        }
+        if !flags.yes && !self.confirmed().await? {
+            discard_all(&regions, &plans).await;
+            eprintln!("Apply cancelled; nothing was changed.");
+            return Ok(if self.opts.interrupt.is_raised() {
+                Exit::Interrupted
+            } else {
+                Exit::Refused
+            });
+        }
+        let reporter = Reporter::new();
+        let progress = |p: Progress| {
+            journal.record_progress(&p);
+            reporter.report(p);
+        };
+        let outcomes = deploy::apply_all(
+            &regions,
+            self.artifacts,
+            &plans,
+            flags.allow_destroy,
+            self.opts,
+            &progress,
+        )
+        .await;
+        for o in &outcomes {
+            journal
+                .write(Record {
+                    status: o.status.clone(),
+                    outcome: serde_json::to_value(o.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string)),
+                    detail: o.detail.clone(),
+                    ..Record::new(Step::Finished).stack(&o.stack, &o.region)
+                })
+                .ok();
+        }
+        print!("{}", render::outcomes(&outcomes, self.color));
+        if self.opts.interrupt.is_raised() {
+            eprintln!(
+                "Interrupted: stacks that had started were followed to their end (above); the rest did not start. \
+                 Run `mailinfra apply` again to finish."
+            );
+            return Ok(Exit::Interrupted);
+        }
+        let done = outcome(&outcomes);
+        if done == Exit::Success {
+            println!("Apply complete.");
+        }
+        Ok(done)
+    }
+
+    /// Asks on the terminal; only `yes` is a yes, and Ctrl-C at the prompt is a no.
+    async fn confirmed(&self) -> Result<bool> {
+        print!("Apply these changes? Only `yes` is accepted: ");
+        std::io::stdout().flush().ok();
+        // Read on a thread of its own so that Ctrl-C at the prompt is a "no".
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut answer = String::new();
+            tx.send(std::io::stdin().read_line(&mut answer).map(|_| answer))
+                .ok();
+        });
+        let answer = tokio::select! {
+            answer = rx => answer
+                .context("cannot read the answer")?
+                .context("cannot read the answer")?,
+            () = self.opts.interrupt.raised() => String::new(),
+        };
+        Ok(answer.trim() == "yes")
+    }
+
+    /// `apply --continue-rollback`: every stack of the build in UPDATE_ROLLBACK_FAILED.
+    async fn continue_rollback(&self, skip: &[String]) -> Result<Exit> {
+        let regions = connect_all(self.artifacts, self.aws, self.dargs).await;
+        let reporter = Reporter::new();
+        let progress = |p: Progress| reporter.report(p);
+        let mut outcomes = Vec::new();
+        for a in self.artifacts {
+            let region = region(&regions, &a.entry.region)?;
+            outcomes.push(
+                deploy::continue_rollback(
+                    &region.api,
+                    &a.entry.name,
+                    &a.entry.region,
+                    skip,
+                    self.opts,
+                    &progress,
+                )
+                .await,
+            );
+        }
+        print!("{}", render::outcomes(&outcomes, self.color));
+        Ok(outcome(&outcomes))
+    }
+}
+
+fn region<'a>(
+    regions: &'a Regions,
+    name: &str,
+) -> Result<&'a deploy::Region<crate::aws::SdkStackApi, crate::aws::S3TemplateStore>> {
+    Ok(regions
+        .get(name)
+        .with_context(|| format!("no connection to region `{name}`"))?)
+}
+
+/// Removes the change sets of plans that will not be executed.
+async fn discard_all(regions: &Regions, plans: &[StackPlan]) {
+    for p in plans {
+        if let Some(r) = regions.get(&p.region) {
+            deploy::discard(&r.api, p).await;
+        }
+    }
+}
+
+/// How an apply ended, over every stack's outcome.
+fn outcome(outcomes: &[StackOutcome]) -> Exit {
+    if outcomes
+        .iter()
+        .any(|o| o.kind == OutcomeKind::Failed || o.kind == OutcomeKind::NotStarted)
+    {
+        Exit::Failed
+    } else if outcomes.iter().any(|o| o.kind == OutcomeKind::Unknown) {
+        Exit::Unknown
+    } else {
+        Exit::Success
+    }
+}

@@ -1,0 +1,44 @@
+//! `mailinfra build`: the templates and the stack manifest on disk, and
+//! `mailinfra.lock` when the placement of elements in stacks changed.
+
+use std::path::Path;
+
+use super::context::front;
+use super::{Exit, Result};
+use crate::build;
+use crate::cli::Cli;
+
+pub(super) fn run(cli: &Cli, out: &Path) -> Result<Exit> {
+    let Some(front) = front(cli)? else {
+        return Ok(Exit::Invalid);
+    };
+    build::write(out, &front.manifest, &front.artifacts)?;
+    let placement = &front.placement;
+    if placement.needed && !placement.current {
+        build::write_atomic(&placement.path, placement.placement.render().as_bytes())?;
+        eprintln!(
+            "wrote {}: commit it, it keeps every element in its stack",
+            placement.path.display()
+        );
+    }
+    for a in &front.artifacts {
+        let e = &a.entry;
+        let deps = if e.depends_on.is_empty() {
+            String::new()
+        } else {
+            format!("  after {}", e.depends_on.join(", "))
+        };
+        let upload = if e.needs_upload { "  (via S3)" } else { "" };
+        println!(
+            "{}  {}  {} resources  {} bytes{upload}{deps}",
+            e.name, e.region, e.resources, e.bytes
+        );
+    }
+    eprintln!(
+        "wrote {} template(s) and {} to {}",
+        front.artifacts.len(),
+        build::MANIFEST,
+        out.display()
+    );
+    Ok(Exit::Success)
+}

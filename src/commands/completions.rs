@@ -1,0 +1,14 @@
+//! `mailinfra completions SHELL`: a completion script for the shell.
+
+use super::{Exit, Result};
+use crate::cli::Cli;
+
+pub(super) fn run(shell: clap_complete::Shell) -> Result<Exit> {
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "mailinfra",
+        &mut std::io::stdout(),
+    );
+    Ok(Exit::Success)
+}

@@ -1,0 +1,261 @@
+//! What several commands share: the checked and compiled spec with its
+//! placement, diagnostics printed once, the async runtime, and AWS
+//! connections made from the command line's `AwsArgs`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::{Error, Result};
+use crate::aws::{Connection, S3TemplateStore, SdkStackApi};
+use crate::build::{self, Artifact};
+use crate::cli::{AwsArgs, Cli, ColorChoice, DeployArgs};
+use crate::deploy::{self, StackPlan, Timing};
+use crate::diag::{self, Format};
+use crate::pipeline::{self, Checked, Judge};
+use crate::placement::{self, Lock};
+
+/// Whether to paint output for a stream that is (or is not) a terminal.
+pub fn use_color(choice: ColorChoice, tty: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Whether to paint what goes to stdout.
+pub(crate) fn stdout_color(cli: &Cli) -> bool {
+    use_color(cli.color, std::io::stdout().is_terminal())
+}
+
+/// Loads, validates and checks the spec the command line names.
+pub(crate) fn check(cli: &Cli) -> Checked {
+    pipeline::check_file(
+        &cli.file,
+        Judge {
+            deny_warnings: cli.deny_warnings,
+        },
+    )
+}
+
+/// Prints diagnostics; human text goes to stderr, machine formats to stdout.
+pub(crate) fn report(checked: &Checked, format: Format, cli: &Cli) {
+    if checked.diagnostics.is_empty() && format == Format::Human {
+        return;
+    }
+    let src = diag::Source {
+        file: &checked.file,
+        text: checked.text.as_deref(),
+    };
+    match format {
+        Format::Human => {
+            let color = use_color(cli.color, std::io::stderr().is_terminal());
+            eprint!(
+                "{}",
+                diag::render(&checked.diagnostics, &src, format, color)
+            );
+        }
+        _ => print!(
+            "{}",
+            diag::render(&checked.diagnostics, &src, format, false)
+        ),
+    }
+}
+
+/// `FILE: N error(s), M warning(s)`.
+pub(crate) fn summary_line(checked: &Checked) -> String {
+    let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = checked.diagnostics.len() - errors;
+    format!("{}: {errors} error(s), {warnings} warning(s)", checked.file)
+}
+
+/// A spec that checked and compiled: its templates and their placement.
+pub(crate) struct Front {
+    pub checked: Checked,
+    pub manifest: build::Manifest,
+    pub artifacts: Vec<Artifact>,
+    pub placement: PlacementState,
+}
+
+impl Front {
+    /// The spec's `deploy` settings (defaults when the spec has none).
+    pub fn spec_deploy(&self) -> crate::spec::Deploy {
+        self.checked
+            .model
+            .as_ref()
+            .map(|m| m.deploy.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Runs the front end and compiles; `Ok(None)` when the spec has errors
+/// (already reported, with the summary line).
+pub(crate) fn front(cli: &Cli) -> Result<Option<Front>> {
+    let checked = check(cli);
+    report(&checked, Format::Human, cli);
+    let Some(model) = &checked.model else {
+        eprintln!("{}", summary_line(&checked));
+        return Ok(None);
+    };
+    let before = Lock::read(&cli.file).map_err(|e| Error::Invalid(format!("{e:#}")))?;
+    let built = pipeline::build(model, &checked.spec_hash, before.as_ref())?;
+    let placement = PlacementState {
+        path: placement::lock_path(&cli.file),
+        needed: before.is_some() || built.placement.is_sharded(),
+        current: before.as_ref() == Some(&built.placement),
+        placement: built.placement,
+    };
+    Ok(Some(Front {
+        checked,
+        manifest: built.manifest,
+        artifacts: built.artifacts,
+        placement,
+    }))
+}
+
+/// The placement a build computed and how it relates to `mailinfra.lock`.
+pub(crate) struct PlacementState {
+    pub path: PathBuf,
+    /// Whether the topology needs a lock file (one exists, or it is sharded).
+    pub needed: bool,
+    /// Whether the lock file records exactly this placement.
+    pub current: bool,
+    pub placement: Lock,
+}
+
+impl PlacementState {
+    /// `plan` and `apply` deploy only a placement the lock file records.
+    pub fn require_current(&self) -> Result<()> {
+        if self.needed && !self.current {
+            return Err(Error::Invalid(format!(
+                "`{}` does not record where every element of the spec goes; run `mailinfra build` and commit `{}` (it keeps resources from moving between stacks)",
+                self.path.display(),
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The async runtime AWS calls run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?)
+}
+
+/// Only the stacks of `region`, when one is given.
+pub(crate) fn select_region(artifacts: Vec<Artifact>, region: Option<&str>) -> Vec<Artifact> {
+    match region {
+        Some(r) => artifacts
+            .into_iter()
+            .filter(|a| a.entry.region == r)
+            .collect(),
+        None => artifacts,
+    }
+}
+
+/// Every `--import` names a resource of a stack being deployed.
+pub(crate) fn check_imports(d: &DeployArgs, artifacts: &[Artifact]) -> Result<()> {
+    for id in &d.import {
+        let known = artifacts
+            .iter()
+            .any(|a| deploy::template_has_resource(&a.body, id));
+        if !known {
+            return Err(Error::Usage(format!(
+                "`--import {id}`: no stack of the spec has a resource with this logical id; \
+                 the plan names them (e.g. `IdentityExampleCom`)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The deployer's options from the command line's deploy flags.
+pub(crate) fn options(keep: deploy::Keep, d: &DeployArgs, timing: Timing) -> deploy::Options {
+    let mut o = deploy::Options::new(keep, timing);
+    o.role_arn = d.role_arn.clone();
+    o.concurrency = usize::from(d.concurrency);
+    o.busy_wait = std::time::Duration::from_secs(d.wait_busy.saturating_mul(60));
+    o.revert_drift = d.revert_drift;
+    o.import.clone_from(&d.import);
+    o
+}
+
+pub(crate) type Regions = BTreeMap<String, deploy::Region<SdkStackApi, S3TemplateStore>>;
+
+/// One value per region of the artifacts, made by `make` from the region's name.
+pub(crate) async fn per_region<T>(
+    artifacts: &[Artifact],
+    make: impl AsyncFn(&str) -> T,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    for a in artifacts {
+        if !out.contains_key(&a.entry.region) {
+            out.insert(a.entry.region.clone(), make(&a.entry.region).await);
+        }
+    }
+    out
+}
+
+/// One connection per region of the artifacts.
+pub(crate) async fn connect_all(artifacts: &[Artifact], aws: &AwsArgs, d: &DeployArgs) -> Regions {
+    per_region(artifacts, async |r| {
+        let c = connection(r, aws);
+        deploy::Region {
+            api: SdkStackApi::connect(&c).await,
+            store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
+        }
+    })
+    .await
+}
+
+/// Tests against a local emulator poll (and back off) fast: `MAILINFRA_POLL_MS`.
+fn poll_override() -> Option<std::time::Duration> {
+    std::env::var("MAILINFRA_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+}
+
+/// How long to wait and how often to look.
+pub(crate) fn timing() -> Timing {
+    poll_override().map_or_else(Timing::default, Timing::fast)
+}
+
+/// Where and as whom to talk to AWS in `region`.
+pub(crate) fn connection(region: &str, aws: &AwsArgs) -> Connection {
+    Connection {
+        region: region.to_string(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        retry_backoff: poll_override(),
+    }
+}
+
+/// CloudFormation in `region`.
+pub(crate) async fn connect(region: &str, aws: &AwsArgs) -> SdkStackApi {
+    SdkStackApi::connect(&connection(region, aws)).await
+}
+
+/// Marks resources the plans add that already exist outside any stack (SES
+/// identities). A read that fails is a warning: the apply may then fail on it.
+pub(crate) async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], aws: &AwsArgs) {
+    if !deploy::preflight::adds_identities(plans) {
+        return;
+    }
+    let apis = per_region(artifacts, async |r| {
+        crate::aws::ses::SdkMailApi::connect(&connection(r, aws)).await
+    })
+    .await;
+    if let Err(e) = deploy::preflight::mark_existing(plans, artifacts, &apis, &timing()).await {
+        eprintln!(
+            "warning: cannot check whether the identities to create already exist in SES ({e:#}); \
+             the apply fails on any that does"
+        );
+    }
+}

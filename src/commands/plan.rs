@@ -1,0 +1,80 @@
+//! `mailinfra plan`: what an apply would change, stack by stack — from
+//! CloudFormation change sets, or `--offline` from the last build — rendered
+//! for people, pull requests or machines, and saved with `--out` for
+//! `mailinfra apply PLAN`.
+
+use std::path::Path;
+
+use super::context::{
+    check_imports, connect_all, front, options, preflight, runtime, select_region, stdout_color,
+    timing,
+};
+use super::signals::watch_interrupts;
+use super::{Exit, Result};
+use crate::cli::{AwsArgs, Cli, DeployArgs, PlanFormat};
+use crate::deploy::{self, StackPlan};
+use crate::{build, render};
+
+/// The plan command's own flags.
+pub(super) struct Flags<'a> {
+    pub offline: bool,
+    pub build_dir: &'a Path,
+    pub out: Option<&'a Path>,
+    pub format: PlanFormat,
+    pub detailed_exitcode: bool,
+}
+
+pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -> Result<Exit> {
+    let Some(front) = front(cli)? else {
+        return Ok(Exit::Invalid);
+    };
+    front.placement.require_current()?;
+    let dargs = &dargs.or_spec(&front.spec_deploy());
+    let artifacts = select_region(front.artifacts, aws.region.as_deref());
+    check_imports(dargs, &artifacts)?;
+    let plans = if flags.offline {
+        deploy::plan::plan_offline(flags.build_dir, &artifacts)?
+    } else {
+        // A plan that is not saved leaves no change sets behind.
+        let keep = if flags.out.is_some() {
+            deploy::Keep::ChangeSets
+        } else {
+            deploy::Keep::Nothing
+        };
+        let opts = options(keep, dargs, timing());
+        runtime()?.block_on(async {
+            watch_interrupts(
+                opts.interrupt.clone(),
+                "stacks being planned finish, then the change sets of this plan are removed",
+                || {},
+            );
+            let regions = connect_all(&artifacts, aws, dargs).await;
+            let mut plans = deploy::plan_all(&regions, &artifacts, &opts).await?;
+            preflight(&mut plans, &artifacts, aws).await;
+            super::Result::Ok(plans)
+        })?
+    };
+    if let Some(path) = flags.out {
+        let file = deploy::PlanFile::new(&front.checked.spec_hash, plans.clone());
+        build::write_atomic(path, file.render().as_bytes())?;
+        eprintln!(
+            "wrote the plan to {}; apply it with `mailinfra apply {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    match flags.format {
+        PlanFormat::Human => print!("{}", render::human(&plans, stdout_color(cli))),
+        PlanFormat::Markdown => print!("{}", render::markdown(&plans)),
+        PlanFormat::Json => print!(
+            "{}",
+            render::json(&plans, if flags.offline { "offline" } else { "online" })
+        ),
+    }
+    let changes = plans.iter().any(StackPlan::has_changes);
+    Ok(if flags.detailed_exitcode && changes {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}

@@ -1,0 +1,75 @@
+//! `mailinfra status`: where every stack of the spec stands now, next to
+//! what the last apply recorded in its journal — the command to run after an
+//! apply was interrupted, timed out or lost its credentials.
+
+use futures_util::StreamExt as _;
+
+use super::context::{connect, front, per_region, runtime, select_region, timing};
+use super::{Exit, Result};
+use crate::aws::StackApi as _;
+use crate::aws::retry::retrying;
+use crate::build::Artifact;
+use crate::cli::{AwsArgs, Cli, StatusFormat};
+use crate::deploy::{journal, status};
+
+pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit> {
+    let Some(front) = front(cli)? else {
+        return Ok(Exit::Invalid);
+    };
+    let artifacts = select_region(front.artifacts, aws.region.as_deref());
+    let records = journal::last_apply(&journal::read(&cli.file)?);
+    let (last, words) = status::summarise(&records);
+    let mut stacks = runtime()?.block_on(read_stacks(&artifacts, aws));
+    for s in &mut stacks {
+        s.last_apply = words
+            .iter()
+            .find(|(stack, _)| stack == &s.stack)
+            .map(|(_, w)| w.clone());
+    }
+    print!(
+        "{}",
+        match format {
+            StatusFormat::Human => status::human(last.as_ref(), &stacks),
+            StatusFormat::Json => status::json(last.as_ref(), &stacks),
+        }
+    );
+    Ok(if stacks.iter().any(|s| s.error.is_some()) {
+        Exit::Failed
+    } else {
+        Exit::Success
+    })
+}
+
+/// Reads every stack of the build, a few at a time, in the build's order.
+async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::StackStatus> {
+    let apis = per_region(artifacts, async |r| connect(r, aws).await).await;
+    let t = timing();
+    let apis = &apis;
+    let t = &t;
+    futures_util::stream::iter(artifacts)
+        .map(|a| async move {
+            let mut s = status::StackStatus {
+                stack: a.entry.name.clone(),
+                region: a.entry.region.clone(),
+                status: None,
+                last_updated: None,
+                error: None,
+                last_apply: None,
+            };
+            let Some(api) = apis.get(&a.entry.region) else {
+                return s;
+            };
+            match retrying(t, || api.describe_stack(&a.entry.name)).await {
+                Ok(Some(info)) => {
+                    s.status = Some(info.status);
+                    s.last_updated = info.last_updated;
+                }
+                Ok(None) => {}
+                Err(e) => s.error = Some(format!("{e:#}")),
+            }
+            s
+        })
+        .buffered(8)
+        .collect()
+        .await
+}

@@ -1,0 +1,28 @@
+//! `mailinfra validate`: load, schema, references and semantic rules; every
+//! diagnostic at once, in the format asked for.
+
+use super::context::{check, report, summary_line};
+use super::{Exit, Result};
+use crate::cli::Cli;
+use crate::diag::Format;
+
+pub(super) fn run(cli: &Cli, format: Format) -> Result<Exit> {
+    let checked = check(cli);
+    report(&checked, format, cli);
+    if format == Format::Human {
+        if checked.has_errors() {
+            eprintln!("{}", summary_line(&checked));
+        } else {
+            eprintln!(
+                "{}: valid ({} warning(s))",
+                checked.file,
+                checked.diagnostics.len()
+            );
+        }
+    }
+    Ok(if checked.has_errors() {
+        Exit::Invalid
+    } else {
+        Exit::Success
+    })
+}

@@ -1,0 +1,299 @@
+//! Following a stack while CloudFormation works on it: wait for a busy stack
+//! to settle, stream new events, poll with backoff on errors, give up after
+//! the timeout without pretending to know how it ended.
+
+use std::collections::HashSet;
+
+use anyhow::bail;
+
+use super::*;
+use super::{outcome::*, plan::*};
+use crate::aws::cloudformation::{StackApi, StackEvent, StackInfo};
+use crate::aws::retry::retrying;
+
+/// Waits up to `opts.busy_wait` for a stack that another operation is changing
+/// to settle, then returns it as it is now (`None`: that operation deleted it).
+/// Without a wait, or after it, refuses with what runs there and its latest events.
+pub(crate) async fn settle(
+    api: &impl StackApi,
+    name: &str,
+    region: &str,
+    mut info: StackInfo,
+    opts: &Options,
+) -> anyhow::Result<Option<StackInfo>> {
+    let started = tokio::time::Instant::now();
+    while info.is_in_progress() && !info.is_review() {
+        if started.elapsed() >= opts.busy_wait {
+            let latest: String = api
+                .stack_events(&info.arn, None)
+                .await
+                .unwrap_or_default()
+                .events
+                .iter()
+                .take(3)
+                .map(|e| {
+                    format!(
+                        "\n  {} {} {}{}",
+                        e.timestamp,
+                        e.logical_id,
+                        e.status,
+                        e.reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            let waited = if opts.busy_wait.is_zero() {
+                String::new()
+            } else {
+                format!(" (still, after waiting {} s)", opts.busy_wait.as_secs())
+            };
+            let why = blocked(name, region, &info, &[]).unwrap_or_default();
+            bail!(
+                "{why}{waited}{}",
+                if latest.is_empty() {
+                    String::new()
+                } else {
+                    format!("\nlatest events:{latest}")
+                }
+            );
+        }
+        tokio::time::sleep(opts.timing.poll).await;
+        // A failed read is not the end of the wait: the next one may work.
+        match api.describe_stack(&info.arn).await {
+            Ok(Some(now)) => info = now,
+            Ok(None) => return Ok(None),
+            Err(_) => {}
+        }
+    }
+    Ok(Some(info))
+}
+
+/// Most event pages read per poll. Only the events since the last poll are
+/// wanted; a long history is never scanned to its start.
+pub(crate) const MAX_EVENT_PAGES: usize = 20;
+
+/// The stack's events not in `seen`, oldest first. Pages back from the newest
+/// and stops at the first event already seen (everything older was seen too),
+/// at the end of the history, or after [`MAX_EVENT_PAGES`]. An event that shows
+/// up on two pages (new events shift the pages while they are read) is kept once.
+pub async fn new_events(
+    api: &impl StackApi,
+    stack: &str,
+    seen: &HashSet<String>,
+) -> anyhow::Result<Vec<StackEvent>> {
+    let mut fresh: Vec<StackEvent> = Vec::new();
+    let mut ids = HashSet::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_EVENT_PAGES {
+        let page = api.stack_events(stack, token.as_deref()).await?;
+        let mut reached_seen = false;
+        for e in page.events {
+            if seen.contains(&e.id) {
+                reached_seen = true;
+                break;
+            }
+            if ids.insert(e.id.clone()) {
+                fresh.push(e);
+            }
+        }
+        match page.next_token {
+            Some(next) if !reached_seen => token = Some(next),
+            _ => break,
+        }
+    }
+    fresh.reverse();
+    Ok(fresh)
+}
+
+/// Follows a stack after an operation started: streams new events, polls with
+/// backoff on errors, refuses stale reads, gives up after the timeout.
+pub(crate) async fn follow(
+    api: &impl StackApi,
+    plan: &StackPlan,
+    stack_ref: &str,
+    mut seen: HashSet<String>,
+    opts: &Options,
+    progress: ProgressFn<'_>,
+) -> StackOutcome {
+    let timing = &opts.timing;
+    let started = tokio::time::Instant::now();
+    let mut cancelled = false;
+    let mut events: Vec<StackEvent> = Vec::new();
+    let mut failed_reads: u32 = 0;
+    let mut reads = 0;
+    let mut saw_progress = false;
+    let mut last_status = String::new();
+    loop {
+        tokio::time::sleep(if failed_reads > 0 {
+            timing.backoff(failed_reads)
+        } else {
+            timing.poll
+        })
+        .await;
+        // A failed poll is not a failed deploy: CloudFormation carries on regardless.
+        match new_events(api, stack_ref, &seen).await {
+            Ok(fresh) => {
+                for e in fresh {
+                    seen.insert(e.id.clone());
+                    saw_progress = true;
+                    progress(Progress::Event {
+                        stack: plan.stack.clone(),
+                        event: e.clone(),
+                    });
+                    events.push(e);
+                }
+            }
+            Err(e) if crate::aws::is_credentials_error(&e) => {
+                return lost(plan, stack_ref, &last_status, &format!("{e:#}"));
+            }
+            Err(_) => {}
+        }
+        let info = match api.describe_stack(stack_ref).await {
+            Ok(Some(info)) => {
+                failed_reads = 0;
+                info
+            }
+            Ok(None) => {
+                return StackOutcome {
+                    status: Some("DELETE_COMPLETE".into()),
+                    ..StackOutcome::failed(
+                        plan,
+                        "the stack disappeared while it was being applied (deleted by someone else)".into(),
+                    )
+                };
+            }
+            Err(e) if crate::aws::is_credentials_error(&e) => {
+                return lost(plan, stack_ref, &last_status, &format!("{e:#}"));
+            }
+            Err(e) => {
+                failed_reads += 1;
+                progress(Progress::Warning {
+                    stack: plan.stack.clone(),
+                    message: format!("cannot read the stack ({e:#}); still watching"),
+                });
+                if started.elapsed() > timing.stack_timeout {
+                    return lost(plan, stack_ref, &last_status, "the stack could not be read");
+                }
+                continue;
+            }
+        };
+        reads += 1;
+        last_status = info.status.clone();
+        if opts.cancel_on_interrupt
+            && !cancelled
+            && opts.interrupt.is_raised()
+            && info.status == "UPDATE_IN_PROGRESS"
+        {
+            // Only updates can be cancelled; a create is followed to its end.
+            cancelled = true;
+            let token = format!("mailinfra-cancel-{}", short_hash(stack_ref));
+            let message = match retrying(timing, || api.cancel_update_stack(stack_ref, &token))
+                .await
+            {
+                Ok(()) => {
+                    "interrupted: the update is cancelled; following its rollback".to_string()
+                }
+                Err(e) => format!(
+                    "interrupted, but the update cannot be cancelled ({e:#}); following it to its end"
+                ),
+            };
+            progress(Progress::Warning {
+                stack: plan.stack.clone(),
+                message,
+            });
+        }
+        // A read right after ExecuteChangeSet can still show the state before it
+        // (REVIEW_IN_PROGRESS, or the previous UPDATE_COMPLETE): accept a terminal
+        // state only once the operation was seen, or after a few reads.
+        saw_progress |= info.is_in_progress() && !info.is_review();
+        if !info.is_in_progress() && (saw_progress || reads >= 3) {
+            // Catch events the last poll missed (it may have failed), for the root cause.
+            if let Ok(fresh) = retrying(timing, || new_events(api, stack_ref, &seen)).await {
+                for e in fresh {
+                    seen.insert(e.id.clone());
+                    progress(Progress::Event {
+                        stack: plan.stack.clone(),
+                        event: e.clone(),
+                    });
+                    events.push(e);
+                }
+            }
+            progress(Progress::StackFinished {
+                stack: plan.stack.clone(),
+                status: info.status.clone(),
+            });
+            let leftovers: Vec<String> = events
+                .iter()
+                .filter(|e| e.status == "DELETE_FAILED")
+                .map(|e| {
+                    format!(
+                        "{} ({}) could not be deleted: {}; it is left in your account",
+                        e.logical_id,
+                        e.resource_type,
+                        e.reason.as_deref().unwrap_or("no reason given")
+                    )
+                })
+                .collect();
+            if succeeded(&info.status) {
+                return StackOutcome {
+                    status: Some(info.status),
+                    warnings: leftovers,
+                    outputs: info.outputs,
+                    ..StackOutcome::new(plan, OutcomeKind::Applied)
+                };
+            }
+            let newest_first: Vec<StackEvent> = events.iter().rev().cloned().collect();
+            let rollback_failed = rollback_failures(&newest_first, &plan.stack);
+            if cancelled && info.status == "UPDATE_ROLLBACK_COMPLETE" {
+                return StackOutcome {
+                    status: Some(info.status),
+                    detail: Some("interrupted: the update was cancelled and rolled back".into()),
+                    hint: Some("the stack is as it was before this apply; run `mailinfra apply` again to apply it".into()),
+                    warnings: leftovers,
+                    ..StackOutcome::new(plan, OutcomeKind::Failed)
+                };
+            }
+            return StackOutcome {
+                root_cause: root_cause(&events, &plan.stack),
+                hint: Some(hint_for(&info.status, &plan.stack, &rollback_failed)),
+                status: Some(info.status.clone()),
+                warnings: leftovers,
+                ..StackOutcome::failed(
+                    plan,
+                    format!(
+                        "ended in {}{}",
+                        info.status,
+                        info.status_reason
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ),
+                )
+            };
+        }
+        if started.elapsed() > timing.stack_timeout {
+            return lost(
+                plan,
+                stack_ref,
+                &info.status,
+                &format!("still {} after {:?}", info.status, timing.stack_timeout),
+            );
+        }
+    }
+}
+
+/// We stopped watching; CloudFormation did not stop working.
+pub(crate) fn lost(plan: &StackPlan, stack_ref: &str, status: &str, why: &str) -> StackOutcome {
+    StackOutcome {
+        status: Some(status.to_string()).filter(|s| !s.is_empty()),
+        hint: Some(format!(
+            "the operation goes on in CloudFormation; `mailinfra status` shows where it is (its events: \
+             `aws cloudformation describe-stack-events --stack-name {stack_ref} --region {}`); \
+             run `mailinfra apply` again once it settled (never while it runs)",
+            plan.region
+        )),
+        detail: Some(format!("lost sight of the stack: {why}")),
+        ..StackOutcome::new(plan, OutcomeKind::Unknown)
+    }
+}
