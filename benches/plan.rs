@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use mailinfra::build::{Artifact, StackEntry};
 use mailinfra::aws::{
     ChangeSetInfo, ChangeSetSummary, DriftStatus, EventPage, NewChangeSet, NoTemplateStore,
     ResourceDrift, StackApi, StackInfo, StackResource,
 };
+use mailinfra::build::{Artifact, StackEntry};
 use mailinfra::deploy::{self, Keep, Options, Region, Timing};
 
 const STACKS: usize = 200;

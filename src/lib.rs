@@ -16,7 +16,6 @@ pub mod deploy;
 pub mod diag;
 pub mod diff;
 pub mod dns;
-pub mod dns_cmd;
 pub mod exit;
 pub mod generate;
 pub mod hash;

@@ -28,8 +28,8 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
-use mailinfra::build::{Artifact, ParamSource, StackEntry};
 use mailinfra::aws::{NoTemplateStore, SdkStackApi};
+use mailinfra::build::{Artifact, ParamSource, StackEntry};
 use mailinfra::deploy::{self, Keep, Options, OutcomeKind, PlanStatus, Progress, Timing};
 
 const STACK: &str = "demo-us-east-1-mail-manager";

@@ -13,8 +13,10 @@ use aws_sdk_sesv2::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
+use mailinfra::aws::ses::{
+    IdentityState, MailApi, SdkMailApi, existing_identities, read_identities,
+};
 use mailinfra::deploy::Timing;
-use mailinfra::aws::ses::{IdentityState, MailApi, SdkMailApi, existing_identities, read_identities};
 
 const THROTTLED: &str = r#"{"__type":"TooManyRequestsException","message":"Too many requests"}"#;
 const NOT_FOUND: &str =

@@ -7,9 +7,11 @@ use super::{Exit, Result};
 use crate::aws::{SdkStackApi, StackApi as _};
 use crate::cli::{AwsArgs, Cli, DnsFormat};
 use crate::diag::Format;
-use crate::dns_cmd;
+use crate::dns::{Record, Text, output_key, records};
+use crate::model::{Model, ZoneKind};
 use crate::pipeline;
 use crate::placement::Lock;
+use crate::render::dns::{self as dns_render, Row};
 
 pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Result<Exit> {
     let checked = check(cli);
@@ -23,15 +25,15 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
         let set = pipeline::compile_placed(model, lock.as_ref())?;
         runtime()?.block_on(live_values(&set, aws))?
     } else {
-        dns_cmd::Live::new()
+        Live::new()
     };
-    let rows = dns_cmd::rows(model, &values);
+    let rows = rows(model, &values);
     print!(
         "{}",
         match format {
-            DnsFormat::Table => dns_cmd::table(&rows),
-            DnsFormat::Zone => dns_cmd::zone_file(&rows),
-            DnsFormat::Json => dns_cmd::json(&rows),
+            DnsFormat::Table => dns_render::table(&rows),
+            DnsFormat::Zone => dns_render::zone_file(&rows),
+            DnsFormat::Json => dns_render::json(&rows),
         }
     );
     Ok(Exit::Success)
@@ -39,11 +41,8 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
 
 /// Reads the outputs of the stacks that hold deploy-time DNS values (every
 /// stack with a DKIM tokens output).
-async fn live_values(
-    set: &crate::compile::StackSet,
-    aws: &AwsArgs,
-) -> anyhow::Result<dns_cmd::Live> {
-    let mut live = dns_cmd::Live::new();
+async fn live_values(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::Result<Live> {
+    let mut live = Live::new();
     let mut apis: std::collections::BTreeMap<&str, SdkStackApi> = Default::default();
     for s in &set.stacks {
         if !s.template.outputs.keys().any(|k| k.ends_with("DkimTokens")) {
@@ -64,4 +63,86 @@ async fn live_values(
         }
     }
     Ok(live)
+}
+
+/// Deployed values by `(region, output key)`.
+type Live = std::collections::BTreeMap<(String, String), String>;
+
+fn resolve(t: &Text, region: &str, live: &Live, placeholder: &mut bool) -> String {
+    match t {
+        Text::Literal(s) => s.clone(),
+        Text::Deferred {
+            logical_id,
+            attribute,
+            placeholder: p,
+        } => match live.get(&(region.to_string(), output_key(logical_id, attribute))) {
+            Some(v) => v.trim_end_matches('.').to_string(),
+            None => {
+                *placeholder = true;
+                p.clone()
+            }
+        },
+    }
+}
+
+fn rows(model: &Model, live: &Live) -> Vec<Row> {
+    records(model)
+        .iter()
+        .map(|r: &Record| {
+            let zone = &model.zones[r.zone];
+            let mut placeholder = false;
+            let name = resolve(&r.name, &r.region, live, &mut placeholder);
+            let values = r
+                .values
+                .iter()
+                .map(|v| resolve(v, &r.region, live, &mut placeholder))
+                .collect();
+            Row {
+                zone: zone.apex.clone(),
+                deployed: matches!(zone.kind, ZoneKind::Route53 { .. }),
+                name,
+                rtype: r.rtype,
+                ttl: r.ttl,
+                values,
+                placeholder,
+                purpose: r.purpose.clone(),
+                region: r.region.clone(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_values_replace_placeholders() {
+        let m = crate::compile::sending::tests::model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\ndns: { example.com: external }\nidentities: { example.com: {} }\n",
+        );
+        let mut live = Live::new();
+        for n in 1..=3 {
+            live.insert(
+                (
+                    "us-east-1".into(),
+                    format!("IdentityExampleComDkimDNSTokenName{n}"),
+                ),
+                format!("tok{n}._domainkey.example.com"),
+            );
+            live.insert(
+                (
+                    "us-east-1".into(),
+                    format!("IdentityExampleComDkimDNSTokenValue{n}"),
+                ),
+                format!("tok{n}.dkim.amazonses.com"),
+            );
+        }
+        let offline = rows(&m, &Live::new());
+        assert!(offline.iter().all(|r| r.placeholder));
+        let rows = rows(&m, &live);
+        assert!(rows.iter().all(|r| !r.placeholder));
+        assert_eq!(rows[0].name, "tok1._domainkey.example.com");
+        assert_eq!(rows[2].values, vec!["tok3.dkim.amazonses.com".to_string()]);
+    }
 }

@@ -29,8 +29,8 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
     print!(
         "{}",
         match format {
-            StatusFormat::Human => status::human(last.as_ref(), &stacks),
-            StatusFormat::Json => status::json(last.as_ref(), &stacks),
+            StatusFormat::Human => crate::render::status::human(last.as_ref(), &stacks),
+            StatusFormat::Json => crate::render::status::json(last.as_ref(), &stacks),
         }
     );
     Ok(if stacks.iter().any(|s| s.error.is_some()) {

@@ -1,8 +1,6 @@
-//! `mailinfra status`: where every stack of the spec stands now, next to what
+//! What `mailinfra status` reports: where every stack of the spec stands now, next to what
 //! the last apply recorded in its journal — the command to run after an apply
 //! was interrupted, timed out or lost its credentials.
-
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -89,83 +87,10 @@ pub fn summarise(records: &[Record]) -> (Option<LastApply>, Vec<(String, String)
     )
 }
 
-pub fn human(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
-    let mut out = String::new();
-    match last {
-        Some(l) => {
-            let _ = writeln!(
-                out,
-                "Last apply: {} started {}, {}.\n",
-                l.id, l.started, l.ended
-            );
-        }
-        None => out.push_str("No apply recorded in this workspace.\n\n"),
-    }
-    let w = stacks
-        .iter()
-        .map(|s| s.stack.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let rw = stacks
-        .iter()
-        .map(|s| s.region.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let sw = stacks
-        .iter()
-        .map(|s| s.status.as_deref().map_or(11, str::len))
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let _ = writeln!(
-        out,
-        "{:<w$}  {:<rw$}  {:<sw$}  {:<20}  last apply",
-        "stack", "region", "status", "last updated"
-    );
-    for s in stacks {
-        let status = match (&s.status, &s.error) {
-            (_, Some(_)) => "unreadable",
-            (Some(st), None) => st.as_str(),
-            (None, None) => "not created",
-        };
-        let _ = writeln!(
-            out,
-            "{:<w$}  {:<rw$}  {status:<sw$}  {:<20}  {}",
-            s.stack,
-            s.region,
-            s.last_updated.as_deref().unwrap_or("-"),
-            s.last_apply.as_deref().unwrap_or("-")
-        );
-    }
-    for s in stacks {
-        if let Some(e) = &s.error {
-            let _ = writeln!(out, "\n{}: cannot read it: {e}", s.stack);
-        }
-    }
-    let busy = stacks.iter().filter(|s| s.busy()).count();
-    if busy > 0 {
-        let _ = writeln!(
-            out,
-            "\n{busy} stack(s) are still being changed by CloudFormation: wait for them to settle, then run `mailinfra apply`."
-        );
-    }
-    out
-}
-
-pub fn json(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
-    let doc = serde_json::json!({
-        "format_version": 1,
-        "last_apply": last,
-        "stacks": stacks,
-    });
-    crate::template::render_value(&doc)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::status::{human, json};
 
     fn rec(step: Step, stack: Option<&str>) -> Record {
         Record {

@@ -1,4 +1,4 @@
-//! Render: plans as text for people (human) and machines (JSON).
+//! Plans for people (human), pull requests (markdown) and machines (JSON).
 //!
 //! Input: stack plans. Output: strings; the CLI decides where they go. The JSON
 //! shape is stable (`format_version` 1) and documented in docs/plan-format.md.
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::deploy::{OutcomeKind, PlanStatus, StackOutcome, StackPlan};
+use crate::deploy::{PlanStatus, StackPlan};
 use crate::diff::{Action, Replacement, ResourceChange};
 
 /// Totals over a plan.
@@ -390,101 +390,6 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             );
         }
         out.push_str("\n</details>\n");
-    }
-    out
-}
-
-fn outcome_word(k: OutcomeKind) -> &'static str {
-    match k {
-        OutcomeKind::Applied => "applied",
-        OutcomeKind::NoChanges => "no changes",
-        OutcomeKind::Failed => "FAILED",
-        OutcomeKind::Unknown => "UNKNOWN",
-        OutcomeKind::NotStarted => "not started",
-    }
-}
-
-/// The per-stack outcome of an apply: a table, then for each stack that did not
-/// succeed its root cause and what to do next.
-pub fn outcomes(outcomes: &[StackOutcome], color: bool) -> String {
-    let painter = crate::diag::Paint { on: color };
-    let paint = |code: &str, s: &str| painter.wrap(code, s);
-    let mut out = String::new();
-    let w = outcomes
-        .iter()
-        .map(|o| o.stack.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let rw = outcomes
-        .iter()
-        .map(|o| o.region.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let _ = writeln!(
-        out,
-        "\n{:<w$}  {:<rw$}  {:<11}  status",
-        "stack", "region", "outcome"
-    );
-    for o in outcomes {
-        let word = outcome_word(o.kind);
-        let painted = match o.kind {
-            OutcomeKind::Failed | OutcomeKind::Unknown => paint("1;31", &format!("{word:<11}")),
-            OutcomeKind::Applied => paint("32", &format!("{word:<11}")),
-            _ => format!("{word:<11}"),
-        };
-        let _ = writeln!(
-            out,
-            "{:<w$}  {:<rw$}  {painted}  {}",
-            o.stack,
-            o.region,
-            o.status.as_deref().unwrap_or("-")
-        );
-    }
-    for o in outcomes {
-        if o.ok() && o.warnings.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "\n{} ({}): {}",
-            o.stack,
-            o.region,
-            outcome_word(o.kind)
-        );
-        if let Some(d) = &o.detail {
-            let _ = writeln!(out, "  {d}");
-        }
-        if let Some(rc) = &o.root_cause {
-            let _ = writeln!(
-                out,
-                "  root cause: {} ({}) {}: {}",
-                rc.logical_id, rc.resource_type, rc.status, rc.reason
-            );
-        }
-        for w in &o.warnings {
-            let _ = writeln!(out, "  warning: {w}");
-        }
-        if let Some(h) = &o.hint {
-            let _ = writeln!(out, "  next: {h}");
-        }
-    }
-    let applied = outcomes
-        .iter()
-        .filter(|o| o.kind == OutcomeKind::Applied)
-        .count();
-    let unchanged = outcomes
-        .iter()
-        .filter(|o| o.kind == OutcomeKind::NoChanges)
-        .count();
-    let bad = outcomes.len() - applied - unchanged;
-    if bad > 0 {
-        let _ = writeln!(
-            out,
-            "\n{applied} stack(s) applied, {unchanged} unchanged, {bad} not applied. Applied stacks stay applied; \
-             once the cause is fixed, `mailinfra apply` finishes the rest (applied stacks are no-ops)."
-        );
     }
     out
 }

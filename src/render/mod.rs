@@ -1,0 +1,13 @@
+//! Every rendering of a result: plans (human, markdown, JSON), apply
+//! outcomes, status, DNS records; all tables through [`table`]. Rendering
+//! decides nothing: it receives data and draws it as a string, and the
+//! command decides where it goes.
+
+pub mod dns;
+pub mod outcome;
+pub mod plan;
+pub mod status;
+pub(crate) mod table;
+
+pub use outcome::outcomes;
+pub use plan::{Totals, human, json, markdown, totals};

@@ -1,0 +1,61 @@
+//! `mailinfra status` for people (a table of stacks, then what to do) and
+//! machines (JSON, `format_version` 1, documented in docs/plan-format.md).
+
+use std::fmt::Write as _;
+
+use super::table::Table;
+use crate::deploy::status::{LastApply, StackStatus};
+use crate::diag::Paint;
+
+pub fn human(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
+    let mut out = String::new();
+    match last {
+        Some(l) => {
+            let _ = writeln!(
+                out,
+                "Last apply: {} started {}, {}.\n",
+                l.id, l.started, l.ended
+            );
+        }
+        None => out.push_str("No apply recorded in this workspace.\n\n"),
+    }
+    let mut t =
+        Table::new(["stack", "region", "status", "last updated", "last apply"]).min_width(3, 20);
+    for s in stacks {
+        let status = match (&s.status, &s.error) {
+            (_, Some(_)) => "unreadable",
+            (Some(st), None) => st.as_str(),
+            (None, None) => "not created",
+        };
+        t.row([
+            s.stack.as_str().into(),
+            s.region.as_str().into(),
+            status.into(),
+            s.last_updated.as_deref().unwrap_or("-").into(),
+            s.last_apply.as_deref().unwrap_or("-").into(),
+        ]);
+    }
+    out.push_str(&t.render(Paint { on: false }));
+    for s in stacks {
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "\n{}: cannot read it: {e}", s.stack);
+        }
+    }
+    let busy = stacks.iter().filter(|s| s.busy()).count();
+    if busy > 0 {
+        let _ = writeln!(
+            out,
+            "\n{busy} stack(s) are still being changed by CloudFormation: wait for them to settle, then run `mailinfra apply`."
+        );
+    }
+    out
+}
+
+pub fn json(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "last_apply": last,
+        "stacks": stacks,
+    });
+    crate::template::render_value(&doc)
+}
