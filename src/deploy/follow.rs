@@ -113,14 +113,19 @@ pub(crate) async fn follow(
     api: &impl StackApi,
     plan: &StackPlan,
     stack_ref: &str,
-    mut seen: HashSet<String>,
+    seen: HashSet<String>,
     opts: &Options,
     progress: ProgressFn<'_>,
 ) -> StackOutcome {
     let timing = &opts.timing;
+    let mut watch = Watch {
+        plan,
+        progress,
+        seen,
+        events: Vec::new(),
+    };
     let started = tokio::time::Instant::now();
     let mut cancelled = false;
-    let mut events: Vec<StackEvent> = Vec::new();
     let mut failed_reads: u32 = 0;
     let mut reads = 0;
     let mut saw_progress = false;
@@ -133,18 +138,8 @@ pub(crate) async fn follow(
         })
         .await;
         // A failed poll is not a failed deploy: CloudFormation carries on regardless.
-        match new_events(api, stack_ref, &seen).await {
-            Ok(fresh) => {
-                for e in fresh {
-                    seen.insert(e.id.clone());
-                    saw_progress = true;
-                    progress(Progress::Event {
-                        stack: plan.stack.clone(),
-                        event: e.clone(),
-                    });
-                    events.push(e);
-                }
-            }
+        match new_events(api, stack_ref, &watch.seen).await {
+            Ok(fresh) => saw_progress |= watch.record(fresh),
             Err(e) if crate::aws::is_credentials_error(&e) => {
                 return lost(plan, stack_ref, &last_status, &format!("{e:#}"));
             }
@@ -169,7 +164,7 @@ pub(crate) async fn follow(
             }
             Err(e) => {
                 failed_reads += 1;
-                progress(Progress::Warning {
+                (watch.progress)(Progress::Warning {
                     stack: plan.stack.clone(),
                     message: format!("cannot read the stack ({e:#}); still watching"),
                 });
@@ -188,21 +183,7 @@ pub(crate) async fn follow(
         {
             // Only updates can be cancelled; a create is followed to its end.
             cancelled = true;
-            let token = format!("mailinfra-cancel-{}", short_hash(stack_ref));
-            let message = match retrying(timing, || api.cancel_update_stack(stack_ref, &token))
-                .await
-            {
-                Ok(()) => {
-                    "interrupted: the update is cancelled; following its rollback".to_string()
-                }
-                Err(e) => format!(
-                    "interrupted, but the update cannot be cancelled ({e:#}); following it to its end"
-                ),
-            };
-            progress(Progress::Warning {
-                stack: plan.stack.clone(),
-                message,
-            });
+            watch.cancel_update(api, stack_ref, timing).await;
         }
         // A read right after ExecuteChangeSet can still show the state before it
         // (REVIEW_IN_PROGRESS, or the previous UPDATE_COMPLETE): accept a terminal
@@ -210,67 +191,10 @@ pub(crate) async fn follow(
         saw_progress |= info.is_in_progress() && !info.is_review();
         if !info.is_in_progress() && (saw_progress || reads >= 3) {
             // Catch events the last poll missed (it may have failed), for the root cause.
-            if let Ok(fresh) = retrying(timing, || new_events(api, stack_ref, &seen)).await {
-                for e in fresh {
-                    seen.insert(e.id.clone());
-                    progress(Progress::Event {
-                        stack: plan.stack.clone(),
-                        event: e.clone(),
-                    });
-                    events.push(e);
-                }
+            if let Ok(fresh) = retrying(timing, || new_events(api, stack_ref, &watch.seen)).await {
+                watch.record(fresh);
             }
-            progress(Progress::StackFinished {
-                stack: plan.stack.clone(),
-                status: info.status.clone(),
-            });
-            let leftovers: Vec<String> = events
-                .iter()
-                .filter(|e| e.status == "DELETE_FAILED")
-                .map(|e| {
-                    format!(
-                        "{} ({}) could not be deleted: {}; it is left in your account",
-                        e.logical_id,
-                        e.resource_type,
-                        e.reason.as_deref().unwrap_or("no reason given")
-                    )
-                })
-                .collect();
-            if succeeded(&info.status) {
-                return StackOutcome {
-                    status: Some(info.status),
-                    warnings: leftovers,
-                    outputs: info.outputs,
-                    ..StackOutcome::new(plan, OutcomeKind::Applied)
-                };
-            }
-            let newest_first: Vec<StackEvent> = events.iter().rev().cloned().collect();
-            let rollback_failed = rollback_failures(&newest_first, &plan.stack);
-            if cancelled && info.status == "UPDATE_ROLLBACK_COMPLETE" {
-                return StackOutcome {
-                    status: Some(info.status),
-                    detail: Some("interrupted: the update was cancelled and rolled back".into()),
-                    hint: Some("the stack is as it was before this apply; run `mailinfra apply` again to apply it".into()),
-                    warnings: leftovers,
-                    ..StackOutcome::new(plan, OutcomeKind::Failed)
-                };
-            }
-            return StackOutcome {
-                root_cause: root_cause(&events, &plan.stack),
-                hint: Some(hint_for(&info.status, &plan.stack, &rollback_failed)),
-                status: Some(info.status.clone()),
-                warnings: leftovers,
-                ..StackOutcome::failed(
-                    plan,
-                    format!(
-                        "ended in {}{}",
-                        info.status,
-                        info.status_reason
-                            .map(|r| format!(": {r}"))
-                            .unwrap_or_default()
-                    ),
-                )
-            };
+            return watch.settled(info, cancelled);
         }
         if started.elapsed() > timing.stack_timeout {
             return lost(
@@ -279,6 +203,105 @@ pub(crate) async fn follow(
                 &info.status,
                 &format!("still {} after {:?}", info.status, timing.stack_timeout),
             );
+        }
+    }
+}
+
+/// What following one stack has seen so far.
+struct Watch<'a> {
+    plan: &'a StackPlan,
+    progress: ProgressFn<'a>,
+    seen: HashSet<String>,
+    events: Vec<StackEvent>,
+}
+
+impl Watch<'_> {
+    /// Reports new events and keeps them; returns whether there were any.
+    fn record(&mut self, fresh: Vec<StackEvent>) -> bool {
+        let any = !fresh.is_empty();
+        for e in fresh {
+            self.seen.insert(e.id.clone());
+            (self.progress)(Progress::Event {
+                stack: self.plan.stack.clone(),
+                event: e.clone(),
+            });
+            self.events.push(e);
+        }
+        any
+    }
+
+    /// `--cancel-on-interrupt`: cancels the running update; says how that went.
+    async fn cancel_update(&self, api: &impl StackApi, stack_ref: &str, timing: &Timing) {
+        let token = format!("mailinfra-cancel-{}", short_hash(stack_ref));
+        let message = match retrying(timing, || api.cancel_update_stack(stack_ref, &token)).await {
+            Ok(()) => "interrupted: the update is cancelled; following its rollback".to_string(),
+            Err(e) => format!(
+                "interrupted, but the update cannot be cancelled ({e:#}); following it to its end"
+            ),
+        };
+        (self.progress)(Progress::Warning {
+            stack: self.plan.stack.clone(),
+            message,
+        });
+    }
+
+    /// The outcome of a stack that settled in `info.status`.
+    fn settled(self, info: StackInfo, cancelled: bool) -> StackOutcome {
+        let plan = self.plan;
+        (self.progress)(Progress::StackFinished {
+            stack: plan.stack.clone(),
+            status: info.status.clone(),
+        });
+        let leftovers: Vec<String> = self
+            .events
+            .iter()
+            .filter(|e| e.status == "DELETE_FAILED")
+            .map(|e| {
+                format!(
+                    "{} ({}) could not be deleted: {}; it is left in your account",
+                    e.logical_id,
+                    e.resource_type,
+                    e.reason.as_deref().unwrap_or("no reason given")
+                )
+            })
+            .collect();
+        if succeeded(&info.status) {
+            return StackOutcome {
+                status: Some(info.status),
+                warnings: leftovers,
+                outputs: info.outputs,
+                ..StackOutcome::new(plan, OutcomeKind::Applied)
+            };
+        }
+        let newest_first: Vec<StackEvent> = self.events.iter().rev().cloned().collect();
+        let rollback_failed = rollback_failures(&newest_first, &plan.stack);
+        if cancelled && info.status == "UPDATE_ROLLBACK_COMPLETE" {
+            return StackOutcome {
+                status: Some(info.status),
+                detail: Some("interrupted: the update was cancelled and rolled back".into()),
+                hint: Some(
+                    "the stack is as it was before this apply; run `mailinfra apply` again to apply it"
+                        .into(),
+                ),
+                warnings: leftovers,
+                ..StackOutcome::new(plan, OutcomeKind::Failed)
+            };
+        }
+        StackOutcome {
+            root_cause: root_cause(&self.events, &plan.stack),
+            hint: Some(hint_for(&info.status, &plan.stack, &rollback_failed)),
+            status: Some(info.status.clone()),
+            warnings: leftovers,
+            ..StackOutcome::failed(
+                plan,
+                format!(
+                    "ended in {}{}",
+                    info.status,
+                    info.status_reason
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+            )
         }
     }
 }

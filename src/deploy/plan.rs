@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::*;
 use super::{apply::*, follow::*, graph::*, guards::*, outcome::*};
-use crate::aws::cloudformation::{NewChangeSet, StackApi, StackInfo};
+use crate::aws::cloudformation::{ChangeSetInfo, NewChangeSet, StackApi, StackInfo};
 use crate::aws::retry::retrying;
 use crate::aws::s3::TemplateStore;
 use crate::build::{Artifact, INLINE_TEMPLATE_LIMIT};
@@ -132,6 +132,20 @@ pub(crate) async fn delete_failed_create(
     }
 }
 
+/// What planning found on the deployed stack, before any change set.
+enum Found {
+    /// The plan is complete: no changes, or a speculative plan of a failed create.
+    Done,
+    /// A change set is needed: against `current` (none: a create), compared
+    /// with the `deployed` template.
+    ChangeSet {
+        current: Option<StackInfo>,
+        deployed: Option<String>,
+        /// Whether an empty REVIEW_IN_PROGRESS stack may go when a speculative plan ends.
+        review_is_ours: bool,
+    },
+}
+
 /// Plans one stack with the given parameter values.
 pub async fn plan_stack(
     api: &impl StackApi,
@@ -140,145 +154,20 @@ pub async fn plan_stack(
     parameters: &[(String, String)],
     opts: &Options,
 ) -> anyhow::Result<StackPlan> {
-    let timing = &opts.timing;
-    let entry = &artifact.entry;
-    let name = &entry.name;
+    let name = &artifact.entry.name;
     let mut plan = StackPlan::new(artifact);
     plan.parameters = sorted(parameters);
-    let mut current = retrying(timing, || api.describe_stack(name)).await?;
-    if let Some(info) = current.take() {
-        current = settle(api, name, &entry.region, info, opts).await?;
-    }
-    let mut deployed_template = None;
-    // Whether an empty REVIEW_IN_PROGRESS stack may go when a speculative plan ends.
-    let mut review_is_ours = current.is_none();
-    if let Some(info) = current.clone() {
-        let failed = if info.status == "UPDATE_ROLLBACK_FAILED" {
-            let page = api.stack_events(&info.arn, None).await.unwrap_or_default();
-            rollback_failures(&page.events, name)
-        } else {
-            Vec::new()
-        };
-        if let Some(why) = blocked(name, &entry.region, &info, &failed) {
-            bail!(why);
-        }
-        plan.outputs = info.outputs.clone();
-        if info.status == "ROLLBACK_COMPLETE" {
-            if opts.keep == Keep::Nothing {
-                // A speculative plan changes nothing: show the create from the template alone.
-                plan.notes.push(format!(
-                    "`{name}` failed its first create and holds nothing (ROLLBACK_COMPLETE); apply deletes it and creates it anew"
-                ));
-                plan.changes = local_changes(None, &artifact.body);
-                return Ok(plan);
-            }
-            for r in delete_failed_create(api, &info, name, timing).await? {
-                plan.notes.push(format!(
-                    "retained by the failed create, now outside any stack (it may collide): {r}"
-                ));
-            }
-            plan.notes.push(
-                "deleted the empty stack a failed first create left (ROLLBACK_COMPLETE)".into(),
-            );
-            current = None;
-            review_is_ours = true;
-        } else if info.is_review() {
-            // An earlier CREATE change set was never executed. Our own failed ones go;
-            // anyone else's, or a colleague's reviewed plan, stays untouched.
-            let sets = retrying(timing, || api.list_change_sets(&info.arn))
-                .await
-                .unwrap_or_default();
-            let mut others = 0;
-            for cs in sets {
-                if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == "FAILED" {
-                    api.delete_change_set(&cs.arn).await.ok();
-                } else {
-                    others += 1;
-                }
-            }
-            review_is_ours = others == 0;
-            if others > 0 {
-                plan.notes.push(format!(
-                    "`{name}` is REVIEW_IN_PROGRESS with {others} other pending change set(s); they are left alone"
-                ));
-            }
-            plan.stack_arn = Some(info.arn.clone());
-        } else {
-            plan.stack_arn = Some(info.arn.clone());
-            plan.last_updated = info.last_updated.clone();
-            plan.status = PlanStatus::Update;
-            let deployed = retrying(timing, || api.get_template(&info.arn)).await?;
-            // A drift-aware plan compares with the live resources: it needs a
-            // change set even when the template is the same.
-            if !opts.revert_drift
-                && deployed
-                    .as_deref()
-                    .is_some_and(|d| same_template(d, &artifact.body))
-                && sorted(&info.parameters) == plan.parameters
-            {
-                plan.status = PlanStatus::NoChanges;
-                return Ok(plan);
-            }
-            plan.deployed_sha256 = deployed.as_deref().map(canonical_hash);
-            deployed_template = deployed;
-        }
-    }
-    let change_set_name = format!("{CHANGE_SET_PREFIX}{}", opts.plan_id);
-    let token = format!("mailinfra-{}-{}", opts.plan_id, short_hash(name));
-    let template_url = if artifact.body.len() > INLINE_TEMPLATE_LIMIT {
-        Some(store.put_template(&artifact.body).await?)
-    } else {
-        None
+    let Found::ChangeSet {
+        current,
+        deployed,
+        review_is_ours,
+    } = read_stack(api, artifact, &mut plan, opts).await?
+    else {
+        return Ok(plan);
     };
-    let create = current.as_ref().is_none_or(StackInfo::is_review);
-    let description = format!("mailinfra plan {}", opts.plan_id);
-    // Only for a stack that holds a resource the user named: CloudFormation
-    // imports every existing named resource of such a change set, and
-    // `unnamed_imports` refuses any the user did not name.
-    let import_existing = opts
-        .import
-        .iter()
-        .any(|id| template_has_resource(&artifact.body, id));
-    let arn = retrying(timing, || {
-        api.create_change_set(NewChangeSet {
-            stack: name,
-            name: &change_set_name,
-            template_body: &artifact.body,
-            template_url: template_url.as_deref(),
-            parameters: &plan.parameters,
-            create,
-            capabilities: &entry.capabilities,
-            client_token: &token,
-            description: &description,
-            role_arn: opts.role_arn.as_deref(),
-            revert_drift: opts.revert_drift,
-            import_existing,
-        })
-    })
-    .await?;
-    let started = tokio::time::Instant::now();
-    let mut failed_reads = 0;
+    let arn = create_change_set(api, store, artifact, &plan, current.as_ref(), opts).await?;
     // From here on the change set and its stack are addressed by ARN, never by name.
-    let cs = loop {
-        match api.describe_change_set(&arn).await {
-            Ok(cs) if !cs.is_pending() => break cs,
-            Ok(_) => failed_reads = 0,
-            Err(e) if crate::aws::is_transient(&e) => failed_reads += 1,
-            Err(e) => return Err(e),
-        }
-        if started.elapsed() > timing.change_set_timeout {
-            bail!(
-                "the change set for `{name}` was not ready after {:?}; look at it in the console and plan again",
-                timing.change_set_timeout
-            );
-        }
-        tokio::time::sleep(if failed_reads > 0 {
-            timing.backoff(failed_reads)
-        } else {
-            timing.poll
-        })
-        .await;
-    };
+    let cs = wait_for_change_set(api, &arn, name, &opts.timing).await?;
     let cleanup = async |cs_arn: &str, stack_arn: &str| {
         api.delete_change_set(cs_arn).await.ok();
         if review_is_ours && !stack_arn.is_empty() {
@@ -315,12 +204,200 @@ pub async fn plan_stack(
         plan.change_set_arn = Some(cs.arn.clone());
     }
     plan.changes = cs.changes;
-    merge_local(
-        &mut plan.changes,
-        deployed_template.as_deref(),
-        &artifact.body,
-    );
+    merge_local(&mut plan.changes, deployed.as_deref(), &artifact.body);
     Ok(plan)
+}
+
+/// Reads the deployed stack (waiting for a busy one to settle) and decides
+/// whether a change set is needed: an identical template and parameters need
+/// none; a failed first create is deleted (or, speculatively, shown as a
+/// create); our own failed change sets of a stack under review go.
+async fn read_stack(
+    api: &impl StackApi,
+    artifact: &Artifact,
+    plan: &mut StackPlan,
+    opts: &Options,
+) -> anyhow::Result<Found> {
+    let timing = &opts.timing;
+    let entry = &artifact.entry;
+    let name = &entry.name;
+    let mut current = retrying(timing, || api.describe_stack(name)).await?;
+    if let Some(info) = current.take() {
+        current = settle(api, name, &entry.region, info, opts).await?;
+    }
+    let Some(info) = current.clone() else {
+        return Ok(Found::ChangeSet {
+            current: None,
+            deployed: None,
+            review_is_ours: true,
+        });
+    };
+    let failed = if info.status == "UPDATE_ROLLBACK_FAILED" {
+        let page = api.stack_events(&info.arn, None).await.unwrap_or_default();
+        rollback_failures(&page.events, name)
+    } else {
+        Vec::new()
+    };
+    if let Some(why) = blocked(name, &entry.region, &info, &failed) {
+        bail!(why);
+    }
+    plan.outputs = info.outputs.clone();
+    if info.status == "ROLLBACK_COMPLETE" {
+        if opts.keep == Keep::Nothing {
+            // A speculative plan changes nothing: show the create from the template alone.
+            plan.notes.push(format!(
+                "`{name}` failed its first create and holds nothing (ROLLBACK_COMPLETE); apply deletes it and creates it anew"
+            ));
+            plan.changes = local_changes(None, &artifact.body);
+            return Ok(Found::Done);
+        }
+        for r in delete_failed_create(api, &info, name, timing).await? {
+            plan.notes.push(format!(
+                "retained by the failed create, now outside any stack (it may collide): {r}"
+            ));
+        }
+        plan.notes
+            .push("deleted the empty stack a failed first create left (ROLLBACK_COMPLETE)".into());
+        return Ok(Found::ChangeSet {
+            current: None,
+            deployed: None,
+            review_is_ours: true,
+        });
+    }
+    plan.stack_arn = Some(info.arn.clone());
+    if info.is_review() {
+        let others = clear_own_failed_change_sets(api, &info, timing).await;
+        if others > 0 {
+            plan.notes.push(format!(
+                "`{name}` is REVIEW_IN_PROGRESS with {others} other pending change set(s); they are left alone"
+            ));
+        }
+        return Ok(Found::ChangeSet {
+            current,
+            deployed: None,
+            review_is_ours: others == 0,
+        });
+    }
+    plan.last_updated = info.last_updated.clone();
+    plan.status = PlanStatus::Update;
+    let deployed = retrying(timing, || api.get_template(&info.arn)).await?;
+    // A drift-aware plan compares with the live resources: it needs a
+    // change set even when the template is the same.
+    if !opts.revert_drift
+        && deployed
+            .as_deref()
+            .is_some_and(|d| same_template(d, &artifact.body))
+        && sorted(&info.parameters) == plan.parameters
+    {
+        plan.status = PlanStatus::NoChanges;
+        return Ok(Found::Done);
+    }
+    plan.deployed_sha256 = deployed.as_deref().map(canonical_hash);
+    Ok(Found::ChangeSet {
+        current,
+        deployed,
+        review_is_ours: false,
+    })
+}
+
+/// An earlier CREATE change set was never executed. Our own failed ones go;
+/// anyone else's, or a colleague's reviewed plan, stays untouched. Returns
+/// how many others there are.
+async fn clear_own_failed_change_sets(
+    api: &impl StackApi,
+    info: &StackInfo,
+    timing: &Timing,
+) -> usize {
+    let sets = retrying(timing, || api.list_change_sets(&info.arn))
+        .await
+        .unwrap_or_default();
+    let mut others = 0;
+    for cs in sets {
+        if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == "FAILED" {
+            api.delete_change_set(&cs.arn).await.ok();
+        } else {
+            others += 1;
+        }
+    }
+    others
+}
+
+/// Creates the plan's change set (uploading a large template first); returns its ARN.
+async fn create_change_set(
+    api: &impl StackApi,
+    store: &impl TemplateStore,
+    artifact: &Artifact,
+    plan: &StackPlan,
+    current: Option<&StackInfo>,
+    opts: &Options,
+) -> anyhow::Result<String> {
+    let entry = &artifact.entry;
+    let name = &entry.name;
+    let change_set_name = format!("{CHANGE_SET_PREFIX}{}", opts.plan_id);
+    let token = format!("mailinfra-{}-{}", opts.plan_id, short_hash(name));
+    let template_url = if artifact.body.len() > INLINE_TEMPLATE_LIMIT {
+        Some(store.put_template(&artifact.body).await?)
+    } else {
+        None
+    };
+    let create = current.is_none_or(StackInfo::is_review);
+    let description = format!("mailinfra plan {}", opts.plan_id);
+    // Only for a stack that holds a resource the user named: CloudFormation
+    // imports every existing named resource of such a change set, and
+    // `unnamed_imports` refuses any the user did not name.
+    let import_existing = opts
+        .import
+        .iter()
+        .any(|id| template_has_resource(&artifact.body, id));
+    retrying(&opts.timing, || {
+        api.create_change_set(NewChangeSet {
+            stack: name,
+            name: &change_set_name,
+            template_body: &artifact.body,
+            template_url: template_url.as_deref(),
+            parameters: &plan.parameters,
+            create,
+            capabilities: &entry.capabilities,
+            client_token: &token,
+            description: &description,
+            role_arn: opts.role_arn.as_deref(),
+            revert_drift: opts.revert_drift,
+            import_existing,
+        })
+    })
+    .await
+}
+
+/// Waits until the change set is no longer pending; a failed read backs off,
+/// a change set not ready by the timeout is an error.
+async fn wait_for_change_set(
+    api: &impl StackApi,
+    arn: &str,
+    name: &str,
+    timing: &Timing,
+) -> anyhow::Result<ChangeSetInfo> {
+    let started = tokio::time::Instant::now();
+    let mut failed_reads = 0;
+    loop {
+        match api.describe_change_set(arn).await {
+            Ok(cs) if !cs.is_pending() => return Ok(cs),
+            Ok(_) => failed_reads = 0,
+            Err(e) if crate::aws::is_transient(&e) => failed_reads += 1,
+            Err(e) => return Err(e),
+        }
+        if started.elapsed() > timing.change_set_timeout {
+            bail!(
+                "the change set for `{name}` was not ready after {:?}; look at it in the console and plan again",
+                timing.change_set_timeout
+            );
+        }
+        tokio::time::sleep(if failed_reads > 0 {
+            timing.backoff(failed_reads)
+        } else {
+            timing.poll
+        })
+        .await;
+    }
 }
 
 pub(crate) fn local_changes(old: Option<&str>, new: &str) -> Vec<ResourceChange> {

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use crate::deploy::{PlanStatus, StackPlan};
+use crate::diag::Paint;
 use crate::diff::{Action, Replacement, ResourceChange};
 
 /// Totals over a plan.
@@ -92,105 +93,119 @@ fn status_word(s: PlanStatus) -> &'static str {
     }
 }
 
+/// The plan for people: each stack with its changes, then the totals and
+/// what the reviewer must look at.
 pub fn human(plans: &[StackPlan], color: bool) -> String {
-    let painter = crate::diag::Paint { on: color };
-    let paint = |code: &str, s: &str| painter.wrap(code, s);
+    let paint = Paint { on: color };
     let mut out = String::new();
     for p in plans {
-        let _ = writeln!(
-            out,
-            "{}  {}  {}",
-            paint("1", &p.stack),
-            p.region,
-            status_word(p.status)
-        );
-        if let Some(why) = &p.deferred {
-            let _ = writeln!(out, "  (planned after its dependencies: {why})");
-        }
-        for n in &p.notes {
-            let _ = writeln!(out, "  note: {n}");
-        }
-        let width = p
-            .changes
-            .iter()
-            .map(|c| c.logical_id.len())
-            .max()
-            .unwrap_or(0);
-        let twidth = p
-            .changes
-            .iter()
-            .map(|c| c.resource_type.len())
-            .max()
-            .unwrap_or(0);
-        for c in &p.changes {
-            let sym = symbol(c);
-            let code = match c.action {
-                Action::Add | Action::Import => "32",
-                Action::Remove => "31",
-                Action::Modify if c.replacement != Replacement::Never => "35",
-                Action::Modify => "33",
-            };
-            let mut line = format!(
-                "  {:>3} {:<width$}  {:<twidth$}",
-                paint(code, sym),
-                c.logical_id,
-                c.resource_type
-            );
-            if !c.properties.is_empty() {
-                let _ = write!(line, "  ({})", c.properties.join(", "));
-            }
-            match c.replacement {
-                Replacement::Always => line.push_str("  replaces"),
-                Replacement::Conditional => line.push_str("  may replace"),
-                Replacement::Never => {}
-            }
-            if c.destructive() {
-                let what = if c.action == Action::Remove {
-                    "DELETES"
-                } else {
-                    "REPLACES"
-                };
-                let _ = write!(
-                    line,
-                    "  {}",
-                    paint("1;31", &format!("!! {what} A STATEFUL RESOURCE"))
-                );
-            }
-            if let Some(kind) = &c.mail_dns {
-                let _ = write!(line, "  {}", paint("1;33", &format!("MAIL DNS ({kind})")));
-            }
-            if let Some(what) = &c.exists_outside {
-                let _ = write!(
-                    line,
-                    "  {}",
-                    paint("1;31", &format!("!! EXISTS OUTSIDE THE STACK: {what}"))
-                );
-            }
-            if let Some(from) = &c.renamed_from {
-                let _ = write!(
-                    line,
-                    "  {}",
-                    paint("1;31", &format!("!! RENAMED FROM {from}"))
-                );
-            }
-            if let Some(drift) = &c.drift {
-                let _ = write!(
-                    line,
-                    "  {}",
-                    paint("1;33", &format!("REVERTS DRIFT ({drift})"))
-                );
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-            for g in &c.broadens {
-                let _ = writeln!(
-                    out,
-                    "        {}",
-                    paint("1;31", &format!("!! BROADENS IAM: {g}"))
-                );
-            }
-        }
+        human_stack(&mut out, p, &paint);
         out.push('\n');
     }
+    human_summary(&mut out, plans, &paint);
+    out
+}
+
+/// One stack: its header, notes, and a line per change.
+fn human_stack(out: &mut String, p: &StackPlan, painter: &Paint) {
+    let paint = |code: &str, s: &str| painter.wrap(code, s);
+    let _ = writeln!(
+        out,
+        "{}  {}  {}",
+        paint("1", &p.stack),
+        p.region,
+        status_word(p.status)
+    );
+    if let Some(why) = &p.deferred {
+        let _ = writeln!(out, "  (planned after its dependencies: {why})");
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    let width = p
+        .changes
+        .iter()
+        .map(|c| c.logical_id.len())
+        .max()
+        .unwrap_or(0);
+    let twidth = p
+        .changes
+        .iter()
+        .map(|c| c.resource_type.len())
+        .max()
+        .unwrap_or(0);
+    for c in &p.changes {
+        let sym = symbol(c);
+        let code = match c.action {
+            Action::Add | Action::Import => "32",
+            Action::Remove => "31",
+            Action::Modify if c.replacement != Replacement::Never => "35",
+            Action::Modify => "33",
+        };
+        let mut line = format!(
+            "  {:>3} {:<width$}  {:<twidth$}",
+            paint(code, sym),
+            c.logical_id,
+            c.resource_type
+        );
+        if !c.properties.is_empty() {
+            let _ = write!(line, "  ({})", c.properties.join(", "));
+        }
+        match c.replacement {
+            Replacement::Always => line.push_str("  replaces"),
+            Replacement::Conditional => line.push_str("  may replace"),
+            Replacement::Never => {}
+        }
+        if c.destructive() {
+            let what = if c.action == Action::Remove {
+                "DELETES"
+            } else {
+                "REPLACES"
+            };
+            let _ = write!(
+                line,
+                "  {}",
+                paint("1;31", &format!("!! {what} A STATEFUL RESOURCE"))
+            );
+        }
+        if let Some(kind) = &c.mail_dns {
+            let _ = write!(line, "  {}", paint("1;33", &format!("MAIL DNS ({kind})")));
+        }
+        if let Some(what) = &c.exists_outside {
+            let _ = write!(
+                line,
+                "  {}",
+                paint("1;31", &format!("!! EXISTS OUTSIDE THE STACK: {what}"))
+            );
+        }
+        if let Some(from) = &c.renamed_from {
+            let _ = write!(
+                line,
+                "  {}",
+                paint("1;31", &format!("!! RENAMED FROM {from}"))
+            );
+        }
+        if let Some(drift) = &c.drift {
+            let _ = write!(
+                line,
+                "  {}",
+                paint("1;33", &format!("REVERTS DRIFT ({drift})"))
+            );
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        for g in &c.broadens {
+            let _ = writeln!(
+                out,
+                "        {}",
+                paint("1;31", &format!("!! BROADENS IAM: {g}"))
+            );
+        }
+    }
+}
+
+/// The totals, and a line for each kind of change a reviewer must look at.
+fn human_summary(out: &mut String, plans: &[StackPlan], painter: &Paint) {
+    let paint = |code: &str, s: &str| painter.wrap(code, s);
     let t = totals(plans);
     let _ = writeln!(
         out,
@@ -239,7 +254,6 @@ pub fn human(plans: &[StackPlan], color: bool) -> String {
         };
         let _ = writeln!(out, "{line}");
     }
-    out
 }
 
 pub fn json(plans: &[StackPlan], mode: &str) -> String {
@@ -339,57 +353,62 @@ pub fn markdown(plans: &[StackPlan]) -> String {
         );
     }
     for p in plans.iter().filter(|p| !p.changes.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\n<details><summary><code>{}</code> ({})</summary>\n",
-            p.stack,
-            status_word(p.status)
-        );
-        if let Some(why) = &p.deferred {
-            let _ = writeln!(out, "Planned after its dependencies: {why}.\n");
-        }
-        for n in &p.notes {
-            let _ = writeln!(out, "Note: {n}.\n");
-        }
-        out.push_str(
-            "| | logical id | type | properties | replacement |\n| --- | --- | --- | --- | --- |\n",
-        );
-        for c in &p.changes {
-            let mut mark = if c.destructive() {
-                " :warning: stateful".to_string()
-            } else {
-                String::new()
-            };
-            if !c.broadens.is_empty() {
-                mark.push_str(" :rotating_light: IAM broadened");
-            }
-            if let Some(kind) = &c.mail_dns {
-                let _ = write!(mark, " :email: {kind}");
-            }
-            if let Some(drift) = &c.drift {
-                let _ = write!(mark, " :leftwards_arrow_with_hook: reverts drift ({drift})");
-            }
-            if c.exists_outside.is_some() {
-                mark.push_str(" :no_entry: exists outside the stack");
-            }
-            if let Some(from) = &c.renamed_from {
-                let _ = write!(mark, " :no_entry: renamed from {from}");
-            }
-            let replacement = match c.replacement {
-                Replacement::Always => "yes",
-                Replacement::Conditional => "maybe",
-                Replacement::Never => "",
-            };
-            let _ = writeln!(
-                out,
-                "| `{}` | `{}` | `{}` | {} | {replacement}{mark} |",
-                symbol(c),
-                c.logical_id,
-                c.resource_type,
-                c.properties.join(", ")
-            );
-        }
-        out.push_str("\n</details>\n");
+        markdown_stack(&mut out, p);
     }
     out
+}
+
+/// One changed stack as a collapsible section with a table of its changes.
+fn markdown_stack(out: &mut String, p: &StackPlan) {
+    let _ = writeln!(
+        out,
+        "\n<details><summary><code>{}</code> ({})</summary>\n",
+        p.stack,
+        status_word(p.status)
+    );
+    if let Some(why) = &p.deferred {
+        let _ = writeln!(out, "Planned after its dependencies: {why}.\n");
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "Note: {n}.\n");
+    }
+    out.push_str(
+        "| | logical id | type | properties | replacement |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for c in &p.changes {
+        let mut mark = if c.destructive() {
+            " :warning: stateful".to_string()
+        } else {
+            String::new()
+        };
+        if !c.broadens.is_empty() {
+            mark.push_str(" :rotating_light: IAM broadened");
+        }
+        if let Some(kind) = &c.mail_dns {
+            let _ = write!(mark, " :email: {kind}");
+        }
+        if let Some(drift) = &c.drift {
+            let _ = write!(mark, " :leftwards_arrow_with_hook: reverts drift ({drift})");
+        }
+        if c.exists_outside.is_some() {
+            mark.push_str(" :no_entry: exists outside the stack");
+        }
+        if let Some(from) = &c.renamed_from {
+            let _ = write!(mark, " :no_entry: renamed from {from}");
+        }
+        let replacement = match c.replacement {
+            Replacement::Always => "yes",
+            Replacement::Conditional => "maybe",
+            Replacement::Never => "",
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | `{}` | {} | {replacement}{mark} |",
+            symbol(c),
+            c.logical_id,
+            c.resource_type,
+            c.properties.join(", ")
+        );
+    }
+    out.push_str("\n</details>\n");
 }
