@@ -2,7 +2,7 @@
 //! diagnostic (the first error), a valid position, exit code 1, within one
 //! second and 100 MB; rendered human and JSON output is snapshotted.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

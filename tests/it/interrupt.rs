@@ -3,7 +3,7 @@
 //! connections and answers only when the test says so, which holds the apply
 //! in its first CloudFormation call for as long as the test needs.
 
-mod common;
+use crate::common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
