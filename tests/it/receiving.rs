@@ -232,6 +232,8 @@ fn activation_lambda_unit_tests() {
             "-v",
         ])
         .current_dir(common::root())
+        // It runs in the source tree: leave no __pycache__ there.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python runs");
     let err = common::text(&out.stderr);

@@ -174,6 +174,8 @@ fn custom_resource_lambda_unit_tests() {
             "-v",
         ])
         .current_dir(root())
+        // It runs in the source tree: leave no __pycache__ there.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python runs");
     let err = text(&out.stderr);
