@@ -1,6 +1,6 @@
 //! The generated documentation is current, and shell completions work.
 
-mod common;
+use crate::common;
 
 #[test]
 fn committed_spec_reference_is_current() {

@@ -1,7 +1,7 @@
 //! Every valid fixture validates, compiles deterministically, matches its
 //! snapshots under `snapshots/templates/`, and passes cfn-lint in its region.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

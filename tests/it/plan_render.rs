@@ -3,7 +3,7 @@
 //! (replacement, stateful destruction, IAM broadening, mail DNS, drift,
 //! resources that exist outside the stack, renames, deferred stacks, notes) appears in them.
 
-mod common;
+use crate::common;
 
 use mailinfra::build::{Artifact, StackEntry};
 use mailinfra::deploy::{PlanStatus, StackPlan};

@@ -9,7 +9,7 @@
 //! (an identity created with DKIM signing attributes cannot be read: moto
 //! writes its key timestamp as a string where SESv2 has epoch seconds).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,9 +4,9 @@
 //!
 //! moto does not implement the SES resource types (it skips them), so these
 //! tests check the deployer's plumbing and the Route 53 records; the SES
-//! templates themselves are checked by cfn-lint in `tests/templates.rs`.
+//! templates themselves are checked by cfn-lint in `tests/it/templates.rs`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

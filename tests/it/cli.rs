@@ -1,6 +1,6 @@
 //! The command line as a user meets it: exit codes, messages, help.
 
-mod common;
+use crate::common;
 
 use mailinfra::exit;
 

@@ -1,7 +1,7 @@
 //! Topologies of any size: shards within every CloudFormation limit, a
 //! dependency DAG with wired parameters, and placement that never moves.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

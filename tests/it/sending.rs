@@ -1,12 +1,12 @@
 //! The sending side end to end: fixtures, `mailinfra dns`, the custom-resource
 //! Lambda's own tests, and plan/apply of a two-region spec against moto. Every
-//! valid fixture is built, snapshotted and cfn-linted by `tests/templates.rs`.
+//! valid fixture is built, snapshotted and cfn-linted by `tests/it/templates.rs`.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
-use common::{root, run, scratch, snapshot_settings, text};
+use crate::common::{root, run, scratch, snapshot_settings, text};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = root().join("tests/fixtures").join(kind);
@@ -174,6 +174,8 @@ fn custom_resource_lambda_unit_tests() {
             "-v",
         ])
         .current_dir(root())
+        // It runs in the source tree: leave no __pycache__ there.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python runs");
     let err = text(&out.stderr);

@@ -3,7 +3,7 @@
 //! `mailinfra …` command in it, in the generic recipe and in the README parses
 //! with the actual command line.
 
-mod common;
+use crate::common;
 
 use clap::Parser as _;
 use mailinfra::cli::{Cli, Command};

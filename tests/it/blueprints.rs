@@ -1,7 +1,7 @@
 //! Every blueprint renders with its defaults, validates with no errors, builds,
 //! matches its snapshots under `snapshots/blueprints/`, and passes cfn-lint.
 
-mod common;
+use crate::common;
 
 use mailinfra::exit;
 

@@ -1,6 +1,6 @@
 //! The committed schema is the one the code generates.
 
-mod common;
+use crate::common;
 
 #[test]
 fn committed_schema_is_current() {

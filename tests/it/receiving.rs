@@ -1,9 +1,9 @@
 //! Receiving side end to end: invalid fixtures report their codes, the
 //! EchoSpoofing pattern is reported with its code, and the gateway flow plans and
 //! applies against moto. Every valid fixture is built, snapshotted and
-//! cfn-linted by `tests/templates.rs`.
+//! cfn-linted by `tests/it/templates.rs`.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
@@ -232,6 +232,8 @@ fn activation_lambda_unit_tests() {
             "-v",
         ])
         .current_dir(common::root())
+        // It runs in the source tree: leave no __pycache__ there.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python runs");
     let err = common::text(&out.stderr);

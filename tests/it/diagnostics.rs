@@ -1,11 +1,11 @@
 //! The invalid-spec corpus and hostile inputs: every case gets its intended
-//! diagnostic (the first error), a valid position, exit code 1, within one
-//! second and 100 MB; rendered human and JSON output is snapshotted.
+//! diagnostic (the first error), a valid position, exit code 1, and stays under
+//! 100 MB; rendered human and JSON output is snapshotted. How fast hostile
+//! inputs are rejected is measured by `benches/validate.rs`, not asserted here.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use mailinfra::diag::{self, Format, Source};
 use mailinfra::pipeline::{self, Checked, Judge};
@@ -64,14 +64,7 @@ fn invalid_corpus() {
             "{}: `{want}` is not a registered code",
             rel.display()
         );
-        let started = Instant::now();
         let checked = pipeline::check_file(rel, Judge::default());
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{} took {:?}",
-            rel.display(),
-            started.elapsed()
-        );
         let human = render(&checked, Format::Human);
         if first_code(&checked) != want {
             mismatches.push(format!(
@@ -114,16 +107,17 @@ fn invalid_corpus() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
-/// Runs the CLI on `path` and returns (exit code, stderr, elapsed, peak resident
-/// memory in KiB). The peak is the child's `ru_maxrss`, read through Python's
-/// `resource` module so that no unsafe code is needed here.
-fn validate(path: &Path) -> (Option<i32>, String, Duration, u64) {
+/// Runs the CLI on `path` and returns (exit code, stderr, peak resident memory
+/// in KiB). The peak is that of the `mailinfra` child alone (`ru_maxrss` of
+/// Python's `RUSAGE_CHILDREN`, read through its `resource` module so that no
+/// unsafe code is needed here), so tests running in this process beside it do
+/// not count.
+fn validate(path: &Path) -> (Option<i32>, String, u64) {
     const MEASURE: &str = "import resource, subprocess, sys\n\
         p = subprocess.run(sys.argv[1:], capture_output=True)\n\
         sys.stderr.buffer.write(p.stderr)\n\
         print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
         sys.exit(p.returncode)\n";
-    let started = Instant::now();
     let out = std::process::Command::new(common::venv_python())
         .arg("-c")
         .arg(MEASURE)
@@ -133,18 +127,12 @@ fn validate(path: &Path) -> (Option<i32>, String, Duration, u64) {
         .current_dir(common::root())
         .output()
         .expect("python runs");
-    let elapsed = started.elapsed();
     let peak_kib = common::text(&out.stdout).trim().parse().unwrap_or(u64::MAX);
-    (
-        out.status.code(),
-        common::text(&out.stderr),
-        elapsed,
-        peak_kib,
-    )
+    (out.status.code(), common::text(&out.stderr), peak_kib)
 }
 
 /// Runs the pipeline in process and asserts one diagnostic with `code`, and
-/// the CLI's exit code 1 within the time budget.
+/// the CLI's exit code 1 with that code, within 100 MB.
 fn assert_rejected(path: &Path, code: &str, needle: &str) {
     let checked = pipeline::check_file(path, Judge::default());
     assert!(checked.has_errors(), "{}: no error", path.display());
@@ -159,10 +147,9 @@ fn assert_rejected(path: &Path, code: &str, needle: &str) {
     assert_eq!(d.code, code, "{}: {d:?}", path.display());
     let text = format!("{} {}", d.message, d.help.clone().unwrap_or_default());
     assert!(text.contains(needle), "{text}");
-    let (status, stderr, elapsed, peak_kib) = validate(path);
+    let (status, stderr, peak_kib) = validate(path);
     assert_eq!(status, Some(1), "{stderr}");
     assert!(stderr.contains(code), "{stderr}");
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     assert!(
         peak_kib < 100 * 1024,
         "{}: peak memory {peak_kib} KiB",

@@ -1,0 +1,28 @@
+//! The integration tests, as one test binary: each module was once a binary of
+//! its own, and every binary linked the whole dependency tree again. Tests run
+//! in parallel threads of this one process, so none may change process-wide
+//! state (environment variables, the current directory, signal dispositions):
+//! they pass such settings to the `mailinfra` child they run instead.
+//!
+//! Run one group with `cargo test --test it MODULE::`, for example
+//! `cargo test --test it diagnostics::`.
+
+mod common;
+
+mod blueprints;
+mod ci_recipes;
+mod cli;
+mod deploy_mocks;
+mod diagnostics;
+mod docs;
+mod e2e_moto;
+mod e2e_ses;
+mod fuzz_load;
+mod interrupt;
+mod plan_render;
+mod receiving;
+mod scale;
+mod schema;
+mod sending;
+mod ses_mocks;
+mod templates;
