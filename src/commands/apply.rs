@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
     Regions, check_imports, connect_all, front, options, preflight, runtime, select_region,
     stdout_color, timing,
@@ -18,7 +19,6 @@ use super::progress::Reporter;
 use super::signals::watch_interrupts;
 use super::{Error, Exit, Result};
 use crate::build::Artifact;
-use crate::cli::{AwsArgs, Cli, DeployArgs};
 use crate::deploy::journal::{Journal, Record, Step};
 use crate::deploy::workspace_lock::WorkspaceLock;
 use crate::deploy::{self, OutcomeKind, Progress, StackOutcome, StackPlan};

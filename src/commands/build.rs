@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
+use super::args::Cli;
 use super::context::front;
 use super::{Exit, Result};
 use crate::build;
-use crate::cli::Cli;
 
 pub(super) fn run(cli: &Cli, out: &Path) -> Result<Exit> {
     let Some(front) = front(cli)? else {

@@ -2,13 +2,13 @@
 //! deployed stacks against it — drift, stack states, the SES state of every
 //! identity, and whether the secondary region is ready to take over.
 
+use super::args::{AwsArgs, Cli};
 use super::context::{
     check, connect, connection, report, runtime, select_region, summary_line, timing,
 };
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
 use crate::build::{self, Artifact};
-use crate::cli::{AwsArgs, Cli};
 use crate::diag::{Diagnostic, Format, Severity};
 use crate::model::Model;
 use crate::pipeline;

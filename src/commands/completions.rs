@@ -1,7 +1,7 @@
 //! `mailinfra completions SHELL`: a completion script for the shell.
 
+use super::args::Cli;
 use super::{Exit, Result};
-use crate::cli::Cli;
 
 pub(super) fn run(shell: clap_complete::Shell) -> Result<Exit> {
     clap_complete::generate(

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::args::{AwsArgs, Cli, ColorChoice, DeployArgs};
 use super::{Error, Result};
 use crate::aws::{Connection, S3TemplateStore, SdkStackApi};
 use crate::build::{self, Artifact};
-use crate::cli::{AwsArgs, Cli, ColorChoice, DeployArgs};
 use crate::deploy::{self, StackPlan, Timing};
 use crate::diag::{self, Format};
 use crate::pipeline::{self, Checked, Judge};

@@ -2,10 +2,10 @@
 //! file fragment or JSON; `--live` fills in values known only after deploy
 //! (Easy DKIM tokens) from the deployed stacks' outputs.
 
+use super::args::{AwsArgs, Cli, DnsFormat};
 use super::context::{check, connect, report, runtime, summary_line};
 use super::{Exit, Result};
 use crate::aws::{SdkStackApi, StackApi as _};
-use crate::cli::{AwsArgs, Cli, DnsFormat};
 use crate::diag::Format;
 use crate::dns::{Record, Text, output_key, records};
 use crate::model::{Model, ZoneKind};

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use super::args::Cli;
 use super::{Error, Exit, Result};
 use crate::blueprint;
-use crate::cli::Cli;
 
 pub(super) fn run(
     cli: &Cli,

@@ -7,6 +7,7 @@
 //! `crate::cli` prints the error and picks the exit code.
 
 mod apply;
+pub mod args;
 mod blueprints;
 mod build;
 mod check;
@@ -24,7 +25,7 @@ mod validate;
 
 pub use context::use_color;
 
-use crate::cli::{Cli, Command};
+use args::{Cli, Command};
 
 /// How a command that ran to its end ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

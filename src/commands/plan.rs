@@ -5,13 +5,13 @@
 
 use std::path::Path;
 
+use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
     check_imports, connect_all, front, options, preflight, runtime, select_region, stdout_color,
     timing,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
-use crate::cli::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use crate::deploy::{self, StackPlan};
 use crate::{build, render};
 

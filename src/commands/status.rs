@@ -4,12 +4,12 @@
 
 use futures_util::StreamExt as _;
 
+use super::args::{AwsArgs, Cli, StatusFormat};
 use super::context::{connect, front, per_region, runtime, select_region, timing};
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
 use crate::aws::retry::retrying;
 use crate::build::Artifact;
-use crate::cli::{AwsArgs, Cli, StatusFormat};
 use crate::deploy::{journal, status};
 
 pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit> {

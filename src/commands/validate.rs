@@ -1,9 +1,9 @@
 //! `mailinfra validate`: load, schema, references and semantic rules; every
 //! diagnostic at once, in the format asked for.
 
+use super::args::Cli;
 use super::context::{check, report, summary_line};
 use super::{Exit, Result};
-use crate::cli::Cli;
 use crate::diag::Format;
 
 pub(super) fn run(cli: &Cli, format: Format) -> Result<Exit> {

@@ -6,7 +6,7 @@
 use crate::common;
 
 use clap::Parser as _;
-use mailinfra::cli::{Cli, Command};
+use mailinfra::commands::args::{Cli, Command};
 use serde_json::Value;
 
 /// The `mailinfra` invocations in a shell script, as argument lists (without
@@ -122,7 +122,7 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     assert!(has("plan", &|c| matches!(
         c.command,
         Command::Plan {
-            format: mailinfra::cli::PlanFormat::Markdown,
+            format: mailinfra::commands::args::PlanFormat::Markdown,
             offline: false,
             ..
         }

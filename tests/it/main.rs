@@ -9,6 +9,7 @@
 
 mod common;
 
+mod architecture;
 mod blueprints;
 mod ci_recipes;
 mod cli;

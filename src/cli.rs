@@ -1,16 +1,12 @@
-//! The edge: parses the command line, runs the command, and is the one place
-//! that turns an outcome or an error into a message and an exit code.
-
-mod args;
+//! The edge: parses the command line (its grammar is `commands::args`),
+//! runs the command, and is the one place that turns an outcome or an error
+//! into a message and an exit code.
 
 use std::io::IsTerminal as _;
 
 use clap::Parser as _;
 
-pub use args::{
-    AwsArgs, Cli, ColorChoice, Command, DeployArgs, DnsFormat, PlanFormat, StatusFormat,
-};
-
+use crate::commands::args::Cli;
 use crate::commands::{self, Error, Exit, use_color};
 use crate::exit;
 
