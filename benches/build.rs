@@ -5,7 +5,10 @@
 use std::time::Instant;
 
 use mailinfra::pipeline::{self, Judge};
-use mailinfra::{build, generate, load};
+use mailinfra::{build, load};
+
+#[path = "../tests/support/specs.rs"]
+mod specs;
 
 /// Peak resident set size in MiB, if the kernel tells.
 fn peak_mib() -> Option<f64> {
@@ -29,7 +32,7 @@ fn main() -> anyhow::Result<()> {
         "domains", "stacks", "wall ms", "peak MiB", "bytes"
     );
     for n in sizes {
-        let text = generate::isv_spec(n, true);
+        let text = specs::isv_spec(n, true);
         let dir = tempfile::tempdir()?;
         reset_peak();
         let start = Instant::now();

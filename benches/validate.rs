@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use mailinfra::diag::Diagnostic;
 use mailinfra::load::Document;
 use mailinfra::pipeline::{self, Judge};
-use mailinfra::specgen::domains_spec;
+
+#[path = "../tests/support/specs.rs"]
+mod specs;
+use specs::domains_spec;
 
 /// On-CPU time of this thread (Linux `/proc/thread-self/schedstat`), so a busy
 /// machine does not inflate the figure; `None` elsewhere.

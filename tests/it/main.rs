@@ -27,3 +27,6 @@ mod schema;
 mod sending;
 mod ses_mocks;
 mod templates;
+
+#[path = "../support/specs.rs"]
+mod specs;

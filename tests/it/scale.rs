@@ -5,8 +5,8 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::specs::{isv_spec, isv_spec_with, tenant};
 use mailinfra::build::{Artifact, Manifest};
-use mailinfra::generate::{isv_spec, isv_spec_with, tenant};
 use mailinfra::pipeline::{self, Built, Judge};
 use mailinfra::placement::{HARD, Lock};
 use proptest::prelude::*;
@@ -200,7 +200,7 @@ fn ten_thousand_domains_in_two_regions() {
 
     // Adding one domain changes exactly one shard per region, and nothing moves.
     let before = placement_of(&built);
-    let mut more = mailinfra::generate::tenants(n);
+    let mut more = crate::specs::tenants(n);
     more.push(tenant(n));
     let grown = build(isv_spec_with(&more, true), Some(&built.placement));
     let changed: Vec<String> = changed_stacks(&built, &grown);
@@ -337,4 +337,23 @@ proptest! {
         let changed: BTreeSet<String> = changed_stacks(&first, &second).into_iter().collect();
         prop_assert_eq!(changed, expected);
     }
+}
+
+/// The generators make specs that check clean, of the size asked for.
+#[test]
+fn generated_specs_are_valid() {
+    let check = |text: String| {
+        let doc = mailinfra::load::Document::parse("gen.yaml", text).expect("parses");
+        mailinfra::pipeline::check_document(doc, mailinfra::pipeline::Judge::default())
+    };
+    for two in [false, true] {
+        let checked = check(isv_spec(6, two));
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        let model = checked.model.expect("a model");
+        assert_eq!(model.identities.len(), 7);
+        assert_eq!(model.secondary.is_some(), two);
+    }
+    let checked = check(crate::specs::domains_spec(30));
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    assert_eq!(checked.model.map(|m| m.identities.len()), Some(30));
 }

@@ -1,11 +1,15 @@
-//! Generated specs of any size, for tests and benchmarks.
+//! Generated specs of any size, for the integration tests and the benches
+//! (both include this file): deterministic spec text, no randomness, no I/O.
 //!
 //! [`isv_spec`] is the topology of an ISV or email provider: its own domain,
 //! and `n` tenant domains in the compact group form, half of them subdomains of
 //! the provider's Route 53 zone (DKIM, MAIL FROM and DMARC records deployed: 8
 //! resources per domain in the primary region) and half of them in an external
 //! zone the tenants publish themselves (the identity and its DEED policy), all
-//! DEED-replicated into a secondary region when there is one.
+//! DEED-replicated into a secondary region when there is one. [`domains_spec`]
+//! lists `n` identities explicitly.
+
+#![allow(dead_code)] // each includer uses some of these
 
 use std::fmt::Write as _;
 
@@ -72,16 +76,21 @@ pub fn isv_spec_with(domains: &[String], two_regions: bool) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_isv_specs_are_valid() {
-        for two in [false, true] {
-            let m = crate::compile::sending::tests::model(&isv_spec(6, two));
-            assert_eq!(m.identities.len(), 7);
-            assert_eq!(m.secondary.is_some(), two);
-        }
+/// A valid spec with `n` sending identities spread over 10 external zones,
+/// each with a MAIL FROM domain and a DMARC policy (about 8 nodes each).
+pub fn domains_spec(n: usize) -> String {
+    let mut s = String::with_capacity(n * 120 + 256);
+    s.push_str("version: 1\nproject: bench\nregions:\n  primary: eu-west-1\ndns:\n");
+    for z in 0..10 {
+        let _ = writeln!(s, "  zone{z}.example: external");
     }
+    s.push_str("identities:\n");
+    for i in 0..n {
+        let z = i % 10;
+        let _ = writeln!(
+            s,
+            "  d{i}.zone{z}.example:\n    mail_from: bounce.d{i}.zone{z}.example\n    dmarc: {{ policy: reject, rua: mailto:dmarc@zone{z}.example }}"
+        );
+    }
+    s
 }
