@@ -48,7 +48,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     check_imports(dargs, &artifacts)?;
     // Before anything is read: two applies in one workspace never interleave.
     let lock = WorkspaceLock::acquire(&cli.file)?;
-    let mut opts = options(deploy::Keep::ChangeSets, dargs, timing());
+    let mut opts = options(deploy::Keep::ChangeSets, dargs, timing(aws));
     opts.termination_protection =
         !flags.no_termination_protection && spec_deploy.termination_protection != Some(false);
     opts.cancel_on_interrupt = flags.cancel_on_interrupt;

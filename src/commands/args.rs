@@ -230,7 +230,7 @@ pub struct AwsArgs {
     /// Only the stacks in this region (default: every region of the spec).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// AWS endpoint for every service mailinfra calls (CloudFormation, S3, SES), e.g. a local emulator at `http://127.0.0.1:5000`.
+    /// AWS endpoint for every service mailinfra calls (CloudFormation, S3, SES), e.g. a local emulator at `http://127.0.0.1:5000`; with it, `MAILINFRA_POLL_MS` sets how often to poll.
     #[arg(long, env = "MAILINFRA_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
 }

@@ -59,7 +59,7 @@ pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Resul
 /// as diagnostics.
 async fn deployed(model: &Model, artifacts: &[Artifact], aws: &AwsArgs) -> Vec<Diagnostic> {
     use crate::deploy::live;
-    let t = timing();
+    let t = timing(aws);
     let mut found = Vec::new();
     for a in artifacts {
         let api = connect(&a.entry.region, aws).await;

@@ -214,8 +214,11 @@ pub(crate) async fn connect_all(artifacts: &[Artifact], aws: &AwsArgs, d: &Deplo
     .await
 }
 
-/// Tests against a local emulator poll (and back off) fast: `MAILINFRA_POLL_MS`.
-fn poll_override() -> Option<std::time::Duration> {
+/// A local emulator (`--endpoint-url`) answers at once: `MAILINFRA_POLL_MS`
+/// polls it (and backs off) that fast. Against AWS itself the variable is
+/// ignored, so a stray setting can never make a deploy hammer the API.
+fn poll_override(aws: &AwsArgs) -> Option<std::time::Duration> {
+    aws.endpoint_url.as_ref()?;
     std::env::var("MAILINFRA_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -223,8 +226,8 @@ fn poll_override() -> Option<std::time::Duration> {
 }
 
 /// How long to wait and how often to look.
-pub(crate) fn timing() -> Timing {
-    poll_override().map_or_else(Timing::default, Timing::fast)
+pub(crate) fn timing(aws: &AwsArgs) -> Timing {
+    poll_override(aws).map_or_else(Timing::default, Timing::fast)
 }
 
 /// Where and as whom to talk to AWS in `region`.
@@ -233,7 +236,7 @@ pub(crate) fn connection(region: &str, aws: &AwsArgs) -> Connection {
         region: region.to_string(),
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
-        retry_backoff: poll_override(),
+        retry_backoff: poll_override(aws),
     }
 }
 
@@ -252,7 +255,7 @@ pub(crate) async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], a
         crate::aws::ses::SdkMailApi::connect(&connection(r, aws)).await
     })
     .await;
-    if let Err(e) = deploy::preflight::mark_existing(plans, artifacts, &apis, &timing()).await {
+    if let Err(e) = deploy::preflight::mark_existing(plans, artifacts, &apis, &timing(aws)).await {
         eprintln!(
             "warning: cannot check whether the identities to create already exist in SES ({e:#}); \
              the apply fails on any that does"

@@ -41,7 +41,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
         } else {
             deploy::Keep::Nothing
         };
-        let opts = options(keep, dargs, timing());
+        let opts = options(keep, dargs, timing(aws));
         runtime()?.block_on(async {
             watch_interrupts(
                 opts.interrupt.clone(),

@@ -43,7 +43,7 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
 /// Reads every stack of the build, a few at a time, in the build's order.
 async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::StackStatus> {
     let apis = per_region(artifacts, async |r| connect(r, aws).await).await;
-    let t = timing();
+    let t = timing(aws);
     let apis = &apis;
     let t = &t;
     futures_util::stream::iter(artifacts)
