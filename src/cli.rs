@@ -36,7 +36,7 @@ pub fn main() -> i32 {
 /// The exit code of a command that ran to its end.
 fn code(done: Exit) -> i32 {
     match done {
-        Exit::Success => exit::SUCCESS,
+        Exit::Success | Exit::NoChanges => exit::SUCCESS,
         Exit::Invalid => exit::INVALID,
         Exit::Changes => exit::CHANGES,
         Exit::Refused => exit::REFUSED,

@@ -64,40 +64,70 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     if flags.continue_rollback {
         return runtime()?.block_on(run.continue_rollback(flags.skip));
     }
-    let planned = flags
-        .plan
-        .map(|path| read_plan(path, &spec_hash, &artifacts))
-        .transpose()?;
     let journal = Arc::new(Journal::open(&cli.file, &opts.plan_id)?);
     journal.write(Record {
         detail: flags.plan.map(|p| format!("plan file {}", p.display())),
         ..Record::new(Step::Started)
     })?;
-    let done = runtime()?.block_on(async {
-        let j = journal.clone();
-        let lock_path = lock.path().to_path_buf();
-        watch_interrupts(
-            opts.interrupt.clone(),
-            if opts.cancel_on_interrupt {
-                "running updates are cancelled and their rollback followed; creates are followed to their end"
-            } else {
-                "operations already running in CloudFormation are followed to their end"
-            },
-            move || {
-                j.write(Record::new(Step::Abandoned)).ok();
-                std::fs::remove_file(&lock_path).ok();
-            },
-        );
-        let j = journal.clone();
-        let interrupt = opts.interrupt.clone();
-        tokio::spawn(async move {
-            interrupt.raised().await;
-            j.write(Record::new(Step::Interrupted)).ok();
+    let done = flags
+        .plan
+        .map(|path| read_plan(path, &spec_hash, &artifacts))
+        .transpose()
+        .and_then(|planned| {
+            runtime()?.block_on(async {
+                let j = journal.clone();
+                let lock_path = lock.path().to_path_buf();
+                watch_interrupts(
+                    opts.interrupt.clone(),
+                    if opts.cancel_on_interrupt {
+                        "running updates are cancelled and their rollback followed; creates are followed to their end"
+                    } else {
+                        "operations already running in CloudFormation are followed to their end"
+                    },
+                    move || {
+                        j.write(Record::new(Step::Abandoned)).ok();
+                        std::fs::remove_file(&lock_path).ok();
+                    },
+                );
+                let j = journal.clone();
+                let interrupt = opts.interrupt.clone();
+                tokio::spawn(async move {
+                    interrupt.raised().await;
+                    j.write(Record::new(Step::Interrupted)).ok();
+                });
+                run.apply(flags, planned, &journal).await
+            })
         });
-        run.apply(flags, planned, &journal).await
-    });
+    // However it ended, the journal says so: `status` tells a refused or
+    // failed apply from one that was killed.
+    if let Err(e) = journal.write(ended(&done)) {
+        eprintln!("warning: {e:#}");
+    }
     drop(lock);
     done
+}
+
+/// The journal's last word on an apply.
+fn ended(done: &Result<Exit>) -> Record {
+    let (outcome, detail) = match done {
+        Ok(Exit::Success) => ("applied", None),
+        Ok(Exit::NoChanges) => ("no_changes", None),
+        Ok(Exit::Invalid) => ("error", None),
+        Ok(Exit::Changes) => ("applied", None),
+        Ok(Exit::Refused) => ("declined", None),
+        Ok(Exit::Unknown) => ("unknown", None),
+        Ok(Exit::Failed) => ("failed", None),
+        Ok(Exit::Interrupted) => ("interrupted", None),
+        Err(e @ Error::Refused(_)) => ("refused", Some(e.to_string())),
+        Err(e @ Error::Interrupted(_)) => ("interrupted", Some(e.to_string())),
+        Err(e) => ("error", Some(e.to_string())),
+    };
+    Record {
+        outcome: Some(outcome.to_string()),
+        // The first line: a refusal lists every change it refuses below it.
+        detail: detail.map(|d| d.lines().next().unwrap_or_default().to_string()),
+        ..Record::new(Step::Ended)
+    }
 }
 
 /// A saved plan, refused when it is damaged or no longer matches the spec.
@@ -168,14 +198,21 @@ impl Run<'_> {
         print!("{}", render::human(&plans, self.color));
         if !plans.iter().any(StackPlan::has_changes) {
             println!("Nothing to apply.");
-            return Ok(Exit::Success);
+            return Ok(Exit::NoChanges);
         }
+        // A saved plan's change sets were reviewed: they stay, so the same
+        // plan can be applied once the user adds the flag a gate asks for.
+        let discard = async || {
+            if flags.plan.is_none() {
+                discard_all(&regions, &plans).await;
+            }
+        };
         if let Some(why) = deploy::guards::refusal(&plans, flags.allow_destroy, &self.opts.import) {
-            discard_all(&regions, &plans).await;
+            discard().await;
             return Err(Error::Refused(why));
         }
         if !flags.yes && !self.confirmed().await? {
-            discard_all(&regions, &plans).await;
+            discard().await;
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(if self.opts.interrupt.is_raised() {
                 Exit::Interrupted
@@ -198,16 +235,17 @@ impl Run<'_> {
         )
         .await;
         for o in &outcomes {
-            journal
-                .write(Record {
-                    status: o.status.clone(),
-                    outcome: serde_json::to_value(o.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string)),
-                    detail: o.detail.clone(),
-                    ..Record::new(Step::Finished).stack(&o.stack, &o.region)
-                })
-                .ok();
+            let record = Record {
+                status: o.status.clone(),
+                outcome: serde_json::to_value(o.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string)),
+                detail: o.detail.clone(),
+                ..Record::new(Step::Finished).stack(&o.stack, &o.region)
+            };
+            if let Err(e) = journal.write(record) {
+                eprintln!("warning: {e:#}");
+            }
         }
         print!("{}", render::outcomes(&outcomes, self.color));
         if self.opts.interrupt.is_raised() {

@@ -31,6 +31,8 @@ use args::{Cli, Command};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Success,
+    /// `apply`: there was nothing to change.
+    NoChanges,
     /// The spec has errors; they were reported as diagnostics.
     Invalid,
     /// `plan --detailed-exitcode`: there are changes.

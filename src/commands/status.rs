@@ -17,8 +17,9 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
         return Ok(Exit::Invalid);
     };
     let artifacts = select_region(front.artifacts, aws.region.as_deref());
-    let records = journal::last_apply(&journal::read(&cli.file)?);
-    let (last, words) = status::summarise(&records);
+    let all = journal::read(&cli.file)?;
+    let unsettled = status::unsettled(&all);
+    let (last, words) = status::summarise(&journal::last_apply(&all));
     let mut stacks = runtime()?.block_on(read_stacks(&artifacts, aws));
     for s in &mut stacks {
         s.last_apply = words
@@ -29,8 +30,8 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
     print!(
         "{}",
         match format {
-            StatusFormat::Human => crate::render::status::human(last.as_ref(), &stacks),
-            StatusFormat::Json => crate::render::status::json(last.as_ref(), &stacks),
+            StatusFormat::Human => crate::render::status::human(last.as_ref(), &unsettled, &stacks),
+            StatusFormat::Json => crate::render::status::json(last.as_ref(), &unsettled, &stacks),
         }
     );
     Ok(if stacks.iter().any(|s| s.error.is_some()) {

@@ -36,6 +36,10 @@ pub enum Step {
     /// Interrupted twice: the apply stopped watching at once; stacks may
     /// still be changing in CloudFormation.
     Abandoned,
+    /// How the apply as a whole ended (`outcome`: `applied`, `no_changes`,
+    /// `refused`, `declined`, `failed`, `unknown`, `interrupted` or `error`;
+    /// `detail`: why). Every apply that started writes one, whatever stopped it.
+    Ended,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,9 +35,61 @@ impl StackStatus {
 pub struct LastApply {
     pub id: String,
     pub started: String,
-    /// `finished`, `interrupted`, `abandoned` (interrupted twice) or
-    /// `no end recorded` (killed, or still running).
+    /// `ended: OUTCOME (why)`, `interrupted`, `abandoned` (interrupted
+    /// twice) or `no end recorded` (killed, or still running).
     pub ended: String,
+}
+
+/// An earlier apply that was killed while CloudFormation worked on its stacks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unsettled {
+    pub apply: String,
+    pub started: String,
+    /// The stacks it began executing and recorded no end for.
+    pub stacks: Vec<String>,
+}
+
+/// Applies before the last one that began executing a stack and never
+/// recorded an end for it nor for themselves: killed while CloudFormation
+/// worked.
+pub fn unsettled(records: &[Record]) -> Vec<Unsettled> {
+    let last = crate::deploy::journal::last_apply(records)
+        .first()
+        .map(|r| r.apply.clone());
+    let mut order: Vec<String> = Vec::new();
+    for r in records {
+        if r.step == Step::Started && !order.contains(&r.apply) {
+            order.push(r.apply.clone());
+        }
+    }
+    let mut found = Vec::new();
+    for id in order.into_iter().filter(|id| Some(id) != last.as_ref()) {
+        let mine: Vec<&Record> = records.iter().filter(|r| r.apply == id).collect();
+        if mine
+            .iter()
+            .any(|r| r.step == Step::Ended || r.step == Step::Abandoned)
+        {
+            continue;
+        }
+        let mut open: Vec<String> = Vec::new();
+        for r in &mine {
+            let Some(stack) = &r.stack else { continue };
+            match r.step {
+                Step::Executing if !open.contains(stack) => open.push(stack.clone()),
+                Step::Settled | Step::Finished => open.retain(|s| s != stack),
+                _ => {}
+            }
+        }
+        if !open.is_empty() {
+            let started = mine.first().map(|r| r.time.clone()).unwrap_or_default();
+            found.push(Unsettled {
+                apply: id,
+                started,
+                stacks: open,
+            });
+        }
+    }
+    found
 }
 
 /// Summarises the last apply's records: the apply, and per stack its last word.
@@ -45,14 +97,21 @@ pub fn summarise(records: &[Record]) -> (Option<LastApply>, Vec<(String, String)
     let Some(first) = records.first() else {
         return (None, Vec::new());
     };
+    let end = records.iter().rev().find(|r| r.step == Step::Ended);
     let ended = if records.iter().any(|r| r.step == Step::Abandoned) {
-        "abandoned (interrupted twice: it stopped watching)"
+        "abandoned (interrupted twice: it stopped watching)".to_string()
     } else if records.iter().any(|r| r.step == Step::Interrupted) {
-        "interrupted"
+        "interrupted".to_string()
+    } else if let Some(end) = end {
+        let outcome = end.outcome.as_deref().unwrap_or("?").replace('_', " ");
+        match &end.detail {
+            Some(d) => format!("ended: {outcome} ({d})"),
+            None => format!("ended: {outcome}"),
+        }
     } else if records.iter().any(|r| r.step == Step::Finished) {
-        "finished"
+        "finished".to_string()
     } else {
-        "no end recorded (killed, or still running)"
+        "no end recorded (killed, or still running)".to_string()
     };
     let mut words: Vec<(String, String)> = Vec::new();
     for r in records {
@@ -81,7 +140,7 @@ pub fn summarise(records: &[Record]) -> (Option<LastApply>, Vec<(String, String)
         Some(LastApply {
             id: first.apply.clone(),
             started: first.time.clone(),
-            ended: ended.to_string(),
+            ended,
         }),
         words,
     )
@@ -150,16 +209,68 @@ mod tests {
                 last_apply: None,
             },
         ];
-        let text = human(Some(&last), &stacks);
+        let text = human(Some(&last), &[], &stacks);
         assert!(text.starts_with("Last apply: a1 started 2026-11-29T10:00:00Z, interrupted."));
         assert!(text.contains("s3     us-east-1  not created"), "{text}");
         assert!(
             text.contains("1 stack(s) are still being changed"),
             "{text}"
         );
-        let doc: serde_json::Value = serde_json::from_str(&json(Some(&last), &stacks)).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&json(Some(&last), &[], &stacks)).unwrap();
         assert_eq!(doc["stacks"][0]["status"], "UPDATE_IN_PROGRESS");
         assert_eq!(doc["last_apply"]["ended"], "interrupted");
+    }
+
+    #[test]
+    fn every_end_is_told_apart_from_a_kill() {
+        let ended = |outcome: &str, detail: Option<&str>| Record {
+            outcome: Some(outcome.into()),
+            detail: detail.map(str::to_string),
+            ..rec(Step::Ended, None)
+        };
+        let (last, _) = summarise(&[
+            rec(Step::Started, None),
+            ended("refused", Some("refusing to apply: …")),
+        ]);
+        assert_eq!(last.unwrap().ended, "ended: refused (refusing to apply: …)");
+        let (last, _) = summarise(&[rec(Step::Started, None), ended("no_changes", None)]);
+        assert_eq!(last.unwrap().ended, "ended: no changes");
+    }
+
+    #[test]
+    fn a_killed_apply_stays_visible_after_a_later_one() {
+        let mut killed = vec![
+            rec(Step::Started, None),
+            Record {
+                operation: Some("arn:cs/1".into()),
+                ..rec(Step::Executing, Some("s1"))
+            },
+            Record {
+                operation: Some("arn:cs/2".into()),
+                ..rec(Step::Executing, Some("s2"))
+            },
+            rec(Step::Settled, Some("s1")),
+        ];
+        let later = |id: &str| {
+            [rec(Step::Started, None), rec(Step::Ended, None)].map(|r| Record {
+                apply: id.into(),
+                ..r
+            })
+        };
+        killed.extend(later("a2"));
+        let found = unsettled(&killed);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].apply.as_str(), found[0].stacks.as_slice()),
+            ("a1", &["s2".to_string()][..])
+        );
+        // One that ended, or the last apply itself, is not reported.
+        assert!(unsettled(&later("a3")).is_empty());
+        assert!(unsettled(&killed[..4]).is_empty());
+        let text = crate::render::status::human(None, &found, &[]);
+        assert!(text.contains("An earlier apply, a1"), "{text}");
+        assert!(text.contains("worked on s2"), "{text}");
     }
 
     #[test]

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use super::table::Table;
-use crate::deploy::status::{LastApply, StackStatus};
+use crate::deploy::status::{LastApply, StackStatus, Unsettled};
 use crate::diag::Paint;
 
-pub fn human(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
+pub fn human(last: Option<&LastApply>, unsettled: &[Unsettled], stacks: &[StackStatus]) -> String {
     let mut out = String::new();
     match last {
         Some(l) => {
@@ -18,6 +18,16 @@ pub fn human(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
             );
         }
         None => out.push_str("No apply recorded in this workspace.\n\n"),
+    }
+    for u in unsettled {
+        let _ = writeln!(
+            out,
+            "An earlier apply, {} (started {}), was stopped while CloudFormation worked on {}: \
+             it recorded no end; check those stacks below before you apply again.\n",
+            u.apply,
+            u.started,
+            u.stacks.join(", ")
+        );
     }
     let mut t =
         Table::new(["stack", "region", "status", "last updated", "last apply"]).min_width(3, 20);
@@ -51,10 +61,11 @@ pub fn human(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
     out
 }
 
-pub fn json(last: Option<&LastApply>, stacks: &[StackStatus]) -> String {
+pub fn json(last: Option<&LastApply>, unsettled: &[Unsettled], stacks: &[StackStatus]) -> String {
     let doc = serde_json::json!({
         "format_version": 1,
         "last_apply": last,
+        "unsettled": unsettled,
         "stacks": stacks,
     });
     crate::template::render_value(&doc)

@@ -203,3 +203,51 @@ fn an_import_of_an_unknown_logical_id_is_an_error() {
         common::text(&o.stderr)
     );
 }
+
+/// Every apply that starts records how it ended, even when it stops before
+/// AWS is asked anything, so `status` never mistakes it for a killed one.
+#[test]
+fn an_apply_that_stops_early_still_records_its_end() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/001-quickstart.yaml");
+    std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
+    let last = |dir: &std::path::Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(".mailinfra-journal.jsonl")).unwrap();
+        serde_json::from_str(text.lines().last().unwrap()).unwrap()
+    };
+    // No terminal to confirm on, no --yes: a usage error.
+    let o = common::run(&["apply"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(exit::USAGE),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let end = last(dir.path());
+    assert_eq!(end["step"], "ended");
+    assert_eq!(end["outcome"], "error");
+    assert!(end["detail"].as_str().unwrap().contains("--yes"), "{end}");
+    // A damaged plan file: refused by a gate.
+    std::fs::write(dir.path().join("plan.json"), "{ not a plan").unwrap();
+    let o = common::run(&["apply", "plan.json", "--yes"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(exit::REFUSED),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let end = last(dir.path());
+    assert_eq!(
+        (&end["step"], &end["outcome"]),
+        (&"ended".into(), &"refused".into())
+    );
+    assert_ne!(
+        end["apply"],
+        serde_json::Value::Null,
+        "the record names its apply"
+    );
+    assert!(
+        !dir.path().join(".mailinfra-apply.lock").exists(),
+        "the workspace lock is released"
+    );
+}
