@@ -12,7 +12,7 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    Regions, check_imports, connect_all, front, options, preflight, runtime, select_region,
+    Regions, check_imports, connect_all, front, options, out, preflight, runtime, select_region,
     stdout_color, timing,
 };
 use super::progress::Reporter;
@@ -44,7 +44,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     let spec_deploy = front.spec_deploy();
     let dargs = &dargs.or_spec(&spec_deploy);
     let spec_hash = front.checked.spec_hash.clone();
-    let artifacts = select_region(front.artifacts, aws.region.as_deref());
+    let artifacts = select_region(front.artifacts, aws.region.as_deref())?;
     check_imports(dargs, &artifacts)?;
     // Before anything is read: two applies in one workspace never interleave.
     let lock = WorkspaceLock::acquire(&cli.file)?;
@@ -169,10 +169,12 @@ impl Run<'_> {
         planned: Option<Vec<StackPlan>>,
         journal: &Journal,
     ) -> Result<Exit> {
+        // A saved plan was reviewed: that is the approval (as with Terraform).
+        let ask = !flags.yes && planned.is_none();
         // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
-        if !flags.yes && !std::io::stdin().is_terminal() {
+        if ask && !std::io::stdin().is_terminal() {
             return Err(Error::Usage(
-                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI".into(),
+                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI, or apply a reviewed plan (`mailinfra plan --out plan.json`, then `mailinfra apply plan.json`)".into(),
             ));
         }
         let regions = connect_all(self.artifacts, self.aws, self.dargs).await;
@@ -195,9 +197,9 @@ impl Run<'_> {
                 plans
             }
         };
-        print!("{}", render::human(&plans, self.color));
+        out(&render::human(&plans, self.color))?;
         if !plans.iter().any(StackPlan::has_changes) {
-            println!("Nothing to apply.");
+            out("Nothing to apply.\n")?;
             return Ok(Exit::NoChanges);
         }
         // A saved plan's change sets were reviewed: they stay, so the same
@@ -211,7 +213,7 @@ impl Run<'_> {
             discard().await;
             return Err(Error::Refused(why));
         }
-        if !flags.yes && !self.confirmed().await? {
+        if ask && !self.confirmed().await? {
             discard().await;
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(if self.opts.interrupt.is_raised() {
@@ -247,7 +249,7 @@ impl Run<'_> {
                 eprintln!("warning: {e:#}");
             }
         }
-        print!("{}", render::outcomes(&outcomes, self.color));
+        out(&render::outcomes(&outcomes, self.color))?;
         if self.opts.interrupt.is_raised() {
             eprintln!(
                 "Interrupted: stacks that had started were followed to their end (above); the rest did not start. \
@@ -257,14 +259,14 @@ impl Run<'_> {
         }
         let done = outcome(&outcomes);
         if done == Exit::Success {
-            println!("Apply complete.");
+            out("Apply complete.\n")?;
         }
         Ok(done)
     }
 
     /// Asks on the terminal; only `yes` is a yes, and Ctrl-C at the prompt is a no.
     async fn confirmed(&self) -> Result<bool> {
-        print!("Apply these changes? Only `yes` is accepted: ");
+        out("Apply these changes? Only `yes` is accepted: ")?;
         std::io::stdout().flush().ok();
         // Read on a thread of its own so that Ctrl-C at the prompt is a "no".
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -302,7 +304,7 @@ impl Run<'_> {
                 .await,
             );
         }
-        print!("{}", render::outcomes(&outcomes, self.color));
+        out(&render::outcomes(&outcomes, self.color))?;
         Ok(outcome(&outcomes))
     }
 }

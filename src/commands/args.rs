@@ -92,8 +92,9 @@ pub enum Command {
         /// A plan file from `plan --out`: execute exactly its change sets, refusing a stale one.
         #[arg(value_name = "PLAN")]
         plan: Option<PathBuf>,
-        /// Apply without asking for confirmation (for CI).
-        #[arg(long)]
+        /// Apply without asking for confirmation (for CI). Applying a saved
+        /// plan needs no confirmation: reviewing the plan was the approval.
+        #[arg(long, visible_alias = "auto-approve")]
         yes: bool,
         /// Allow deleting or replacing this stateful resource (logical id, e.g.
         /// `ArchiveJournal`); repeat for each. Without it such a plan is refused.

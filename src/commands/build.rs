@@ -4,15 +4,15 @@
 use std::path::Path;
 
 use super::args::Cli;
-use super::context::front;
+use super::context::{front, out};
 use super::{Exit, Result};
 use crate::build;
 
-pub(super) fn run(cli: &Cli, out: &Path) -> Result<Exit> {
+pub(super) fn run(cli: &Cli, dir: &Path) -> Result<Exit> {
     let Some(front) = front(cli)? else {
         return Ok(Exit::Invalid);
     };
-    build::write(out, &front.manifest, &front.artifacts)?;
+    build::write(dir, &front.manifest, &front.artifacts)?;
     let placement = &front.placement;
     if placement.needed && !placement.current {
         build::write_atomic(&placement.path, placement.placement.render().as_bytes())?;
@@ -29,16 +29,16 @@ pub(super) fn run(cli: &Cli, out: &Path) -> Result<Exit> {
             format!("  after {}", e.depends_on.join(", "))
         };
         let upload = if e.needs_upload { "  (via S3)" } else { "" };
-        println!(
-            "{}  {}  {} resources  {} bytes{upload}{deps}",
+        out(&format!(
+            "{}  {}  {} resources  {} bytes{upload}{deps}\n",
             e.name, e.region, e.resources, e.bytes
-        );
+        ))?;
     }
     eprintln!(
         "wrote {} template(s) and {} to {}",
         front.artifacts.len(),
         build::MANIFEST,
-        out.display()
+        dir.display()
     );
     Ok(Exit::Success)
 }

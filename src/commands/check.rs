@@ -4,7 +4,7 @@
 
 use super::args::{AwsArgs, Cli};
 use super::context::{
-    check, connect, connection, report, runtime, select_region, summary_line, timing,
+    check, connect, connection, findings, report, runtime, select_region, summary_line, timing,
 };
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
@@ -19,7 +19,7 @@ pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Resul
         (Some(model), true) => {
             let set = pipeline::compile(model)?;
             let (_, artifacts) = build::render(&set, &model.project, &checked.spec_hash);
-            let artifacts = select_region(artifacts, aws.region.as_deref());
+            let artifacts = select_region(artifacts, aws.region.as_deref())?;
             runtime()?.block_on(deployed(model, &artifacts, aws))
         }
         _ => Vec::new(),
@@ -40,11 +40,7 @@ pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Resul
             } else {
                 "valid"
             };
-            eprintln!(
-                "{}: {what} ({} warning(s))",
-                checked.file,
-                checked.diagnostics.len()
-            );
+            eprintln!("{}: {what} ({})", checked.file, findings(&checked));
         }
     }
     Ok(if checked.has_errors() {

@@ -26,6 +26,23 @@ pub fn use_color(choice: ColorChoice, tty: bool) -> bool {
     }
 }
 
+/// Writes a result to stdout. A reader that went away (`mailinfra schema |
+/// head -1`) is not an error: what it did not read is dropped, and the
+/// command goes on (an apply must not stop half-way because its log did).
+pub(crate) fn out(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::new(e)
+            .context("cannot write to stdout")
+            .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Whether to paint what goes to stdout.
 pub(crate) fn stdout_color(cli: &Cli) -> bool {
     use_color(cli.color, std::io::stdout().is_terminal())
@@ -58,18 +75,34 @@ pub(crate) fn report(checked: &Checked, format: Format, cli: &Cli) {
                 diag::render(&checked.diagnostics, &src, format, color)
             );
         }
-        _ => print!(
-            "{}",
-            diag::render(&checked.diagnostics, &src, format, false)
-        ),
+        _ => {
+            // Diagnostics on a closed pipe: the exit code still tells.
+            out(&diag::render(&checked.diagnostics, &src, format, false)).ok();
+        }
     }
 }
 
 /// `FILE: N error(s), M warning(s)`.
 pub(crate) fn summary_line(checked: &Checked) -> String {
     let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = checked.diagnostics.len() - errors;
-    format!("{}: {errors} error(s), {warnings} warning(s)", checked.file)
+    format!("{}: {errors} error(s), {}", checked.file, findings(checked))
+}
+
+/// `M warning(s)`, and `, K note(s)` when there are infos.
+pub(crate) fn findings(checked: &Checked) -> String {
+    let count = |s: diag::Severity| {
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    let (warnings, infos) = (count(diag::Severity::Warning), count(diag::Severity::Info));
+    if infos == 0 {
+        format!("{warnings} warning(s)")
+    } else {
+        format!("{warnings} warning(s), {infos} note(s)")
+    }
 }
 
 /// A spec that checked and compiled: its templates and their placement.
@@ -148,15 +181,32 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")?)
 }
 
-/// Only the stacks of `region`, when one is given.
-pub(crate) fn select_region(artifacts: Vec<Artifact>, region: Option<&str>) -> Vec<Artifact> {
-    match region {
-        Some(r) => artifacts
-            .into_iter()
-            .filter(|a| a.entry.region == r)
-            .collect(),
-        None => artifacts,
+/// Only the stacks of `region`, when one is given; a region the spec does
+/// not deploy to is a usage error (a typo must not plan nothing and succeed).
+pub(crate) fn select_region(
+    artifacts: Vec<Artifact>,
+    region: Option<&str>,
+) -> Result<Vec<Artifact>> {
+    let Some(r) = region else {
+        return Ok(artifacts);
+    };
+    let mut known: Vec<&str> = artifacts.iter().map(|a| a.entry.region.as_str()).collect();
+    known.sort_unstable();
+    known.dedup();
+    if !known.contains(&r) {
+        let hint = match crate::diag::suggest(r, known.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`? "),
+            None => String::new(),
+        };
+        return Err(Error::Usage(format!(
+            "`--region {r}`: the spec deploys to no such region; {hint}its regions: {}",
+            known.join(", ")
+        )));
     }
+    Ok(artifacts
+        .into_iter()
+        .filter(|a| a.entry.region == r)
+        .collect())
 }
 
 /// Every `--import` names a resource of a stack being deployed.

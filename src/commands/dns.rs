@@ -3,7 +3,7 @@
 //! (Easy DKIM tokens) from the deployed stacks' outputs.
 
 use super::args::{AwsArgs, Cli, DnsFormat};
-use super::context::{check, connect, report, runtime, summary_line};
+use super::context::{check, connect, out, report, runtime, summary_line};
 use super::{Exit, Result};
 use crate::aws::{SdkStackApi, StackApi as _};
 use crate::diag::Format;
@@ -28,14 +28,11 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
         Live::new()
     };
     let rows = rows(model, &values);
-    print!(
-        "{}",
-        match format {
-            DnsFormat::Table => dns_render::table(&rows),
-            DnsFormat::Zone => dns_render::zone_file(&rows),
-            DnsFormat::Json => dns_render::json(&rows),
-        }
-    );
+    out(&match format {
+        DnsFormat::Table => dns_render::table(&rows),
+        DnsFormat::Zone => dns_render::zone_file(&rows),
+        DnsFormat::Json => dns_render::json(&rows),
+    })?;
     Ok(Exit::Success)
 }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
-    check_imports, connect_all, front, options, preflight, runtime, select_region, stdout_color,
-    timing,
+    check_imports, connect_all, front, options, out, preflight, runtime, select_region,
+    stdout_color, timing,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
@@ -30,7 +30,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     };
     front.placement.require_current()?;
     let dargs = &dargs.or_spec(&front.spec_deploy());
-    let artifacts = select_region(front.artifacts, aws.region.as_deref());
+    let artifacts = select_region(front.artifacts, aws.region.as_deref())?;
     check_imports(dargs, &artifacts)?;
     let plans = if flags.offline {
         deploy::plan::plan_offline(flags.build_dir, &artifacts)?
@@ -63,14 +63,11 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
             path.display()
         );
     }
-    match flags.format {
-        PlanFormat::Human => print!("{}", render::human(&plans, stdout_color(cli))),
-        PlanFormat::Markdown => print!("{}", render::markdown(&plans)),
-        PlanFormat::Json => print!(
-            "{}",
-            render::json(&plans, if flags.offline { "offline" } else { "online" })
-        ),
-    }
+    out(&match flags.format {
+        PlanFormat::Human => render::human(&plans, stdout_color(cli)),
+        PlanFormat::Markdown => render::markdown(&plans),
+        PlanFormat::Json => render::json(&plans, if flags.offline { "offline" } else { "online" }),
+    })?;
     let changes = plans.iter().any(StackPlan::has_changes);
     Ok(if flags.detailed_exitcode && changes {
         Exit::Changes

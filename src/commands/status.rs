@@ -5,7 +5,7 @@
 use futures_util::StreamExt as _;
 
 use super::args::{AwsArgs, Cli, StatusFormat};
-use super::context::{connect, front, per_region, runtime, select_region, timing};
+use super::context::{connect, front, out, per_region, runtime, select_region, timing};
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
 use crate::aws::retry::retrying;
@@ -16,7 +16,7 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
     let Some(front) = front(cli)? else {
         return Ok(Exit::Invalid);
     };
-    let artifacts = select_region(front.artifacts, aws.region.as_deref());
+    let artifacts = select_region(front.artifacts, aws.region.as_deref())?;
     let all = journal::read(&cli.file)?;
     let unsettled = status::unsettled(&all);
     let (last, words) = status::summarise(&journal::last_apply(&all));
@@ -27,13 +27,10 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
             .find(|(stack, _)| stack == &s.stack)
             .map(|(_, w)| w.clone());
     }
-    print!(
-        "{}",
-        match format {
-            StatusFormat::Human => crate::render::status::human(last.as_ref(), &unsettled, &stacks),
-            StatusFormat::Json => crate::render::status::json(last.as_ref(), &unsettled, &stacks),
-        }
-    );
+    out(&match format {
+        StatusFormat::Human => crate::render::status::human(last.as_ref(), &unsettled, &stacks),
+        StatusFormat::Json => crate::render::status::json(last.as_ref(), &unsettled, &stacks),
+    })?;
     Ok(if stacks.iter().any(|s| s.error.is_some()) {
         Exit::Failed
     } else {

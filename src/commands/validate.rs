@@ -2,7 +2,7 @@
 //! diagnostic at once, in the format asked for.
 
 use super::args::Cli;
-use super::context::{check, report, summary_line};
+use super::context::{check, findings, report, summary_line};
 use super::{Exit, Result};
 use crate::diag::Format;
 
@@ -13,11 +13,7 @@ pub(super) fn run(cli: &Cli, format: Format) -> Result<Exit> {
         if checked.has_errors() {
             eprintln!("{}", summary_line(&checked));
         } else {
-            eprintln!(
-                "{}: valid ({} warning(s))",
-                checked.file,
-                checked.diagnostics.len()
-            );
+            eprintln!("{}: valid ({})", checked.file, findings(&checked));
         }
     }
     Ok(if checked.has_errors() {

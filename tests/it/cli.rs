@@ -251,3 +251,66 @@ fn an_apply_that_stops_early_still_records_its_end() {
         "the workspace lock is released"
     );
 }
+
+/// A region the spec does not deploy to is a typo, not an empty plan.
+#[test]
+fn an_unknown_region_is_a_usage_error_with_a_suggestion() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/100-sending-two-regions.yaml");
+    std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
+    let o = common::run(
+        &[
+            "plan",
+            "--offline",
+            "--detailed-exitcode",
+            "--region",
+            "us-east1",
+        ],
+        dir.path(),
+    );
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::USAGE), "{err}");
+    assert!(
+        err.contains("`--region us-east1`") && err.contains("did you mean `us-east-1`?"),
+        "{err}"
+    );
+    let o = common::run(&["plan", "--offline", "--region", "us-east-1"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let out = common::text(&o.stdout);
+    // Stack headers read `NAME  REGION  STATUS`.
+    assert!(out.contains("  us-east-1  ") && !out.contains("  us-west-2  "), "{out}");
+}
+
+/// A reader that stops early (`| head -1`) is not a crash.
+#[test]
+fn output_to_a_closed_pipe_is_not_a_panic() {
+    use std::process::Stdio;
+    for args in [&["schema"][..], &["completions", "bash"][..]] {
+        let mut child = common::mailinfra()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end at once: every write meets a broken pipe.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = common::text(&o.stderr);
+        assert_eq!(o.status.code(), Some(exit::SUCCESS), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn auto_approve_is_yes() {
+    let help = common::text(&common::run(&["apply", "--help"], &common::root()).stdout);
+    assert!(
+        help.contains("--yes") && help.contains("auto-approve"),
+        "{help}"
+    );
+}
