@@ -149,6 +149,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How a build directory differs from what the spec compiles to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stale {
+    /// The file is there with other bytes: a unified diff, old to new.
+    Changed { file: String, diff: String },
+    /// The build would write this file; it is not there.
+    Missing(String),
+    /// A template the build would not write any more.
+    Extra(String),
+}
+
+/// A unified diff of `old` → `new` for `file`, with three lines of context.
+pub fn unified_diff(file: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{file}"), &format!("b/{file}"))
+        .to_string()
+}
+
+/// Compares the build in `dir` with what `write` would put there (the
+/// `--check` of a snapshot workflow); nothing is written.
+pub fn compare(
+    dir: &Path,
+    manifest: &Manifest,
+    artifacts: &[Artifact],
+) -> anyhow::Result<Vec<Stale>> {
+    let manifest_text = template::render_value(&serde_json::to_value(manifest)?);
+    let expected = artifacts
+        .iter()
+        .map(|a| (a.entry.template.as_str(), a.body.as_str()))
+        .chain([(MANIFEST, manifest_text.as_str())]);
+    let mut found = Vec::new();
+    for (file, want) in expected {
+        match std::fs::read_to_string(dir.join(file)) {
+            Ok(have) if have == want => {}
+            Ok(have) => found.push(Stale::Changed {
+                file: file.to_string(),
+                diff: unified_diff(file, &have, want),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                found.push(Stale::Missing(file.to_string()));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read `{}`", dir.join(file).display()));
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut extra: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".template.json"))
+            .filter(|n| !artifacts.iter().any(|a| &a.entry.template == n))
+            .collect();
+        extra.sort();
+        found.extend(extra.into_iter().map(Stale::Extra));
+    }
+    Ok(found)
+}
+
 /// Reads the manifest of a previous build, if there is one.
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Option<Manifest>> {
     let path = dir.join(MANIFEST);
@@ -212,6 +273,49 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compare_names_every_difference() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifact = |name: &str, body: &str| Artifact {
+            entry: StackEntry {
+                name: name.into(),
+                region: "us-east-1".into(),
+                concern: "sending".into(),
+                template: format!("{name}.template.json"),
+                sha256: String::new(),
+                bytes: body.len(),
+                resources: 1,
+                depends_on: Vec::new(),
+                parameters: Vec::new(),
+                outputs: 0,
+                capabilities: Vec::new(),
+                needs_upload: false,
+            },
+            body: body.into(),
+        };
+        let before = [
+            artifact("a", "{\n  \"x\": 1\n}\n"),
+            artifact("gone", "{}\n"),
+        ];
+        let m = manifest("p", "h", &before);
+        write(dir.path(), &m, &before).unwrap();
+        assert_eq!(compare(dir.path(), &m, &before).unwrap(), []);
+        let after = [artifact("a", "{\n  \"x\": 2\n}\n"), artifact("new", "{}\n")];
+        let m = manifest("p", "h", &after);
+        let found = compare(dir.path(), &m, &after).unwrap();
+        let Stale::Changed { file, diff } = &found[0] else {
+            panic!("{found:?}")
+        };
+        assert_eq!(file, "a.template.json");
+        assert!(diff.contains("-  \"x\": 1\n+  \"x\": 2"), "{diff}");
+        assert!(found.contains(&Stale::Missing("new.template.json".into())));
+        assert!(matches!(&found[2], Stale::Changed { file, .. } if file == MANIFEST));
+        assert_eq!(
+            found.last(),
+            Some(&Stale::Extra("gone.template.json".into()))
+        );
+    }
 
     #[cfg(unix)]
     #[test]

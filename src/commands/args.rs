@@ -64,6 +64,11 @@ pub enum Command {
         /// Output directory.
         #[arg(long, default_value = "mailinfra.out", value_name = "DIR")]
         out: PathBuf,
+        /// Write nothing: compare the build in `--out` (and `mailinfra.lock`)
+        /// with what the spec compiles to, print a diff of each difference and
+        /// exit 2 when there is one (for CI over a committed build).
+        #[arg(long)]
+        check: bool,
     },
     /// Show what an apply would change.
     Plan {

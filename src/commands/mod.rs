@@ -99,7 +99,7 @@ pub fn run(cli: &Cli) -> Result<Exit> {
             force,
         } => init::run(cli, blueprint, set, out.as_deref(), *force),
         Command::Validate { format } => validate::run(cli, *format),
-        Command::Build { out } => build::run(cli, out),
+        Command::Build { out, check } => build::run(cli, out, *check),
         Command::Plan {
             offline,
             build_dir,

@@ -283,7 +283,10 @@ fn an_unknown_region_is_a_usage_error_with_a_suggestion() {
     );
     let out = common::text(&o.stdout);
     // Stack headers read `NAME  REGION  STATUS`.
-    assert!(out.contains("  us-east-1  ") && !out.contains("  us-west-2  "), "{out}");
+    assert!(
+        out.contains("  us-east-1  ") && !out.contains("  us-west-2  "),
+        "{out}"
+    );
 }
 
 /// A reader that stops early (`| head -1`) is not a crash.
@@ -313,4 +316,34 @@ fn auto_approve_is_yes() {
         help.contains("--yes") && help.contains("auto-approve"),
         "{help}"
     );
+}
+
+/// `build --check` passes on a fresh build, and on a stale one prints the
+/// template diff and exits 2, writing nothing.
+#[test]
+fn build_check_shows_what_a_committed_build_lacks() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/001-quickstart.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(dir.path().join("mailinfra.yaml"), &text).unwrap();
+    let o = common::run(&["build", "--check"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::CHANGES));
+    assert!(common::text(&o.stdout).contains("missing: mailinfra.out/"));
+    assert!(!dir.path().join("mailinfra.out").exists(), "--check writes nothing");
+    let o = common::run(&["build"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{}", common::text(&o.stderr));
+    let o = common::run(&["build", "--check"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{}", common::text(&o.stderr));
+    assert!(common::text(&o.stderr).contains("up to date"));
+    // A DMARC policy change shows in the template diff.
+    assert!(text.contains("policy: quarantine"), "the fixture sets a DMARC policy");
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        text.replacen("policy: quarantine", "policy: reject", 1),
+    )
+    .unwrap();
+    let o = common::run(&["build", "--check"], dir.path());
+    let out = common::text(&o.stdout);
+    assert_eq!(o.status.code(), Some(exit::CHANGES), "{out}");
+    assert!(out.contains("--- a/") && out.contains("p=reject"), "{out}");
 }
