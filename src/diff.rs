@@ -231,10 +231,8 @@ fn grants(v: &Value, out: &mut std::collections::BTreeSet<String>) {
         match v {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a.iter().flat_map(|x| strings(Some(x))).collect(),
-            // An intrinsic (Ref, GetAtt, Sub): compared as written.
-            Some(other @ Value::Object(_)) => {
-                vec![crate::template::render_value(other).trim().to_string()]
-            }
+            // An intrinsic (Ref, GetAtt, Sub): compared as written, on one line.
+            Some(other @ Value::Object(_)) => vec![one_line(other)],
             _ => Vec::new(),
         }
     }
@@ -299,10 +297,7 @@ pub fn iam_broadening(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
             grants(props, &mut set);
             if let Some(Value::Array(arns)) = props.get("ManagedPolicyArns") {
                 for a in arns {
-                    set.insert(format!(
-                        "attaches {}",
-                        crate::template::render_value(a).trim()
-                    ));
+                    set.insert(format!("attaches {}", one_line(a)));
                 }
             }
         }
@@ -324,6 +319,40 @@ pub fn iam_broadening(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
     // Wildcards first: they are the ones a reviewer must not miss.
     added.sort_by_key(|g| !g.ends_with("(wildcard)"));
     added
+}
+
+/// A template value as one line a reviewer reads as an ARN: `Fn::Sub`
+/// strings as written (`arn:${AWS::Partition}:ses:…`), `Ref` and `Fn::GetAtt`
+/// as `${Name}` and `${Name.Attribute}`, `Fn::Join` joined; anything else as
+/// compact JSON. A plan's warning lines and markdown blocks stay one line each.
+pub fn one_line(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) if m.len() == 1 => {
+            let Some((k, arg)) = m.iter().next() else {
+                return v.to_string();
+            };
+            match (k.as_str(), arg) {
+                ("Fn::Sub", Value::String(s)) => s.clone(),
+                ("Fn::Sub", Value::Array(a)) if a.first().is_some_and(Value::is_string) => {
+                    one_line(&a[0])
+                }
+                ("Ref", Value::String(name)) => format!("${{{name}}}"),
+                ("Fn::GetAtt", Value::Array(a)) if a.len() == 2 => {
+                    format!("${{{}.{}}}", one_line(&a[0]), one_line(&a[1]))
+                }
+                ("Fn::GetAtt", Value::String(s)) => format!("${{{s}}}"),
+                ("Fn::Join", Value::Array(a)) if a.len() == 2 => match (&a[0], &a[1]) {
+                    (Value::String(sep), Value::Array(parts)) => {
+                        parts.iter().map(one_line).collect::<Vec<_>>().join(sep)
+                    }
+                    _ => v.to_string(),
+                },
+                _ => v.to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Whether an old grant already allowed a new one: `a on r` is covered by
@@ -370,11 +399,22 @@ pub fn mail_dns(resource: &Value) -> Option<String> {
         return None;
     }
     let p = resource.get("Properties")?;
-    let name = p
+    // Easy DKIM's names are only known after deploy: `Fn::GetAtt` of the
+    // identity's `DkimDNSTokenName1..3`; they are DKIM records all the same.
+    let easy_dkim = p
         .get("Name")
+        .and_then(|n| n.get("Fn::GetAtt"))
+        .and_then(|a| a.get(1))
         .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_lowercase();
+        .is_some_and(|attr| attr.starts_with("DkimDNSTokenName"));
+    let name = if easy_dkim {
+        "token._domainkey.".to_string()
+    } else {
+        p.get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_lowercase()
+    };
     let rtype = p.get("Type").and_then(Value::as_str).unwrap_or("");
     let values = crate::template::render_value(p.get("ResourceRecords").unwrap_or(&Value::Null));
     let kind = match rtype {
@@ -396,6 +436,49 @@ pub fn mail_dns(resource: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn intrinsics_read_as_one_line_arns() {
+        let sub = json!({ "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/example.com" });
+        assert_eq!(
+            one_line(&sub),
+            "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/example.com"
+        );
+        assert_eq!(one_line(&json!({ "Ref": "Topic" })), "${Topic}");
+        assert_eq!(
+            one_line(&json!({ "Fn::GetAtt": ["Archive", "ArchiveArn"] })),
+            "${Archive.ArchiveArn}"
+        );
+        assert_eq!(
+            one_line(&json!({ "Fn::Join": ["", ["arn:aws:s3:::", { "Ref": "Bucket" }, "/*"]] })),
+            "arn:aws:s3:::${Bucket}/*"
+        );
+        let old = json!({ "Type": "AWS::IAM::Role", "Properties": { "Policies": [] } });
+        let new = json!({ "Type": "AWS::IAM::Role", "Properties": { "Policies": [ { "PolicyDocument": { "Statement": [
+            { "Effect": "Allow", "Action": "ses:SendEmail", "Resource": sub }
+        ] } } ] } });
+        let added = iam_broadening(Some(&old), Some(&new));
+        assert_eq!(added.len(), 1);
+        assert!(
+            !added[0].contains('\n')
+                && added[0].starts_with("ses:SendEmail on arn:${AWS::Partition}:ses:"),
+            "{added:?}"
+        );
+    }
+
+    #[test]
+    fn easy_dkim_cnames_are_mail_dns() {
+        let r = json!({ "Type": "AWS::Route53::RecordSet", "Properties": {
+            "Type": "CNAME",
+            "Name": { "Fn::GetAtt": ["IdentityExampleCom", "DkimDNSTokenName1"] },
+            "ResourceRecords": [ { "Fn::GetAtt": ["IdentityExampleCom", "DkimDNSTokenValue1"] } ]
+        } });
+        assert_eq!(mail_dns(&r).as_deref(), Some("DKIM"));
+        let other = json!({ "Type": "AWS::Route53::RecordSet", "Properties": {
+            "Type": "CNAME", "Name": { "Fn::GetAtt": ["Alb", "DNSName"] }, "ResourceRecords": ["x"]
+        } });
+        assert_eq!(mail_dns(&other), None);
+    }
 
     #[test]
     fn kms_key_change_replaces_an_archive() {

@@ -33,6 +33,13 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     let artifacts = select_region(front.artifacts, aws.region.as_deref())?;
     check_imports(dargs, &artifacts)?;
     let plans = if flags.offline {
+        if build::read_manifest(flags.build_dir)?.is_none() {
+            eprintln!(
+                "note: there is no earlier build in `{}` to compare with, so every stack shows as a create; \
+                 run `mailinfra build` to record one, or plan against AWS without `--offline`",
+                flags.build_dir.display()
+            );
+        }
         deploy::plan::plan_offline(flags.build_dir, &artifacts)?
     } else {
         // A plan that is not saved leaves no change sets behind.

@@ -373,7 +373,7 @@ fn markdown_stack(out: &mut String, p: &StackPlan) {
         let _ = writeln!(out, "Note: {n}.\n");
     }
     out.push_str(
-        "| | logical id | type | properties | replacement |\n| --- | --- | --- | --- | --- |\n",
+        "| | logical id | type | properties | replacement | notes |\n| --- | --- | --- | --- | --- | --- |\n",
     );
     for c in &p.changes {
         let mut mark = if c.destructive() {
@@ -403,11 +403,12 @@ fn markdown_stack(out: &mut String, p: &StackPlan) {
         };
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | `{}` | {} | {replacement}{mark} |",
+            "| `{}` | `{}` | `{}` | {} | {replacement} | {} |",
             symbol(c),
             c.logical_id,
             c.resource_type,
-            c.properties.join(", ")
+            c.properties.join(", "),
+            mark.trim_start()
         );
     }
     out.push_str("\n</details>\n");

@@ -84,10 +84,16 @@ fn offline_plan_needs_no_aws_and_reports_changes() {
         plan.contains("Plan: 10 to add, 0 to change, 0 to replace, 0 to remove"),
         "{plan}"
     );
+    assert!(
+        common::text(&o.stderr).contains("no earlier build in `mailinfra.out` to compare with"),
+        "{}",
+        common::text(&o.stderr)
+    );
     // After a build, the same spec plans no changes.
     assert!(common::run(&["build"], dir.path()).status.success());
     let o = common::run(&["plan", "--offline", "--detailed-exitcode"], dir.path());
     assert_eq!(o.status.code(), Some(exit::SUCCESS));
+    assert!(!common::text(&o.stderr).contains("no earlier build"));
     // A KMS key on an archive replaces it, and the plan says so loudly.
     let text = std::fs::read_to_string(dir.path().join("mailinfra.yaml")).unwrap().replace(
         "journal: { retention: permanent }",
@@ -329,14 +335,30 @@ fn build_check_shows_what_a_committed_build_lacks() {
     let o = common::run(&["build", "--check"], dir.path());
     assert_eq!(o.status.code(), Some(exit::CHANGES));
     assert!(common::text(&o.stdout).contains("missing: mailinfra.out/"));
-    assert!(!dir.path().join("mailinfra.out").exists(), "--check writes nothing");
+    assert!(
+        !dir.path().join("mailinfra.out").exists(),
+        "--check writes nothing"
+    );
     let o = common::run(&["build"], dir.path());
-    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{}", common::text(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
     let o = common::run(&["build", "--check"], dir.path());
-    assert_eq!(o.status.code(), Some(exit::SUCCESS), "{}", common::text(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
     assert!(common::text(&o.stderr).contains("up to date"));
     // A DMARC policy change shows in the template diff.
-    assert!(text.contains("policy: quarantine"), "the fixture sets a DMARC policy");
+    assert!(
+        text.contains("policy: quarantine"),
+        "the fixture sets a DMARC policy"
+    );
     std::fs::write(
         dir.path().join("mailinfra.yaml"),
         text.replacen("policy: quarantine", "policy: reject", 1),
