@@ -24,6 +24,13 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if let Some(dir) = &cli.directory
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        let e = Error::Usage(format!("-C {}: {e}", dir.display()));
+        report(&e, use_color(cli.color, std::io::stderr().is_terminal()));
+        return error_code(&e);
+    }
     match commands::run(&cli) {
         Ok(done) => code(done),
         Err(e) => {

@@ -19,6 +19,10 @@ use crate::diag::Format;
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Run as if started in DIR: the spec, `mailinfra.lock`, the build
+    /// directory, plan files and the journal are then all found from there.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
     /// The spec file.
     #[arg(
         short = 'f',

@@ -369,3 +369,25 @@ fn build_check_shows_what_a_committed_build_lacks() {
     assert_eq!(o.status.code(), Some(exit::CHANGES), "{out}");
     assert!(out.contains("--- a/") && out.contains("p=reject"), "{out}");
 }
+
+/// `-C DIR` runs as if started there: the spec and everything beside it.
+#[test]
+fn dash_c_runs_in_another_directory() {
+    let dir = common::scratch();
+    let work = dir.path().join("infra");
+    std::fs::create_dir(&work).unwrap();
+    let spec = common::root().join("tests/fixtures/valid/001-quickstart.yaml");
+    std::fs::copy(&spec, work.join("mailinfra.yaml")).unwrap();
+    let o = common::run(&["-C", "infra", "build"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    assert!(work.join("mailinfra.out/manifest.json").exists());
+    assert!(!dir.path().join("mailinfra.out").exists());
+    let o = common::run(&["-C", "nowhere", "validate"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+    assert!(common::text(&o.stderr).contains("-C nowhere"));
+}
