@@ -4,23 +4,26 @@
 
 use super::args::{AwsArgs, Cli};
 use super::context::{
-    check, connect, connection, findings, report, runtime, select_region, summary_line, timing,
+    check, check_region, connect, connection, findings, report, runtime, summary_line, timing,
 };
-use super::{Exit, Result};
-use crate::aws::StackApi as _;
+use super::{Error, Exit, Result};
+use crate::aws::{StackApi as _, StackResource};
 use crate::build::{self, Artifact};
+use crate::compile::Concern;
 use crate::diag::{Diagnostic, Format, Severity};
 use crate::model::Model;
 use crate::pipeline;
+use crate::placement::Lock;
 
 pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Result<Exit> {
     let mut checked = check(cli);
     let mut found = match (&checked.model, live) {
         (Some(model), true) => {
-            let set = pipeline::compile(model)?;
+            // Placed as the lock file says, as plan and apply place it.
+            let lock = Lock::read(&cli.file).map_err(|e| Error::Invalid(format!("{e:#}")))?;
+            let set = pipeline::compile_placed(model, lock.as_ref())?;
             let (_, artifacts) = build::render(&set, &model.project, &checked.spec_hash);
-            let artifacts = select_region(artifacts, aws.region.as_deref())?;
-            runtime()?.block_on(deployed(model, &artifacts, aws))
+            runtime()?.block_on(deployed(model, &artifacts, aws))?
         }
         _ => Vec::new(),
     };
@@ -53,11 +56,15 @@ pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Resul
 /// Drift and stack state of every stack of the build, the SES state of the
 /// identities in each sending region, and the secondary region's readiness,
 /// as diagnostics.
-async fn deployed(model: &Model, artifacts: &[Artifact], aws: &AwsArgs) -> Vec<Diagnostic> {
+async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<Diagnostic>> {
     use crate::deploy::live;
     let t = timing(aws);
     let mut found = Vec::new();
-    for a in artifacts {
+    if let Some(r) = aws.region.as_deref() {
+        check_region(all, r)?;
+    }
+    let only = |region: &str| aws.region.as_deref().is_none_or(|r| r == region);
+    for a in all.iter().filter(|a| only(&a.entry.region)) {
         let api = connect(&a.entry.region, aws).await;
         found.extend(live::drift(&api, &a.entry.name, &t).await);
     }
@@ -69,21 +76,49 @@ async fn deployed(model: &Model, artifacts: &[Artifact], aws: &AwsArgs) -> Vec<D
     if let Some(secondary) = &model.secondary {
         let mut inventories = Vec::new();
         for region in [&model.primary, secondary] {
-            let api = connect(region, aws).await;
-            let stack = crate::compile::stack_name(
-                &model.project,
-                region,
-                crate::compile::Concern::Sending,
-            );
-            inventories.push(match api.describe_stack(&stack).await {
-                Ok(Some(info)) => api.stack_resources(&info.arn).await.unwrap_or_default(),
-                _ => Vec::new(),
-            });
+            let (resources, unreadable) = sending_resources(all, region, aws).await;
+            found.extend(unreadable);
+            inventories.push(resources);
         }
         found.extend(live::readiness(
             (&model.primary, &inventories[0]),
             (secondary, &inventories[1]),
         ));
     }
-    found
+    Ok(found)
+}
+
+/// The resources of every sending stack (every shard) of `region`; a stack
+/// that cannot be read is an error, never an empty inventory: readiness
+/// cannot be judged without it.
+async fn sending_resources(
+    artifacts: &[Artifact],
+    region: &str,
+    aws: &AwsArgs,
+) -> (Vec<StackResource>, Vec<Diagnostic>) {
+    let api = connect(region, aws).await;
+    let mut resources = Vec::new();
+    let mut unreadable = Vec::new();
+    let sending = artifacts
+        .iter()
+        .filter(|a| a.entry.region == region && a.entry.concern == Concern::Sending.as_str());
+    for a in sending {
+        let read = async {
+            match api.describe_stack(&a.entry.name).await? {
+                Some(info) => api.stack_resources(&info.arn).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        match read.await {
+            Ok(r) => resources.extend(r),
+            Err(e) => unreadable.push(
+                Diagnostic::error(
+                    "MI5003",
+                    format!("cannot read stack `{}` in {region}: {e:#}", a.entry.name),
+                )
+                .help("readiness cannot be judged without it: check the credentials and run `mailinfra check --live` again"),
+            ),
+        }
+    }
+    (resources, unreadable)
 }

@@ -190,23 +190,29 @@ pub(crate) fn select_region(
     let Some(r) = region else {
         return Ok(artifacts);
     };
-    let mut known: Vec<&str> = artifacts.iter().map(|a| a.entry.region.as_str()).collect();
-    known.sort_unstable();
-    known.dedup();
-    if !known.contains(&r) {
-        let hint = match crate::diag::suggest(r, known.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`? "),
-            None => String::new(),
-        };
-        return Err(Error::Usage(format!(
-            "`--region {r}`: the spec deploys to no such region; {hint}its regions: {}",
-            known.join(", ")
-        )));
-    }
+    check_region(&artifacts, r)?;
     Ok(artifacts
         .into_iter()
         .filter(|a| a.entry.region == r)
         .collect())
+}
+
+/// `--region r` names a region the spec deploys to.
+pub(crate) fn check_region(artifacts: &[Artifact], r: &str) -> Result<()> {
+    let mut known: Vec<&str> = artifacts.iter().map(|a| a.entry.region.as_str()).collect();
+    known.sort_unstable();
+    known.dedup();
+    if known.contains(&r) {
+        return Ok(());
+    }
+    let hint = match crate::diag::suggest(r, known.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`? "),
+        None => String::new(),
+    };
+    Err(Error::Usage(format!(
+        "`--region {r}`: the spec deploys to no such region; {hint}its regions: {}",
+        known.join(", ")
+    )))
 }
 
 /// Every `--import` names a resource of a stack being deployed.

@@ -391,3 +391,26 @@ fn dash_c_runs_in_another_directory() {
     assert_eq!(o.status.code(), Some(exit::USAGE));
     assert!(common::text(&o.stderr).contains("-C nowhere"));
 }
+
+/// `check --live` that cannot read the stacks says so: an unreadable stack
+/// is an error, never an empty inventory that passes for "ready".
+#[test]
+fn check_live_without_aws_is_an_error_not_ready() {
+    let dir = common::scratch();
+    let spec = common::root().join("tests/fixtures/valid/100-sending-two-regions.yaml");
+    std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
+    // Nothing listens on port 9 of this machine: every request fails at once.
+    let o = common::mailinfra()
+        .args(["check", "--live", "--endpoint-url", "http://127.0.0.1:9"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("MAILINFRA_POLL_MS", "1")
+        .output()
+        .unwrap();
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::INVALID), "{err}");
+    assert!(err.contains("error[MI5003]: cannot read stack `"), "{err}");
+    assert!(!err.contains("valid, deployed stacks checked"), "{err}");
+}
