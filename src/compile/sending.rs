@@ -17,8 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::shard::{self, Group, Unit};
-use super::{CompiledStack, Concern, stack_name, text};
-use crate::dns;
+use super::{CompiledStack, Concern, dns, stack_name, text};
 use crate::ids;
 use crate::model::sending::{Principal, RoleScope};
 use crate::model::{Dkim, DomainIdentity, Model, ZoneKind};
