@@ -15,7 +15,8 @@ pub mod compile;
 pub mod deploy;
 pub mod diag;
 pub mod diff;
-pub mod dns;
+// kept while callers move to crate::compile::dns
+pub use compile::dns;
 pub mod exit;
 pub mod hash;
 pub mod ids;

@@ -7,11 +7,11 @@ use serde_json::{Map, Value, json};
 
 use crate::ids::pascal;
 use crate::model::Model;
-use crate::model::receiving::{MailManager, TrafficPolicy};
+use crate::model::receiving::{Ingress, RuleSet, TrafficPolicy};
 use crate::spec::{
     AnalysisTest, IngressPassword, IngressTls, IngressType, Invocation, Network, PolicyCondition,
-    PolicyStatement, PublicNetwork, RuleAction, RuleCondition, SnsEncoding, SnsPayload, StringTest,
-    TlsTest, TlsVersion, Verdict,
+    PolicyStatement, PublicNetwork, Rule, RuleAction, RuleCondition, S3Target, SnsEncoding,
+    SnsPayload, StringTest, TlsTest, TlsVersion, Verdict,
 };
 use crate::template::{Resource, Template, get_att, reference, tag_list};
 
@@ -299,6 +299,33 @@ fn role_arn(
     Ok(get_att(&id, "Arn"))
 }
 
+/// A `WriteToS3` action, with the role allowed to put objects under its prefix
+/// (and to encrypt with its KMS key).
+fn write_to_s3(
+    m: &Model,
+    t: &mut Template,
+    x: &S3Target,
+    role_id: String,
+) -> Result<Value, String> {
+    let bucket = bucket_name(m, &x.bucket);
+    let prefix = x.prefix.clone().unwrap_or_default();
+    let object = json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket.clone(), "/", prefix.clone(), "*"]] });
+    let mut st = vec![allow(&["s3:PutObject"], object)];
+    if let Some(k) = &x.kms_key {
+        st.push(allow(&["kms:Encrypt", "kms:GenerateDataKey"], json!(k)));
+    }
+    let role = role_arn(t, &x.role, role_id, st)?;
+    let mut v =
+        json!({ "RoleArn": role, "S3Bucket": bucket, "ActionFailurePolicy": x.on_failure.cfn() });
+    if let Some(p) = &x.prefix {
+        v["S3Prefix"] = json!(p);
+    }
+    if let Some(k) = &x.kms_key {
+        v["S3SseKmsKeyId"] = json!(k);
+    }
+    Ok(json!({ "WriteToS3": v }))
+}
+
 fn rule_action(
     m: &Model,
     t: &mut Template,
@@ -310,24 +337,7 @@ fn rule_action(
         RuleAction::Archive(x) => {
             json!({ "Archive": { "TargetArchive": get_att(&archive_id(x.name()), "ArchiveArn"), "ActionFailurePolicy": x.on_failure().cfn() } })
         }
-        RuleAction::WriteToS3(x) => {
-            let bucket = bucket_name(m, &x.bucket);
-            let prefix = x.prefix.clone().unwrap_or_default();
-            let object = json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket.clone(), "/", prefix.clone(), "*"]] });
-            let mut st = vec![allow(&["s3:PutObject"], object)];
-            if let Some(k) = &x.kms_key {
-                st.push(allow(&["kms:Encrypt", "kms:GenerateDataKey"], json!(k)));
-            }
-            let role = role_arn(t, &x.role, role_id, st)?;
-            let mut v = json!({ "RoleArn": role, "S3Bucket": bucket, "ActionFailurePolicy": x.on_failure.cfn() });
-            if let Some(p) = &x.prefix {
-                v["S3Prefix"] = json!(p);
-            }
-            if let Some(k) = &x.kms_key {
-                v["S3SseKmsKeyId"] = json!(k);
-            }
-            json!({ "WriteToS3": v })
-        }
+        RuleAction::WriteToS3(x) => write_to_s3(m, t, x, role_id)?,
         RuleAction::Relay(x) => {
             let mut v = json!({ "Relay": get_att(&relay_id(&x.to), "RelayArn"), "ActionFailurePolicy": x.on_failure.cfn() });
             if let Some(mf) = x.mail_from {
@@ -419,27 +429,60 @@ fn rule_action(
     })
 }
 
-/// The Mail Manager template of one region.
-pub fn template(m: &Model, region: &str) -> Result<Template, String> {
-    let mm: &MailManager = &m.mail_manager;
-    let tags = tag_list(&m.tags);
-    let tagged = |r: Resource| {
-        if m.tags.is_empty() {
+/// What the resources of one Mail Manager template share: the project's name
+/// prefix and its tags.
+struct Common<'a> {
+    m: &'a Model,
+    tags: Value,
+}
+
+impl Common<'_> {
+    /// `<project>-<n>`.
+    fn name(&self, n: &str) -> Value {
+        json!(format!("{}-{n}", self.m.project))
+    }
+
+    /// The resource with the project's tags, when there are any.
+    fn tagged(&self, r: Resource) -> Resource {
+        if self.m.tags.is_empty() {
             r
         } else {
-            r.prop("Tags", tags.clone())
+            r.prop("Tags", self.tags.clone())
         }
+    }
+}
+
+/// The Mail Manager template of one region.
+pub fn template(m: &Model, region: &str) -> Result<Template, String> {
+    let c = Common {
+        m,
+        tags: tag_list(&m.tags),
     };
-    let name = |n: &str| json!(format!("{}-{n}", m.project));
     let mut t = Template {
         description: format!("mailinfra {}: SES Mail Manager in {region}", m.project),
         ..Default::default()
     };
-    for a in &m.archives {
+    add_archives(&c, &mut t)?;
+    add_relays(&c, &mut t)?;
+    add_address_lists(&c, &mut t)?;
+    add_addons(&c, &mut t)?;
+    add_traffic_policies(&c, &mut t)?;
+    for rs in &m.mail_manager.rule_sets {
+        add_rule_set(&c, &mut t, rs)?;
+    }
+    for i in &m.mail_manager.ingress {
+        add_ingress(&c, &mut t, i)?;
+    }
+    Ok(t)
+}
+
+/// The archives (retained), each with an output of its ARN.
+fn add_archives(c: &Common, t: &mut Template) -> Result<(), String> {
+    for a in &c.m.archives {
         let id = archive_id(&a.name);
         let mut r = Resource::new("AWS::SES::MailManagerArchive")
             .retained()
-            .prop("ArchiveName", name(&a.name))
+            .prop("ArchiveName", c.name(&a.name))
             .prop("Retention", json!({ "RetentionPeriod": a.retention.cfn() }));
         if let Some(key) = &a.kms_key {
             r = r.prop("KmsKeyArn", json!(key));
@@ -448,9 +491,13 @@ pub fn template(m: &Model, region: &str) -> Result<Template, String> {
             format!("{id}Arn"),
             json!({ "Value": get_att(&id, "ArchiveArn") }),
         );
-        t.add(id, tagged(r))?;
+        t.add(id, c.tagged(r))?;
     }
-    for r in &mm.relays {
+    Ok(())
+}
+
+fn add_relays(c: &Common, t: &mut Template) -> Result<(), String> {
+    for r in &c.m.mail_manager.relays {
         let auth = match &r.secret {
             Some(arn) => json!({ "SecretArn": arn }),
             None => json!({ "NoAuthentication": {} }),
@@ -458,204 +505,274 @@ pub fn template(m: &Model, region: &str) -> Result<Template, String> {
         let host = r.host.clone().ok_or("relay without host")?;
         t.add(
             relay_id(&r.name),
-            tagged(
+            c.tagged(
                 Resource::new("AWS::SES::MailManagerRelay")
-                    .prop("RelayName", name(&r.name))
+                    .prop("RelayName", c.name(&r.name))
                     .prop("ServerName", json!(host))
                     .prop("ServerPort", json!(r.port))
                     .prop("Authentication", auth),
             ),
         )?;
     }
-    for a in &mm.address_lists {
+    Ok(())
+}
+
+fn add_address_lists(c: &Common, t: &mut Template) -> Result<(), String> {
+    for a in &c.m.mail_manager.address_lists {
         t.add(
             address_list_id(&a.name),
-            tagged(
+            c.tagged(
                 Resource::new("AWS::SES::MailManagerAddressList")
-                    .prop("AddressListName", name(&a.name)),
+                    .prop("AddressListName", c.name(&a.name)),
             ),
         )?;
     }
-    for a in &mm.addons {
+    Ok(())
+}
+
+/// Each add-on as a subscription and an instance of it.
+fn add_addons(c: &Common, t: &mut Template) -> Result<(), String> {
+    for a in &c.m.mail_manager.addons {
         let sub_id = addon_subscription_id(&a.name);
         t.add(
             sub_id.clone(),
-            tagged(
+            c.tagged(
                 Resource::new("AWS::SES::MailManagerAddonSubscription")
                     .prop("AddonName", json!(a.addon.cfn())),
             ),
         )?;
         t.add(
             addon_instance_id(&a.name),
-            tagged(Resource::new("AWS::SES::MailManagerAddonInstance").prop(
+            c.tagged(Resource::new("AWS::SES::MailManagerAddonInstance").prop(
                 "AddonSubscriptionId",
                 get_att(&sub_id, "AddonSubscriptionId"),
             )),
         )?;
     }
-    for tp in &mm.traffic_policies {
-        let (statements, default) = policy_statements(m, tp)?;
+    Ok(())
+}
+
+fn add_traffic_policies(c: &Common, t: &mut Template) -> Result<(), String> {
+    for tp in &c.m.mail_manager.traffic_policies {
+        let (statements, default) = policy_statements(c.m, tp)?;
         let mut r = Resource::new("AWS::SES::MailManagerTrafficPolicy")
-            .prop("TrafficPolicyName", name(&tp.name))
+            .prop("TrafficPolicyName", c.name(&tp.name))
             .prop("DefaultAction", json!(verdict_cfn(default)))
             .prop("PolicyStatements", Value::Array(statements));
         if let Some(size) = &tp.max_message_size {
             r = r.prop("MaxMessageSizeBytes", json!(size.bytes()?));
         }
-        t.add(traffic_policy_id(&tp.name), tagged(r))?;
+        t.add(traffic_policy_id(&tp.name), c.tagged(r))?;
     }
-    for rs in &mm.rule_sets {
-        let mut rules = Vec::new();
-        for (i, rule) in rs.rules.iter().enumerate() {
-            let mut r = Map::new();
-            r.insert("Name".into(), json!(rule.name));
-            let when = rule
-                .when
-                .iter()
-                .map(|c| rule_condition(m, c))
-                .collect::<Result<Vec<_>, _>>()?;
-            let unless = rule
-                .unless
-                .iter()
-                .map(|c| rule_condition(m, c))
-                .collect::<Result<Vec<_>, _>>()?;
-            if !when.is_empty() {
-                r.insert("Conditions".into(), Value::Array(when));
-            }
-            if !unless.is_empty() {
-                r.insert("Unless".into(), Value::Array(unless));
-            }
-            let mut actions = Vec::new();
-            for (k, a) in rule.actions.iter().enumerate() {
-                actions.push(rule_action(m, &mut t, a, action_role_id(&rs.name, i, k))?);
-            }
-            r.insert("Actions".into(), Value::Array(actions));
-            rules.push(Value::Object(r));
-        }
-        t.add(
-            rule_set_id(&rs.name),
-            tagged(
-                Resource::new("AWS::SES::MailManagerRuleSet")
-                    .prop("RuleSetName", name(&rs.name))
-                    .prop("Rules", Value::Array(rules)),
-            ),
-        )?;
+    Ok(())
+}
+
+/// A rule set, and the roles its rules' actions run as.
+fn add_rule_set(c: &Common, t: &mut Template, rs: &RuleSet) -> Result<(), String> {
+    let mut rules = Vec::new();
+    for (i, rule) in rs.rules.iter().enumerate() {
+        rules.push(rule_value(c.m, t, &rs.name, i, rule)?);
     }
-    for i in &mm.ingress {
-        let s = &i.spec;
-        let id = ingress_id(&i.name);
-        let mut r = Resource::new("AWS::SES::MailManagerIngressPoint")
-            .retained()
-            .prop("IngressPointName", name(&i.name))
-            .prop(
-                "Type",
-                json!(match s.kind {
-                    IngressType::Open => "OPEN",
-                    IngressType::Auth => "AUTH",
-                    IngressType::Mtls => "MTLS",
-                }),
-            )
-            .prop(
-                "TrafficPolicyId",
-                get_att(&traffic_policy_id(&s.traffic_policy), "TrafficPolicyId"),
-            )
-            .prop("RuleSetId", get_att(&rule_set_id(&s.rule_set), "RuleSetId"));
-        if let Some(tls) = s.tls {
-            r = r.prop(
-                "TlsPolicy",
-                json!(match tls {
-                    IngressTls::Optional => "OPTIONAL",
-                    IngressTls::Required => "REQUIRED",
-                    IngressTls::Fips => "FIPS",
-                }),
-            );
-        }
-        match (&s.password, &s.trust_store) {
-            (Some(IngressPassword::Secret(sr)), _) => {
-                r = r.prop(
-                    "IngressPointConfiguration",
-                    json!({ "SecretArn": sr.secret }),
-                );
-            }
-            (Some(IngressPassword::Generate(_)), _) => {
-                let secret_id = format!("{id}Password");
-                t.add(
-                    secret_id.clone(),
-                    tagged(
-                        Resource::new("AWS::SecretsManager::Secret")
-                            .retained()
-                            .prop("Name", json!(format!("{}/mail-manager/{}", m.project, i.name)))
-                            .prop("Description", json!(format!("SMTP password of the Mail Manager ingress endpoint {}-{}", m.project, i.name)))
-                            .prop("GenerateSecretString", json!({ "PasswordLength": 32, "ExcludeCharacters": "\"'/\\:;<>`~ " })),
-                    ),
-                )?;
-                // Mail Manager reads the password with its service principal: the
-                // secret needs a resource policy allowing `ses.amazonaws.com` to get
-                // its value for this account's ingress endpoints (SES developer guide,
-                // "Permission policies for Mail Manager"). The generated secret uses
-                // the account's default `aws/secretsmanager` key; a customer managed
-                // key would also need `kms:Decrypt` for SES in its key policy.
-                let policy_id = format!("{secret_id}Policy");
-                t.add(
-                    policy_id.clone(),
-                    Resource::new("AWS::SecretsManager::ResourcePolicy")
-                        .prop("SecretId", reference(&secret_id))
-                        .prop("BlockPublicPolicy", json!(true))
-                        .prop(
-                            "ResourcePolicy",
-                            json!({
-                                "Version": "2012-10-17",
-                                "Statement": [{
-                                    "Effect": "Allow",
-                                    "Principal": { "Service": "ses.amazonaws.com" },
-                                    "Action": "secretsmanager:GetSecretValue",
-                                    "Resource": "*",
-                                    "Condition": {
-                                        "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
-                                        "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-ingress-point/*") }
-                                    }
-                                }]
-                            }),
-                        ),
-                )?;
-                r.depends_on.push(policy_id);
-                r = r.prop(
-                    "IngressPointConfiguration",
-                    json!({ "SecretArn": reference(&secret_id) }),
-                );
-            }
-            (None, Some(ts)) => {
-                let mut store = json!({ "CAContent": ts.ca });
-                if let Some(crl) = &ts.crl {
-                    store["CrlContent"] = json!(crl);
-                }
-                if let Some(k) = &ts.kms_key {
-                    store["KmsKeyArn"] = json!(k);
-                }
-                r = r.prop(
-                    "IngressPointConfiguration",
-                    json!({ "TlsAuthConfiguration": { "TrustStore": store } }),
-                );
-            }
-            (None, None) => {}
-        }
-        let network = match &s.network {
-            None | Some(Network::Public(PublicNetwork::Ipv4)) => None,
-            Some(Network::Public(PublicNetwork::DualStack)) => {
-                Some(json!({ "PublicNetworkConfiguration": { "IpType": "DUAL_STACK" } }))
-            }
-            Some(Network::Vpc(v)) => {
-                Some(json!({ "PrivateNetworkConfiguration": { "VpcEndpointId": v.vpc_endpoint } }))
-            }
-        };
-        if let Some(n) = network {
-            r = r.prop("NetworkConfiguration", n);
-        }
-        t.outputs.insert(
-            format!("{id}ARecord"),
-            json!({ "Value": get_att(&id, "ARecord") }),
+    t.add(
+        rule_set_id(&rs.name),
+        c.tagged(
+            Resource::new("AWS::SES::MailManagerRuleSet")
+                .prop("RuleSetName", c.name(&rs.name))
+                .prop("Rules", Value::Array(rules)),
+        ),
+    )
+}
+
+/// Rule `index` of the rule set `rule_set`: its conditions, exceptions and
+/// actions (the roles the actions run as are added to the template).
+fn rule_value(
+    m: &Model,
+    t: &mut Template,
+    rule_set: &str,
+    index: usize,
+    rule: &Rule,
+) -> Result<Value, String> {
+    let mut r = Map::new();
+    r.insert("Name".into(), json!(rule.name));
+    let when = rule
+        .when
+        .iter()
+        .map(|c| rule_condition(m, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let unless = rule
+        .unless
+        .iter()
+        .map(|c| rule_condition(m, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !when.is_empty() {
+        r.insert("Conditions".into(), Value::Array(when));
+    }
+    if !unless.is_empty() {
+        r.insert("Unless".into(), Value::Array(unless));
+    }
+    let mut actions = Vec::new();
+    for (k, a) in rule.actions.iter().enumerate() {
+        actions.push(rule_action(m, t, a, action_role_id(rule_set, index, k))?);
+    }
+    r.insert("Actions".into(), Value::Array(actions));
+    Ok(Value::Object(r))
+}
+
+/// An ingress endpoint (retained) with its authentication, network and an
+/// output of its `ARecord` (the MX target).
+fn add_ingress(c: &Common, t: &mut Template, i: &Ingress) -> Result<(), String> {
+    let s = &i.spec;
+    let id = ingress_id(&i.name);
+    let mut r = Resource::new("AWS::SES::MailManagerIngressPoint")
+        .retained()
+        .prop("IngressPointName", c.name(&i.name))
+        .prop(
+            "Type",
+            json!(match s.kind {
+                IngressType::Open => "OPEN",
+                IngressType::Auth => "AUTH",
+                IngressType::Mtls => "MTLS",
+            }),
+        )
+        .prop(
+            "TrafficPolicyId",
+            get_att(&traffic_policy_id(&s.traffic_policy), "TrafficPolicyId"),
+        )
+        .prop("RuleSetId", get_att(&rule_set_id(&s.rule_set), "RuleSetId"));
+    if let Some(tls) = s.tls {
+        r = r.prop(
+            "TlsPolicy",
+            json!(match tls {
+                IngressTls::Optional => "OPTIONAL",
+                IngressTls::Required => "REQUIRED",
+                IngressTls::Fips => "FIPS",
+            }),
         );
-        t.add(id, tagged(r))?;
     }
-    Ok(t)
+    r = ingress_configuration(c, t, i, &id, r)?;
+    if let Some(n) = ingress_network(&s.network) {
+        r = r.prop("NetworkConfiguration", n);
+    }
+    t.outputs.insert(
+        format!("{id}ARecord"),
+        json!({ "Value": get_att(&id, "ARecord") }),
+    );
+    t.add(id, c.tagged(r))
+}
+
+/// The endpoint's `IngressPointConfiguration`: the user's password secret, a
+/// generated one (added to the template), or the trust store of an `mtls`
+/// endpoint.
+fn ingress_configuration(
+    c: &Common,
+    t: &mut Template,
+    i: &Ingress,
+    id: &str,
+    mut r: Resource,
+) -> Result<Resource, String> {
+    Ok(match (&i.spec.password, &i.spec.trust_store) {
+        (Some(IngressPassword::Secret(sr)), _) => r.prop(
+            "IngressPointConfiguration",
+            json!({ "SecretArn": sr.secret }),
+        ),
+        (Some(IngressPassword::Generate(_)), _) => {
+            let (secret_id, policy_id) = add_generated_password(c, t, i, id)?;
+            r.depends_on.push(policy_id);
+            r.prop(
+                "IngressPointConfiguration",
+                json!({ "SecretArn": reference(&secret_id) }),
+            )
+        }
+        (None, Some(ts)) => {
+            let mut store = json!({ "CAContent": ts.ca });
+            if let Some(crl) = &ts.crl {
+                store["CrlContent"] = json!(crl);
+            }
+            if let Some(k) = &ts.kms_key {
+                store["KmsKeyArn"] = json!(k);
+            }
+            r.prop(
+                "IngressPointConfiguration",
+                json!({ "TlsAuthConfiguration": { "TrustStore": store } }),
+            )
+        }
+        (None, None) => r,
+    })
+}
+
+/// A generated SMTP password for the ingress endpoint `id` (a retained secret)
+/// and the resource policy that lets Mail Manager read it; returns their ids.
+fn add_generated_password(
+    c: &Common,
+    t: &mut Template,
+    i: &Ingress,
+    id: &str,
+) -> Result<(String, String), String> {
+    let m = c.m;
+    let secret_id = format!("{id}Password");
+    t.add(
+        secret_id.clone(),
+        c.tagged(
+            Resource::new("AWS::SecretsManager::Secret")
+                .retained()
+                .prop(
+                    "Name",
+                    json!(format!("{}/mail-manager/{}", m.project, i.name)),
+                )
+                .prop(
+                    "Description",
+                    json!(format!(
+                        "SMTP password of the Mail Manager ingress endpoint {}-{}",
+                        m.project, i.name
+                    )),
+                )
+                .prop(
+                    "GenerateSecretString",
+                    json!({ "PasswordLength": 32, "ExcludeCharacters": "\"'/\\:;<>`~ " }),
+                ),
+        ),
+    )?;
+    // Mail Manager reads the password with its service principal: the
+    // secret needs a resource policy allowing `ses.amazonaws.com` to get
+    // its value for this account's ingress endpoints (SES developer guide,
+    // "Permission policies for Mail Manager"). The generated secret uses
+    // the account's default `aws/secretsmanager` key; a customer managed
+    // key would also need `kms:Decrypt` for SES in its key policy.
+    let policy_id = format!("{secret_id}Policy");
+    t.add(
+        policy_id.clone(),
+        Resource::new("AWS::SecretsManager::ResourcePolicy")
+            .prop("SecretId", reference(&secret_id))
+            .prop("BlockPublicPolicy", json!(true))
+            .prop(
+                "ResourcePolicy",
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": { "Service": "ses.amazonaws.com" },
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+                            "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-ingress-point/*") }
+                        }
+                    }]
+                }),
+            ),
+    )?;
+    Ok((secret_id, policy_id))
+}
+
+/// The endpoint's `NetworkConfiguration`, when it is not the default (public IPv4).
+fn ingress_network(network: &Option<Network>) -> Option<Value> {
+    match network {
+        None | Some(Network::Public(PublicNetwork::Ipv4)) => None,
+        Some(Network::Public(PublicNetwork::DualStack)) => {
+            Some(json!({ "PublicNetworkConfiguration": { "IpType": "DUAL_STACK" } }))
+        }
+        Some(Network::Vpc(v)) => {
+            Some(json!({ "PrivateNetworkConfiguration": { "VpcEndpointId": v.vpc_endpoint } }))
+        }
+    }
 }

@@ -2,18 +2,20 @@
 //!
 //! Pure and deterministic: no I/O, no clock, ordered maps, stable logical ids
 //! (see [`crate::ids`]). Stateful resources carry `Retain` policies. The output
-//! [`StackSet`] lists stacks in deployment order.
+//! [`StackSet`] lists stacks in deployment order. The DNS records the topology
+//! needs are worked out in [`dns`]; those of Route 53 zones become record sets.
 
 use serde_json::{Value, json};
 
+pub mod dns;
 pub mod mail_manager;
 pub mod receiving;
 
-use crate::dns::{self, Text};
 use crate::model::Model;
 use crate::model::ZoneKind;
 use crate::placement::Lock;
 use crate::template::{Resource, Template, get_att};
+use dns::Text;
 
 pub mod sending;
 pub mod shard;

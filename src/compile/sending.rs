@@ -17,14 +17,14 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::shard::{self, Group, Unit};
-use super::{CompiledStack, Concern, stack_name, text};
-use crate::dns;
+use super::{CompiledStack, Concern, dns, stack_name, text};
 use crate::ids;
-use crate::model::sending::{Principal, RoleScope};
+use crate::model::sending::{ConfigSet, EmailTemplate, Principal, RoleScope, SendingRole};
 use crate::model::{Dkim, DomainIdentity, Model, ZoneKind};
 use crate::placement::Load;
 use crate::spec::{
-    DimensionSource, MxFailure, Replication, SendAction, SuppressReason, TlsPolicy, TrustedService,
+    DimensionSource, EventDestination, MxFailure, Replication, SendAction, SuppressReason,
+    TlsPolicy, TrustedService,
 };
 use crate::template::{Resource, Template, get_att, reference, tag_list};
 
@@ -249,120 +249,136 @@ fn helper_load() -> Load {
     }
 }
 
+/// The configuration sets with their event destinations, then the email
+/// templates, of the sending stack in `region`.
 fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
-    let arn = |a: &str| json!(a.replace("{region}", region));
     for c in &model.sending.config_sets {
-        let s = &c.spec;
         let id = ids::config_set(&c.name);
-        let mut r = Resource::new("AWS::SES::ConfigurationSet")
-            .prop("Name", json!(set_name(model, &c.name)));
-        if let Some(tls) = s.tls {
-            let p = match tls {
-                TlsPolicy::Require => "REQUIRE",
-                TlsPolicy::Optional => "OPTIONAL",
-            };
-            r = r.prop("DeliveryOptions", json!({ "TlsPolicy": p }));
-        }
-        if let Some(e) = s.sending {
-            r = r.prop("SendingOptions", json!({ "SendingEnabled": e }));
-        }
-        if let Some(e) = s.reputation_metrics {
-            r = r.prop(
-                "ReputationOptions",
-                json!({ "ReputationMetricsEnabled": e }),
-            );
-        }
-        if let Some(reasons) = &s.suppress {
-            let mut v: Vec<&str> = reasons
-                .iter()
-                .map(|r| match r {
-                    SuppressReason::Bounce => "BOUNCE",
-                    SuppressReason::Complaint => "COMPLAINT",
-                })
-                .collect();
-            v.sort();
-            v.dedup();
-            r = r.prop("SuppressionOptions", json!({ "SuppressedReasons": v }));
-        }
-        if let Some(vdm) = &s.vdm {
-            let on = |b: bool| if b { "ENABLED" } else { "DISABLED" };
-            let mut o = serde_json::Map::new();
-            if let Some(e) = vdm.engagement_metrics {
-                o.insert(
-                    "DashboardOptions".into(),
-                    json!({ "EngagementMetrics": on(e) }),
-                );
-            }
-            if let Some(e) = vdm.optimized_shared_delivery {
-                o.insert(
-                    "GuardianOptions".into(),
-                    json!({ "OptimizedSharedDelivery": on(e) }),
-                );
-            }
-            r = r.prop("VdmOptions", Value::Object(o));
-        }
-        if !model.tags.is_empty() {
-            r = r.prop("Tags", tag_list(&model.tags));
-        }
-        t.add(id.clone(), r)?;
-        for (name, d) in &s.events {
-            let mut types: Vec<_> = d.types.clone();
-            types.sort();
-            types.dedup();
-            let mut dest = json!({
-                "Name": name,
-                "Enabled": d.enabled.unwrap_or(true),
-                "MatchingEventTypes": types.iter().map(|t| t.cfn()).collect::<Vec<_>>(),
-            });
-            if let Some(a) = &d.sns {
-                dest["SnsDestination"] = json!({ "TopicARN": arn(a) });
-            }
-            if let Some(a) = &d.eventbridge {
-                dest["EventBridgeDestination"] = json!({ "EventBusArn": arn(a) });
-            }
-            if let Some(f) = &d.firehose {
-                dest["KinesisFirehoseDestination"] =
-                    json!({ "DeliveryStreamARN": arn(&f.stream), "IAMRoleARN": f.role });
-            }
-            if let Some(dims) = &d.cloudwatch {
-                let dims: Vec<Value> = dims
-                    .iter()
-                    .map(|(n, dim)| {
-                        let src = match dim.source {
-                            DimensionSource::MessageTag => "messageTag",
-                            DimensionSource::EmailHeader => "emailHeader",
-                            DimensionSource::LinkTag => "linkTag",
-                        };
-                        json!({ "DimensionName": n, "DimensionValueSource": src, "DefaultDimensionValue": dim.default })
-                    })
-                    .collect();
-                dest["CloudWatchDestination"] = json!({ "DimensionConfigurations": dims });
-            }
+        t.add(id.clone(), config_set_resource(model, c))?;
+        for (name, d) in &c.spec.events {
             t.add(
                 ids::event_destination(&c.name, name),
                 Resource::new("AWS::SES::ConfigurationSetEventDestination")
                     .prop("ConfigurationSetName", reference(&id))
-                    .prop("EventDestination", dest),
+                    .prop("EventDestination", event_destination(name, d, region)),
             )?;
         }
     }
     for tpl in &model.sending.templates {
-        let mut body = json!({
-            "TemplateName": set_name(model, &tpl.name),
-            "SubjectPart": tpl.spec.subject,
-        });
-        if let Some(h) = &tpl.spec.html {
-            body["HtmlPart"] = json!(h);
-        }
-        if let Some(x) = &tpl.spec.text {
-            body["TextPart"] = json!(x);
-        }
         t.add(
             ids::email_template(&tpl.name),
-            Resource::new("AWS::SES::Template").prop("Template", body),
+            email_template_resource(model, tpl),
         )?;
     }
     Ok(())
+}
+
+fn config_set_resource(model: &Model, c: &ConfigSet) -> Resource {
+    let s = &c.spec;
+    let mut r =
+        Resource::new("AWS::SES::ConfigurationSet").prop("Name", json!(set_name(model, &c.name)));
+    if let Some(tls) = s.tls {
+        let p = match tls {
+            TlsPolicy::Require => "REQUIRE",
+            TlsPolicy::Optional => "OPTIONAL",
+        };
+        r = r.prop("DeliveryOptions", json!({ "TlsPolicy": p }));
+    }
+    if let Some(e) = s.sending {
+        r = r.prop("SendingOptions", json!({ "SendingEnabled": e }));
+    }
+    if let Some(e) = s.reputation_metrics {
+        r = r.prop(
+            "ReputationOptions",
+            json!({ "ReputationMetricsEnabled": e }),
+        );
+    }
+    if let Some(reasons) = &s.suppress {
+        let mut v: Vec<&str> = reasons
+            .iter()
+            .map(|r| match r {
+                SuppressReason::Bounce => "BOUNCE",
+                SuppressReason::Complaint => "COMPLAINT",
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        r = r.prop("SuppressionOptions", json!({ "SuppressedReasons": v }));
+    }
+    if let Some(vdm) = &s.vdm {
+        let on = |b: bool| if b { "ENABLED" } else { "DISABLED" };
+        let mut o = serde_json::Map::new();
+        if let Some(e) = vdm.engagement_metrics {
+            o.insert(
+                "DashboardOptions".into(),
+                json!({ "EngagementMetrics": on(e) }),
+            );
+        }
+        if let Some(e) = vdm.optimized_shared_delivery {
+            o.insert(
+                "GuardianOptions".into(),
+                json!({ "OptimizedSharedDelivery": on(e) }),
+            );
+        }
+        r = r.prop("VdmOptions", Value::Object(o));
+    }
+    if !model.tags.is_empty() {
+        r = r.prop("Tags", tag_list(&model.tags));
+    }
+    r
+}
+
+/// The `EventDestination` of destination `name` in `region` (`{region}` in
+/// its ARNs becomes the region).
+fn event_destination(name: &str, d: &EventDestination, region: &str) -> Value {
+    let arn = |a: &str| json!(a.replace("{region}", region));
+    let mut types: Vec<_> = d.types.clone();
+    types.sort();
+    types.dedup();
+    let mut dest = json!({
+        "Name": name,
+        "Enabled": d.enabled.unwrap_or(true),
+        "MatchingEventTypes": types.iter().map(|t| t.cfn()).collect::<Vec<_>>(),
+    });
+    if let Some(a) = &d.sns {
+        dest["SnsDestination"] = json!({ "TopicARN": arn(a) });
+    }
+    if let Some(a) = &d.eventbridge {
+        dest["EventBridgeDestination"] = json!({ "EventBusArn": arn(a) });
+    }
+    if let Some(f) = &d.firehose {
+        dest["KinesisFirehoseDestination"] =
+            json!({ "DeliveryStreamARN": arn(&f.stream), "IAMRoleARN": f.role });
+    }
+    if let Some(dims) = &d.cloudwatch {
+        let dims: Vec<Value> = dims
+            .iter()
+            .map(|(n, dim)| {
+                let src = match dim.source {
+                    DimensionSource::MessageTag => "messageTag",
+                    DimensionSource::EmailHeader => "emailHeader",
+                    DimensionSource::LinkTag => "linkTag",
+                };
+                json!({ "DimensionName": n, "DimensionValueSource": src, "DefaultDimensionValue": dim.default })
+            })
+            .collect();
+        dest["CloudWatchDestination"] = json!({ "DimensionConfigurations": dims });
+    }
+    dest
+}
+
+fn email_template_resource(model: &Model, tpl: &EmailTemplate) -> Resource {
+    let mut body = json!({
+        "TemplateName": set_name(model, &tpl.name),
+        "SubjectPart": tpl.spec.subject,
+    });
+    if let Some(h) = &tpl.spec.html {
+        body["HtmlPart"] = json!(h);
+    }
+    if let Some(x) = &tpl.spec.text {
+        body["TextPart"] = json!(x);
+    }
+    Resource::new("AWS::SES::Template").prop("Template", body)
 }
 
 /// The record sets of Route 53 zones deployed in `region`, by owning identity
@@ -409,6 +425,8 @@ fn dkim_output(id: &DomainIdentity) -> (String, Value) {
     )
 }
 
+/// The IAM sending roles (and an instance profile for each role EC2 assumes),
+/// with outputs of their ARNs.
 fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
     let regions: Vec<&str> = std::iter::once(model.primary.as_str())
         .chain(model.secondary.as_deref())
@@ -418,74 +436,9 @@ fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
             continue;
         };
         let rid = ids::role(&role.name);
-        let trust = match principal {
-            Principal::Service(s) => json!({ "Service": match s {
-                TrustedService::Ec2 => "ec2.amazonaws.com",
-                TrustedService::Lambda => "lambda.amazonaws.com",
-                TrustedService::EcsTasks => "ecs-tasks.amazonaws.com",
-            }}),
-            Principal::Account(a) => {
-                json!({ "AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{a}:root")) })
-            }
-        };
-        let mut actions: Vec<&str> = Vec::new();
-        for a in &role.allow {
-            match a {
-                SendAction::Send => actions.push("ses:SendEmail"),
-                SendAction::SendRaw => actions.push("ses:SendRawEmail"),
-                SendAction::SendTemplated => {
-                    actions.extend(["ses:SendEmail", "ses:SendTemplatedEmail"])
-                }
-                SendAction::SendBulk => {
-                    actions.extend(["ses:SendBulkEmail", "ses:SendBulkTemplatedEmail"])
-                }
-            }
-        }
-        actions.sort();
-        actions.dedup();
-        let scoped: Vec<&DomainIdentity> = match &role.scope {
-            RoleScope::All | RoleScope::Any => model.identities.iter().collect(),
-            RoleScope::Listed(l) => l
-                .iter()
-                .filter_map(|r| r.index.and_then(|i| model.identities.get(i)))
-                .collect(),
-        };
-        let resources: Value = if role.scope == RoleScope::Any {
-            json!("*")
-        } else {
-            let mut v = Vec::new();
-            for region in &regions {
-                for id in &scoped {
-                    v.push(identity_arn(region, &id.domain));
-                }
-                let mut sets: Vec<&str> = scoped
-                    .iter()
-                    .filter_map(|i| i.configuration_set.as_ref().map(|c| c.name.as_str()))
-                    .chain(role.configuration_set.as_ref().map(|c| c.name.as_str()))
-                    .collect();
-                sets.sort();
-                sets.dedup();
-                for s in sets {
-                    v.push(sub(&format!(
-                        "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:configuration-set/{}",
-                        set_name(model, s)
-                    )));
-                }
-                if role
-                    .allow
-                    .iter()
-                    .any(|a| matches!(a, SendAction::SendTemplated | SendAction::SendBulk))
-                {
-                    for tpl in &model.sending.templates {
-                        v.push(sub(&format!(
-                            "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:template/{}",
-                            set_name(model, &tpl.name)
-                        )));
-                    }
-                }
-            }
-            Value::Array(v)
-        };
+        let trust = trust_principal(principal);
+        let actions = send_actions(&role.allow);
+        let resources = role_scope_arns(model, role, &regions);
         let mut statement = json!({ "Effect": "Allow", "Action": actions, "Resource": resources });
         if !role.from.is_empty() {
             statement["Condition"] = json!({ "StringLike": { "ses:FromAddress": role.from } });
@@ -523,6 +476,88 @@ fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
     Ok(())
 }
 
+/// The `Principal` of a sending role's trust policy.
+fn trust_principal(principal: &Principal) -> Value {
+    match principal {
+        Principal::Service(s) => json!({ "Service": match s {
+            TrustedService::Ec2 => "ec2.amazonaws.com",
+            TrustedService::Lambda => "lambda.amazonaws.com",
+            TrustedService::EcsTasks => "ecs-tasks.amazonaws.com",
+        }}),
+        Principal::Account(a) => {
+            json!({ "AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{a}:root")) })
+        }
+    }
+}
+
+/// The SES actions behind a role's `allow`, sorted and without repeats.
+fn send_actions(allow: &[SendAction]) -> Vec<&'static str> {
+    let mut actions: Vec<&str> = Vec::new();
+    for a in allow {
+        match a {
+            SendAction::Send => actions.push("ses:SendEmail"),
+            SendAction::SendRaw => actions.push("ses:SendRawEmail"),
+            SendAction::SendTemplated => {
+                actions.extend(["ses:SendEmail", "ses:SendTemplatedEmail"])
+            }
+            SendAction::SendBulk => {
+                actions.extend(["ses:SendBulkEmail", "ses:SendBulkTemplatedEmail"])
+            }
+        }
+    }
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+/// What a role may send from: `*`, or in every sending region the identities
+/// of its scope, their configuration sets and its own, and (for templated or
+/// bulk sending) every email template.
+fn role_scope_arns(model: &Model, role: &SendingRole, regions: &[&str]) -> Value {
+    if role.scope == RoleScope::Any {
+        return json!("*");
+    }
+    let scoped: Vec<&DomainIdentity> = match &role.scope {
+        RoleScope::All | RoleScope::Any => model.identities.iter().collect(),
+        RoleScope::Listed(l) => l
+            .iter()
+            .filter_map(|r| r.index.and_then(|i| model.identities.get(i)))
+            .collect(),
+    };
+    let mut v = Vec::new();
+    for region in regions {
+        for id in &scoped {
+            v.push(identity_arn(region, &id.domain));
+        }
+        let mut sets: Vec<&str> = scoped
+            .iter()
+            .filter_map(|i| i.configuration_set.as_ref().map(|c| c.name.as_str()))
+            .chain(role.configuration_set.as_ref().map(|c| c.name.as_str()))
+            .collect();
+        sets.sort();
+        sets.dedup();
+        for s in sets {
+            v.push(sub(&format!(
+                "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:configuration-set/{}",
+                set_name(model, s)
+            )));
+        }
+        if role
+            .allow
+            .iter()
+            .any(|a| matches!(a, SendAction::SendTemplated | SendAction::SendBulk))
+        {
+            for tpl in &model.sending.templates {
+                v.push(sub(&format!(
+                    "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:template/{}",
+                    set_name(model, &tpl.name)
+                )));
+            }
+        }
+    }
+    Value::Array(v)
+}
+
 /// The lock key of an identity.
 pub fn identity_key(domain: &str) -> String {
     format!("identity:{domain}")
@@ -533,9 +568,18 @@ pub fn identity_key(domain: &str) -> String {
 /// endpoint) live in shard 0; each identity is a group with its records, its
 /// DKIM output and, for a DEED parent, its policy.
 pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
-    let mut units = Vec::new();
+    let records = dns::records(model);
+    let mut units = vec![primary_unit(model, &records)?];
+    if let Some(secondary) = &model.secondary {
+        units.push(secondary_unit(model, secondary, &records)?);
+    }
+    Ok(units)
+}
+
+/// The primary region's unit: every shared resource, and each identity with
+/// its DKIM output and (for a DEED parent) its replication policy.
+fn primary_unit(model: &Model, records: &[dns::Record]) -> Result<Unit, String> {
     let primary = &model.primary;
-    let primary_name = stack_name(&model.project, primary, Concern::Sending);
     let mut shared = Template {
         description: format!(
             "mailinfra {}: SES identities and DNS in {primary}",
@@ -545,65 +589,29 @@ pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
     };
     config_set_resources(model, &mut shared, primary)?;
     role_resources(model, &mut shared)?;
-    if let (Some(g), Some(secondary)) = (&model.sending.global_endpoint, &model.secondary) {
-        let mut r = Resource::new("AWS::SES::MultiRegionEndpoint")
-            .retained()
-            .prop("EndpointName", json!(g.name))
-            .prop(
-                "Details",
-                json!({ "RouteDetails": [{ "Region": secondary }] }),
-            );
-        if !model.tags.is_empty() {
-            r = r.prop("Tags", tag_list(&model.tags));
-        }
+    if let Some(r) = global_endpoint_resource(model) {
         shared.add(ids::GLOBAL_ENDPOINT.into(), r)?;
     }
     let mut groups: Vec<Group> = model
         .identities
         .iter()
-        .map(|id| {
-            let mut g = Group {
-                key: identity_key(&id.domain),
-                ..Default::default()
-            };
-            g.resources
-                .push((ids::identity(&id.domain), identity_resource(model, id)));
-            if matches!(id.dkim, Dkim::Easy { .. }) {
-                g.outputs.push(dkim_output(id));
-            }
-            if let Some(secondary) = &model.secondary
-                && is_deed_replica(model, id)
-            {
-                g.resources.push((
-                    ids::deed_policy(&id.domain),
-                    deed_policy_resource(model, id, secondary),
-                ));
-                g.grants
-                    .push((PARENT_POLICY, identity_arn(primary, &id.domain)));
-            }
-            g
-        })
+        .map(|id| primary_group(model, id))
         .collect();
-    let records = dns::records(model);
-    for (owner, lid, r) in record_resources(model, &records, primary) {
-        match owner.and_then(|i| groups.get_mut(i)) {
-            Some(g) => g.resources.push((lid, r)),
-            None => shared.add(lid, r)?,
-        }
-    }
-    let helper_entry = (helper as shard::Helper, helper_load(), HELPER_IDS);
-    units.push(Unit {
-        name: primary_name.clone(),
+    add_records(model, records, primary, &mut shared, &mut groups)?;
+    Ok(Unit {
+        name: stack_name(&model.project, primary, Concern::Sending),
         region: primary.clone(),
         concern: Concern::Sending,
         shared,
         groups,
-        helper: Some(helper_entry),
-    });
+        helper: Some(helper_entry()),
+    })
+}
 
-    let Some(secondary) = &model.secondary else {
-        return Ok(units);
-    };
+/// The secondary region's unit: configuration sets and templates again, and
+/// each identity as a DEED replica or an identity of its own.
+fn secondary_unit(model: &Model, secondary: &str, records: &[dns::Record]) -> Result<Unit, String> {
+    let primary_name = stack_name(&model.project, &model.primary, Concern::Sending);
     let mut shared = Template {
         description: format!(
             "mailinfra {}: SES identities and DNS in {secondary} (secondary)",
@@ -615,46 +623,115 @@ pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
     let mut groups: Vec<Group> = model
         .identities
         .iter()
-        .map(|id| {
-            let key = identity_key(&id.domain);
-            let mut g = Group {
-                key: key.clone(),
-                ..Default::default()
-            };
-            if is_deed_replica(model, id) {
-                g.resources
-                    .push((ids::identity(&id.domain), replica_resource(model, id)));
-                g.grants
-                    .push((REPLICA, identity_arn(secondary, &id.domain)));
-                g.grants
-                    .push((REPLICATE, identity_arn(primary, &id.domain)));
-                // The parent's policy must exist before the replica is created.
-                g.after.push((primary_name.clone(), key));
-            } else {
-                g.resources
-                    .push((ids::identity(&id.domain), identity_resource(model, id)));
-                if matches!(id.dkim, Dkim::Easy { .. }) {
-                    g.outputs.push(dkim_output(id));
-                }
-            }
-            g
-        })
+        .map(|id| secondary_group(model, id, secondary, &primary_name))
         .collect();
-    for (owner, lid, r) in record_resources(model, &records, secondary) {
+    add_records(model, records, secondary, &mut shared, &mut groups)?;
+    Ok(Unit {
+        name: stack_name(&model.project, secondary, Concern::Sending),
+        region: secondary.to_string(),
+        concern: Concern::Sending,
+        shared,
+        groups,
+        helper: Some(helper_entry()),
+    })
+}
+
+/// The global endpoint routing to the secondary region, when there is one.
+fn global_endpoint_resource(model: &Model) -> Option<Resource> {
+    let (Some(g), Some(secondary)) = (&model.sending.global_endpoint, &model.secondary) else {
+        return None;
+    };
+    let mut r = Resource::new("AWS::SES::MultiRegionEndpoint")
+        .retained()
+        .prop("EndpointName", json!(g.name))
+        .prop(
+            "Details",
+            json!({ "RouteDetails": [{ "Region": secondary }] }),
+        );
+    if !model.tags.is_empty() {
+        r = r.prop("Tags", tag_list(&model.tags));
+    }
+    Some(r)
+}
+
+/// An identity in the primary region.
+fn primary_group(model: &Model, id: &DomainIdentity) -> Group {
+    let mut g = Group {
+        key: identity_key(&id.domain),
+        ..Default::default()
+    };
+    g.resources
+        .push((ids::identity(&id.domain), identity_resource(model, id)));
+    if matches!(id.dkim, Dkim::Easy { .. }) {
+        g.outputs.push(dkim_output(id));
+    }
+    if let Some(secondary) = &model.secondary
+        && is_deed_replica(model, id)
+    {
+        g.resources.push((
+            ids::deed_policy(&id.domain),
+            deed_policy_resource(model, id, secondary),
+        ));
+        g.grants
+            .push((PARENT_POLICY, identity_arn(&model.primary, &id.domain)));
+    }
+    g
+}
+
+/// An identity in the secondary region: a DEED replica (after its parent's
+/// policy in `primary_name`) or an ordinary identity.
+fn secondary_group(
+    model: &Model,
+    id: &DomainIdentity,
+    secondary: &str,
+    primary_name: &str,
+) -> Group {
+    let key = identity_key(&id.domain);
+    let mut g = Group {
+        key: key.clone(),
+        ..Default::default()
+    };
+    if is_deed_replica(model, id) {
+        g.resources
+            .push((ids::identity(&id.domain), replica_resource(model, id)));
+        g.grants
+            .push((REPLICA, identity_arn(secondary, &id.domain)));
+        g.grants
+            .push((REPLICATE, identity_arn(&model.primary, &id.domain)));
+        // The parent's policy must exist before the replica is created.
+        g.after.push((primary_name.to_string(), key));
+    } else {
+        g.resources
+            .push((ids::identity(&id.domain), identity_resource(model, id)));
+        if matches!(id.dkim, Dkim::Easy { .. }) {
+            g.outputs.push(dkim_output(id));
+        }
+    }
+    g
+}
+
+/// Adds the record sets deployed in `region`: each to its identity's group,
+/// the others to the shared resources.
+fn add_records(
+    model: &Model,
+    records: &[dns::Record],
+    region: &str,
+    shared: &mut Template,
+    groups: &mut [Group],
+) -> Result<(), String> {
+    for (owner, lid, r) in record_resources(model, records, region) {
         match owner.and_then(|i| groups.get_mut(i)) {
             Some(g) => g.resources.push((lid, r)),
             None => shared.add(lid, r)?,
         }
     }
-    units.push(Unit {
-        name: stack_name(&model.project, secondary, Concern::Sending),
-        region: secondary.clone(),
-        concern: Concern::Sending,
-        shared,
-        groups,
-        helper: Some(helper_entry),
-    });
-    Ok(units)
+    Ok(())
+}
+
+/// The per-shard helper of sending units: how to build it, what it reserves,
+/// and its logical ids.
+fn helper_entry() -> (shard::Helper, Load, &'static [&'static str]) {
+    (helper as shard::Helper, helper_load(), HELPER_IDS)
 }
 
 /// The helper's logical ids, present in every shard that needs them.

@@ -209,6 +209,9 @@ fn template_load(t: &Template) -> (Load, BTreeSet<String>) {
     measure(&g, &[])
 }
 
+/// An element of a unit: (unit base name, element key).
+type Element = (String, String);
+
 struct Built {
     stack: CompiledStack,
     /// Unit index and shard, for ordering.
@@ -226,101 +229,22 @@ pub fn assemble(
     let mut out_lock = Lock::default();
     let mut built: Vec<Built> = Vec::new();
     // (unit name, element key) → stack name, for `after`.
-    let mut home: HashMap<(String, String), String> = HashMap::new();
-    let mut pending_after: Vec<(usize, Vec<(String, String)>)> = Vec::new();
+    let mut home: HashMap<Element, String> = HashMap::new();
+    let mut pending_after: Vec<(usize, Vec<Element>)> = Vec::new();
     for (u_index, unit) in units.into_iter().enumerate() {
-        let helper_ids: &[&str] = unit.helper.as_ref().map_or(&[], |h| h.2);
-        let per_shard = unit.helper.as_ref().map(|h| h.1).unwrap_or_default();
-        let (shared_load, shared_refs) = template_load(&unit.shared);
-        if let Some(why) = shared_load.exceeds(shared_refs.len(), &HARD) {
-            return Err(format!(
-                "limit: the stack `{}` would hold {why} in its shared resources alone (configuration sets, templates, roles, endpoints), which cannot be split (see `mailinfra explain MI3113`)",
-                unit.name
-            ));
-        }
-        let measured: Vec<(Load, BTreeSet<String>)> =
-            unit.groups.iter().map(|g| measure(g, helper_ids)).collect();
-        for (g, (load, refs)) in unit.groups.iter().zip(&measured) {
-            let mut l = *load;
-            l.add(&per_shard);
-            if let Some(why) = l.exceeds(refs.len(), &HARD) {
-                return Err(format!(
-                    "limit: the element `{}` alone would need {why} in a stack of `{}` (see `mailinfra explain MI3113`)",
-                    g.key, unit.name
-                ));
-            }
-        }
-        let items: Vec<Item<'_>> = unit
-            .groups
-            .iter()
-            .zip(&measured)
-            .map(|(g, (load, refs))| Item {
-                key: &g.key,
-                load: *load,
-                imports: refs,
-            })
-            .collect();
-        let placed = if unit.groups.is_empty() {
-            Vec::new()
-        } else {
-            placement::place(
-                &unit.name,
-                (&shared_load, &shared_refs),
-                &per_shard,
-                &items,
-                lock,
-                &mut out_lock,
-            )
-        };
-        drop(items);
-        let shards = placed.iter().max().map_or(1, |m| m + 1);
-        let mut templates: Vec<Template> = (0..shards)
-            .map(|i| {
-                if i == 0 {
-                    unit.shared.clone()
-                } else {
-                    Template {
-                        description: format!("{} (shard {i:02})", unit.shared.description),
-                        ..Default::default()
-                    }
-                }
-            })
-            .collect();
-        let mut grants: Vec<BTreeMap<&'static str, Vec<Value>>> = vec![BTreeMap::new(); shards];
-        let mut after: Vec<Vec<(String, String)>> = vec![Vec::new(); shards];
-        for (g, s) in unit.groups.into_iter().zip(&placed) {
-            home.insert(
-                (unit.name.clone(), g.key.clone()),
-                placement::shard_name(&unit.name, *s),
-            );
-            let t = &mut templates[*s];
-            for (id, r) in g.resources {
-                t.add(id, r)?;
-            }
-            t.outputs.extend(g.outputs);
-            for (label, arn) in g.grants {
-                grants[*s].entry(label).or_default().push(arn);
-            }
-            after[*s].extend(g.after);
-        }
-        for (i, (mut t, shard_after)) in templates.into_iter().zip(after).enumerate() {
-            if let Some((helper, _, _)) = &unit.helper
-                && !grants[i].is_empty()
-            {
-                for (id, r) in helper(&grants[i]) {
-                    t.add(id, r)?;
-                }
-            }
+        let placed = place_groups(&unit, lock, &mut out_lock)?;
+        let (name, region, concern) = (unit.name.clone(), unit.region.clone(), unit.concern);
+        let shards = fill_shards(unit, &placed, &mut home)?;
+        for (i, (t, shard_after)) in shards.into_iter().enumerate() {
             if t.resources.is_empty() {
                 continue;
             }
-            let name = placement::shard_name(&unit.name, i);
             pending_after.push((built.len(), shard_after));
             built.push(Built {
                 stack: CompiledStack {
-                    name,
-                    region: unit.region.clone(),
-                    concern: unit.concern,
+                    name: placement::shard_name(&name, i),
+                    region: region.clone(),
+                    concern,
                     template: t,
                     depends_on: Vec::new(),
                     parameters: Vec::new(),
@@ -330,6 +254,119 @@ pub fn assemble(
             });
         }
     }
+    resolve_after(&mut built, pending_after, &home)?;
+    wire(&mut built)?;
+    Ok((order(built)?, out_lock))
+}
+
+/// The shard of each of the unit's groups, after checking that the shared
+/// resources and every group alone fit in a stack.
+fn place_groups(
+    unit: &Unit,
+    lock: Option<&Lock>,
+    out_lock: &mut Lock,
+) -> Result<Vec<usize>, String> {
+    let helper_ids: &[&str] = unit.helper.as_ref().map_or(&[], |h| h.2);
+    let per_shard = unit.helper.as_ref().map(|h| h.1).unwrap_or_default();
+    let (shared_load, shared_refs) = template_load(&unit.shared);
+    if let Some(why) = shared_load.exceeds(shared_refs.len(), &HARD) {
+        return Err(format!(
+            "limit: the stack `{}` would hold {why} in its shared resources alone (configuration sets, templates, roles, endpoints), which cannot be split (see `mailinfra explain MI3113`)",
+            unit.name
+        ));
+    }
+    let measured: Vec<(Load, BTreeSet<String>)> =
+        unit.groups.iter().map(|g| measure(g, helper_ids)).collect();
+    for (g, (load, refs)) in unit.groups.iter().zip(&measured) {
+        let mut l = *load;
+        l.add(&per_shard);
+        if let Some(why) = l.exceeds(refs.len(), &HARD) {
+            return Err(format!(
+                "limit: the element `{}` alone would need {why} in a stack of `{}` (see `mailinfra explain MI3113`)",
+                g.key, unit.name
+            ));
+        }
+    }
+    if unit.groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<Item<'_>> = unit
+        .groups
+        .iter()
+        .zip(&measured)
+        .map(|(g, (load, refs))| Item {
+            key: &g.key,
+            load: *load,
+            imports: refs,
+        })
+        .collect();
+    Ok(placement::place(
+        &unit.name,
+        (&shared_load, &shared_refs),
+        &per_shard,
+        &items,
+        lock,
+        out_lock,
+    ))
+}
+
+/// The unit's shard templates (shard 0 with the shared resources), each with
+/// its groups and, when they have grants, the helper resources, and each with
+/// the elements it must come after. Records every group's stack in `home`.
+fn fill_shards(
+    unit: Unit,
+    placed: &[usize],
+    home: &mut HashMap<Element, String>,
+) -> Result<Vec<(Template, Vec<Element>)>, String> {
+    let shards = placed.iter().max().map_or(1, |m| m + 1);
+    let mut templates: Vec<Template> = (0..shards)
+        .map(|i| {
+            if i == 0 {
+                unit.shared.clone()
+            } else {
+                Template {
+                    description: format!("{} (shard {i:02})", unit.shared.description),
+                    ..Default::default()
+                }
+            }
+        })
+        .collect();
+    let mut grants: Vec<BTreeMap<&'static str, Vec<Value>>> = vec![BTreeMap::new(); shards];
+    let mut after: Vec<Vec<Element>> = vec![Vec::new(); shards];
+    for (g, s) in unit.groups.into_iter().zip(placed) {
+        home.insert(
+            (unit.name.clone(), g.key.clone()),
+            placement::shard_name(&unit.name, *s),
+        );
+        let t = &mut templates[*s];
+        for (id, r) in g.resources {
+            t.add(id, r)?;
+        }
+        t.outputs.extend(g.outputs);
+        for (label, arn) in g.grants {
+            grants[*s].entry(label).or_default().push(arn);
+        }
+        after[*s].extend(g.after);
+    }
+    if let Some((helper, _, _)) = &unit.helper {
+        for (t, g) in templates.iter_mut().zip(&grants) {
+            if g.is_empty() {
+                continue;
+            }
+            for (id, r) in helper(g) {
+                t.add(id, r)?;
+            }
+        }
+    }
+    Ok(templates.into_iter().zip(after).collect())
+}
+
+/// Turns every stack's `after` elements into the stacks holding them.
+fn resolve_after(
+    built: &mut [Built],
+    pending_after: Vec<(usize, Vec<Element>)>,
+    home: &HashMap<Element, String>,
+) -> Result<(), String> {
     for (b, list) in pending_after {
         for key in list {
             let Some(stack) = home.get(&key) else {
@@ -343,8 +380,7 @@ pub fn assemble(
             }
         }
     }
-    wire(&mut built)?;
-    Ok((order(built)?, out_lock))
+    Ok(())
 }
 
 /// Turns references to resources of other stacks (same region and concern)

@@ -6,7 +6,7 @@
 //! after deploy (Easy DKIM tokens) are [`Text::Deferred`] attributes of a resource.
 
 use crate::ids;
-use crate::model::{Dkim, Model};
+use crate::model::{Dkim, DomainIdentity, Model};
 use crate::spec::{Alignment, DmarcPolicy};
 
 /// A value that is either known now or read from a deployed resource's attribute.
@@ -95,128 +95,156 @@ pub const SPF_AMAZONSES: &str = "\"v=spf1 include:amazonses.com ~all\"";
 pub fn records(model: &Model) -> Vec<Record> {
     let mut out = Vec::new();
     for (index, id) in model.identities.iter().enumerate() {
-        let identity_id = ids::identity(&id.domain);
-        if let (Dkim::Easy { .. }, Some(zone)) = (&id.dkim, id.zone) {
-            let independent = model
-                .secondary
-                .iter()
-                .filter(|_| id.replication == crate::spec::Replication::Independent);
-            for (i, region) in std::iter::once(&model.primary)
-                .chain(independent)
-                .enumerate()
-            {
-                let suffix = if i == 0 {
-                    String::new()
-                } else {
-                    format!(" ({region})")
-                };
-                for n in 1..=3 {
-                    out.push(Record {
-                        logical_id: format!("{}{n}", ids::record("Dkim", &id.domain)),
-                        name: Text::Deferred {
-                            logical_id: identity_id.clone(),
-                            attribute: format!("DkimDNSTokenName{n}"),
-                            placeholder: format!(
-                                "<dkim-token-{n}{}>._domainkey.{}",
-                                if i == 0 { "" } else { "-secondary" },
-                                id.domain
-                            ),
-                        },
-                        rtype: "CNAME",
-                        values: vec![Text::Deferred {
-                            logical_id: identity_id.clone(),
-                            attribute: format!("DkimDNSTokenValue{n}"),
-                            placeholder: format!(
-                                "<dkim-token-{n}{}>.dkim.amazonses.com",
-                                if i == 0 { "" } else { "-secondary" }
-                            ),
-                        }],
-                        ttl: model.zones[zone].ttl,
-                        zone,
-                        purpose: format!("Easy DKIM {n} of 3{suffix}"),
-                        owner: id.ptr.clone(),
-                        region: region.clone(),
-                        identity: Some(index),
-                    });
-                }
-            }
-        }
-        if let (
-            Dkim::Byodkim {
-                selector,
-                public_key,
-                ptr,
-                ..
-            },
-            Some(zone),
-        ) = (&id.dkim, id.zone)
-        {
+        easy_dkim_records(model, index, id, &mut out);
+        byodkim_record(model, index, id, &mut out);
+        mail_from_records(model, index, id, &mut out);
+        dmarc_record(model, index, id, &mut out);
+    }
+    out.extend(receiving_records(model).into_iter().map(|p| p.record));
+    merge_same_name(out)
+}
+
+/// The three Easy DKIM CNAMEs of identity `index`, once for the primary region
+/// and once more for the secondary when the identity is replicated
+/// `independent` (it signs with keys of its own there).
+fn easy_dkim_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<Record>) {
+    let (Dkim::Easy { .. }, Some(zone)) = (&id.dkim, id.zone) else {
+        return;
+    };
+    let identity_id = ids::identity(&id.domain);
+    let independent = model
+        .secondary
+        .iter()
+        .filter(|_| id.replication == crate::spec::Replication::Independent);
+    for (i, region) in std::iter::once(&model.primary)
+        .chain(independent)
+        .enumerate()
+    {
+        let suffix = if i == 0 {
+            String::new()
+        } else {
+            format!(" ({region})")
+        };
+        for n in 1..=3 {
             out.push(Record {
-                logical_id: ids::record("Byodkim", &id.domain),
-                name: Text::Literal(format!("{selector}._domainkey.{}", id.domain)),
-                rtype: "TXT",
-                values: vec![Text::Literal(format!(
-                    "\"p={}\"",
-                    public_key.as_deref().unwrap_or("<public-key>")
-                ))],
+                logical_id: format!("{}{n}", ids::record("Dkim", &id.domain)),
+                name: Text::Deferred {
+                    logical_id: identity_id.clone(),
+                    attribute: format!("DkimDNSTokenName{n}"),
+                    placeholder: format!(
+                        "<dkim-token-{n}{}>._domainkey.{}",
+                        if i == 0 { "" } else { "-secondary" },
+                        id.domain
+                    ),
+                },
+                rtype: "CNAME",
+                values: vec![Text::Deferred {
+                    logical_id: identity_id.clone(),
+                    attribute: format!("DkimDNSTokenValue{n}"),
+                    placeholder: format!(
+                        "<dkim-token-{n}{}>.dkim.amazonses.com",
+                        if i == 0 { "" } else { "-secondary" }
+                    ),
+                }],
                 ttl: model.zones[zone].ttl,
                 zone,
-                purpose: "BYODKIM".into(),
-                owner: ptr.clone(),
-                region: model.primary.clone(),
-                identity: Some(index),
-            });
-        }
-        if let Some(mf) = &id.mail_from
-            && let Some(zone) = mf.zone
-        {
-            out.push(Record {
-                logical_id: ids::record("MailFromMx", &id.domain),
-                name: Text::Literal(mf.domain.clone()),
-                rtype: "MX",
-                values: std::iter::once(&model.primary)
-                    .chain(&model.secondary)
-                    .map(|r| Text::Literal(format!("10 feedback-smtp.{r}.amazonses.com")))
-                    .collect(),
-                ttl: model.zones[zone].ttl,
-                zone,
-                purpose: "custom MAIL FROM".into(),
-                owner: mf.ptr.clone(),
-                region: model.primary.clone(),
-                identity: Some(index),
-            });
-            out.push(Record {
-                logical_id: ids::record("MailFromSpf", &id.domain),
-                name: Text::Literal(mf.domain.clone()),
-                rtype: "TXT",
-                values: vec![Text::Literal(SPF_AMAZONSES.into())],
-                ttl: model.zones[zone].ttl,
-                zone,
-                purpose: "custom MAIL FROM SPF".into(),
-                owner: mf.ptr.clone(),
-                region: model.primary.clone(),
-                identity: Some(index),
-            });
-        }
-        if let Some(dmarc) = &id.dmarc
-            && let Some(zone) = dmarc.zone
-        {
-            out.push(Record {
-                logical_id: ids::record("Dmarc", &id.domain),
-                name: Text::Literal(format!("_dmarc.{}", id.domain)),
-                rtype: "TXT",
-                values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
-                ttl: model.zones[zone].ttl,
-                zone,
-                purpose: "DMARC".into(),
-                owner: dmarc.ptr.clone(),
-                region: model.primary.clone(),
+                purpose: format!("Easy DKIM {n} of 3{suffix}"),
+                owner: id.ptr.clone(),
+                region: region.clone(),
                 identity: Some(index),
             });
         }
     }
-    out.extend(receiving_records(model).into_iter().map(|p| p.record));
-    merge_same_name(out)
+}
+
+/// The public key TXT record of a BYODKIM identity `index`.
+fn byodkim_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<Record>) {
+    let (
+        Dkim::Byodkim {
+            selector,
+            public_key,
+            ptr,
+            ..
+        },
+        Some(zone),
+    ) = (&id.dkim, id.zone)
+    else {
+        return;
+    };
+    out.push(Record {
+        logical_id: ids::record("Byodkim", &id.domain),
+        name: Text::Literal(format!("{selector}._domainkey.{}", id.domain)),
+        rtype: "TXT",
+        values: vec![Text::Literal(format!(
+            "\"p={}\"",
+            public_key.as_deref().unwrap_or("<public-key>")
+        ))],
+        ttl: model.zones[zone].ttl,
+        zone,
+        purpose: "BYODKIM".into(),
+        owner: ptr.clone(),
+        region: model.primary.clone(),
+        identity: Some(index),
+    });
+}
+
+/// The MX and SPF records of identity `index`'s custom MAIL FROM domain.
+fn mail_from_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<Record>) {
+    let Some(mf) = &id.mail_from else {
+        return;
+    };
+    let Some(zone) = mf.zone else {
+        return;
+    };
+    out.push(Record {
+        logical_id: ids::record("MailFromMx", &id.domain),
+        name: Text::Literal(mf.domain.clone()),
+        rtype: "MX",
+        values: std::iter::once(&model.primary)
+            .chain(&model.secondary)
+            .map(|r| Text::Literal(format!("10 feedback-smtp.{r}.amazonses.com")))
+            .collect(),
+        ttl: model.zones[zone].ttl,
+        zone,
+        purpose: "custom MAIL FROM".into(),
+        owner: mf.ptr.clone(),
+        region: model.primary.clone(),
+        identity: Some(index),
+    });
+    out.push(Record {
+        logical_id: ids::record("MailFromSpf", &id.domain),
+        name: Text::Literal(mf.domain.clone()),
+        rtype: "TXT",
+        values: vec![Text::Literal(SPF_AMAZONSES.into())],
+        ttl: model.zones[zone].ttl,
+        zone,
+        purpose: "custom MAIL FROM SPF".into(),
+        owner: mf.ptr.clone(),
+        region: model.primary.clone(),
+        identity: Some(index),
+    });
+}
+
+/// The `_dmarc` TXT record of identity `index`.
+fn dmarc_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<Record>) {
+    let Some(dmarc) = &id.dmarc else {
+        return;
+    };
+    let Some(zone) = dmarc.zone else {
+        return;
+    };
+    out.push(Record {
+        logical_id: ids::record("Dmarc", &id.domain),
+        name: Text::Literal(format!("_dmarc.{}", id.domain)),
+        rtype: "TXT",
+        values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
+        ttl: model.zones[zone].ttl,
+        zone,
+        purpose: "DMARC".into(),
+        owner: dmarc.ptr.clone(),
+        region: model.primary.clone(),
+        identity: Some(index),
+    });
 }
 
 /// Records with one name and type in one zone and region: MX values are
@@ -404,7 +432,7 @@ pub fn receiving_records(model: &Model) -> Vec<Placed> {
                 e.2.push((
                     mx.priority,
                     Text::Deferred {
-                        logical_id: crate::compile::mail_manager::ingress_id(&i.name),
+                        logical_id: super::mail_manager::ingress_id(&i.name),
                         attribute: "ARecord".into(),
                         placeholder: format!(
                             "{} <a-record-of-ingress-{}-{region}>",
