@@ -185,10 +185,7 @@ pub fn compile(model: &Model) -> anyhow::Result<StackSet> {
 
 /// Compiles a checked model, keeping the placement the lock records.
 pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> anyhow::Result<StackSet> {
-    compile::compile_placed(model, lock).map_err(|e| match e.strip_prefix("limit: ") {
-        Some(limit) => anyhow::anyhow!("{limit}"),
-        None => anyhow::anyhow!("internal compiler error: {e}"),
-    })
+    Ok(compile::compile_placed(model, lock)?)
 }
 
 /// What `build` produces: the manifest, the rendered templates and the placement.

@@ -87,16 +87,32 @@ fn text(t: &Text) -> Value {
     }
 }
 
+/// Why a checked model did not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An element, or a stack's shared part, that cannot be split is beyond
+    /// CloudFormation's limits: the user's to fix (MI3113).
+    #[error("{0}")]
+    Limit(String),
+    /// An inconsistency the checks should have caught: a bug.
+    #[error("internal compiler error: {0}")]
+    Internal(String),
+}
+
+impl From<String> for Error {
+    fn from(e: String) -> Error {
+        Error::Internal(e)
+    }
+}
+
 /// Compiles the model with a fresh placement (no lock file). `Err` only for
 /// an internal inconsistency or a group that no stack can hold.
-pub fn compile(model: &Model) -> Result<StackSet, String> {
+pub fn compile(model: &Model) -> Result<StackSet, Error> {
     compile_placed(model, None)
 }
 
 /// Compiles the model, keeping every element the lock lists where it is.
-/// `Err` for an internal inconsistency (a bug) or, with a message starting
-/// `limit: `, an indivisible group beyond CloudFormation's limits.
-pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, String> {
+pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Error> {
     let mut units = sending::sending_units(model)?;
 
     // Before Mail Manager: its rules may write to the buckets declared here.

@@ -738,7 +738,7 @@ fn helper_entry() -> (shard::Helper, Load, &'static [&'static str]) {
 const HELPER_IDS: &[&str] = &[LAMBDA_ID, LAMBDA_ROLE_ID];
 
 /// The sending stacks with a fresh placement.
-pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, String> {
+pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, super::Error> {
     Ok(shard::assemble(sending_units(model)?, None)?.0)
 }
 

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
+use super::Error;
 use super::{CompiledStack, Concern, Wire};
 use crate::placement::{self, HARD, Item, Load, Lock};
 use crate::template::{Resource, Template};
@@ -225,7 +226,7 @@ struct Built {
 pub fn assemble(
     units: Vec<Unit>,
     lock: Option<&Lock>,
-) -> Result<(Vec<CompiledStack>, Lock), String> {
+) -> Result<(Vec<CompiledStack>, Lock), Error> {
     let mut out_lock = Lock::default();
     let mut built: Vec<Built> = Vec::new();
     // (unit name, element key) → stack name, for `after`.
@@ -265,15 +266,15 @@ fn place_groups(
     unit: &Unit,
     lock: Option<&Lock>,
     out_lock: &mut Lock,
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, Error> {
     let helper_ids: &[&str] = unit.helper.as_ref().map_or(&[], |h| h.2);
     let per_shard = unit.helper.as_ref().map(|h| h.1).unwrap_or_default();
     let (shared_load, shared_refs) = template_load(&unit.shared);
     if let Some(why) = shared_load.exceeds(shared_refs.len(), &HARD) {
-        return Err(format!(
-            "limit: the stack `{}` would hold {why} in its shared resources alone (configuration sets, templates, roles, endpoints), which cannot be split (see `mailinfra explain MI3113`)",
+        return Err(Error::Limit(format!(
+            "the stack `{}` would hold {why} in its shared resources alone (configuration sets, templates, roles, endpoints), which cannot be split (see `mailinfra explain MI3113`)",
             unit.name
-        ));
+        )));
     }
     let measured: Vec<(Load, BTreeSet<String>)> =
         unit.groups.iter().map(|g| measure(g, helper_ids)).collect();
@@ -281,10 +282,10 @@ fn place_groups(
         let mut l = *load;
         l.add(&per_shard);
         if let Some(why) = l.exceeds(refs.len(), &HARD) {
-            return Err(format!(
-                "limit: the element `{}` alone would need {why} in a stack of `{}` (see `mailinfra explain MI3113`)",
+            return Err(Error::Limit(format!(
+                "the element `{}` alone would need {why} in a stack of `{}` (see `mailinfra explain MI3113`)",
                 g.key, unit.name
-            ));
+            )));
         }
     }
     if unit.groups.is_empty() {
@@ -317,7 +318,7 @@ fn fill_shards(
     unit: Unit,
     placed: &[usize],
     home: &mut HashMap<Element, String>,
-) -> Result<Vec<(Template, Vec<Element>)>, String> {
+) -> Result<Vec<(Template, Vec<Element>)>, Error> {
     let shards = placed.iter().max().map_or(1, |m| m + 1);
     let mut templates: Vec<Template> = (0..shards)
         .map(|i| {
