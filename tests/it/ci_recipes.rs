@@ -139,6 +139,21 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     assert!(apply_if.contains("refs/heads/main"), "{apply_if}");
     let plan = serde_json::to_string(&jobs["plan"]).unwrap();
     assert!(plan.contains("gh pr comment"), "the plan is not posted");
+    // Only 0 and 2 are successes of `plan --detailed-exitcode`: 5 (AWS failed) fails the job.
+    assert!(
+        plan.contains(r#"[ \"$code\" -ne 0 ] && [ \"$code\" -ne 2 ]"#),
+        "{plan}"
+    );
+    // The journal survives a failed or cancelled apply, for `mailinfra status`.
+    let steps = jobs["apply"]["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().any(|s| s["if"] == "always()"
+            && s["with"]["path"] == ".mailinfra-journal.jsonl"),
+        "the apply job does not keep its journal"
+    );
+    // mailinfra.lock changes placement: it triggers the workflow too.
+    let paths = serde_json::to_string(&wf["on"]["pull_request"]["paths"]).unwrap();
+    assert!(paths.contains("mailinfra.lock"), "{paths}");
 }
 
 #[test]
