@@ -13,7 +13,7 @@ use std::path::Path;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, Pos, Span};
+use crate::diag::{Code, Diagnostic, Locate, Pos, Span};
 
 /// Largest spec accepted, in bytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -89,6 +89,17 @@ pub struct Allow {
 /// The marker that starts an allow comment.
 pub const ALLOW_MARKER: &str = "mailinfra: allow";
 
+/// Diagnostics found by spec pointer are placed in the source through this.
+impl Locate for Document {
+    fn span_of(&self, pointer: &str) -> Span {
+        Document::span_of(self, pointer)
+    }
+
+    fn key_span_of(&self, pointer: &str) -> Span {
+        Document::key_span_of(self, pointer)
+    }
+}
+
 impl Document {
     /// The span for a JSON pointer, falling back to the nearest ancestor that exists.
     pub fn span_of(&self, pointer: &str) -> Span {
@@ -129,7 +140,7 @@ impl Document {
             let pos = pos_of_byte(&text, offset);
             return Err(vec![
                 Diagnostic::error(
-                    "MI1003",
+                    Code::MI1003,
                     format!("the file holds a NUL byte at byte offset {offset}"),
                 )
                 .at(Span {
@@ -143,7 +154,7 @@ impl Document {
         let root = match root {
             None => {
                 return Err(vec![
-                    Diagnostic::error("MI1005", "the file is empty")
+                    Diagnostic::error(Code::MI1005, "the file is empty")
                         .at(Span::at(1, 1))
                         .help("start from a blueprint: `mailinfra init --blueprint NAME`, or write `version: 1` and `project: NAME`"),
                 ]);
@@ -153,7 +164,7 @@ impl Document {
         if !matches!(root.value, NodeValue::Map(_)) {
             let what = kind_name(&root.value);
             return Err(vec![
-                Diagnostic::error("MI1007", format!("the document root is {what}, not a mapping"))
+                Diagnostic::error(Code::MI1007, format!("the document root is {what}, not a mapping"))
                     .at(root.span)
                     .help("a spec is a mapping of top-level keys such as `version:`, `project:` and `regions:`"),
             ]);
@@ -260,14 +271,14 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let meta = std::fs::metadata(path).map_err(|e| io_diag(path, &e))?;
     if meta.is_dir() {
         return Err(Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` is a directory, not a spec file"),
         )
         .help("name the spec file itself, e.g. `-f mailinfra.yaml`"));
     }
     if !meta.is_file() {
         return Err(Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` is not a regular file (a FIFO, socket or device)"),
         )
         .help("write the spec to a regular file and pass its path"));
@@ -289,7 +300,7 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 
 fn too_large(path: &Path, len: u64) -> Diagnostic {
     Diagnostic::error(
-        "MI1002",
+        Code::MI1002,
         format!(
             "`{}` is {len} bytes, over the {} MiB limit for a spec",
             path.display(),
@@ -303,16 +314,16 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
     let shown = path.display();
     match e.kind() {
         std::io::ErrorKind::NotFound => Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` does not exist"),
         )
         .help("pass the spec with `-f FILE`, or create one with `mailinfra init --blueprint NAME`"),
         std::io::ErrorKind::PermissionDenied => Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` cannot be read: permission denied"),
         )
         .help("check the file's permissions"),
-        _ => Diagnostic::error("MI1001", format!("`{shown}` cannot be read: {e}")),
+        _ => Diagnostic::error(Code::MI1001, format!("`{shown}` cannot be read: {e}")),
     }
 }
 
@@ -320,16 +331,18 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
 #[allow(clippy::result_large_err)] // a diagnostic is the error, once per file
 fn decode(bytes: Vec<u8>) -> Result<String, Diagnostic> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Diagnostic::error("MI1003", "the file is UTF-16, not UTF-8")
-            .at(Span::at(1, 1))
-            .help("save the file as UTF-8"));
+        return Err(
+            Diagnostic::error(Code::MI1003, "the file is UTF-16, not UTF-8")
+                .at(Span::at(1, 1))
+                .help("save the file as UTF-8"),
+        );
     }
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
         let pos = pos_of_byte(valid, offset);
         Diagnostic::error(
-            "MI1003",
+            Code::MI1003,
             format!("the file is not valid UTF-8 at byte offset {offset}"),
         )
         .at(Span {
@@ -411,7 +424,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 documents += 1;
                 if documents > 1 {
                     return Err(vec![
-                        Diagnostic::error("MI1006", "the file holds more than one YAML document")
+                        Diagnostic::error(Code::MI1006, "the file holds more than one YAML document")
                             .at(sp)
                             .help("a spec is one document: remove this `---` and what follows, or merge it into the first document"),
                     ]);
@@ -424,7 +437,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     nodes = nodes.saturating_add(count);
                     if nodes > MAX_NODES {
                         return Err(vec![
-                            Diagnostic::error("MI1009", format!("aliases expand the document to more than {MAX_NODES} nodes"))
+                            Diagnostic::error(Code::MI1009, format!("aliases expand the document to more than {MAX_NODES} nodes"))
                                 .at(sp)
                                 .help("this looks like an alias bomb; write the values out or use fewer nested aliases"),
                         ]);
@@ -435,14 +448,15 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 }
                 None => {
                     return Err(vec![
-                        Diagnostic::error("MI1004", "an alias refers to an unknown anchor").at(sp),
+                        Diagnostic::error(Code::MI1004, "an alias refers to an unknown anchor")
+                            .at(sp),
                     ]);
                 }
             },
             Event::Scalar(value, style, anchor, tag) => {
                 if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
                     diags.push(
-                        Diagnostic::error("MI1012", format!("the YAML tag `{}{}` is not supported", tag.handle, tag.suffix))
+                        Diagnostic::error(Code::MI1012, format!("the YAML tag `{}{}` is not supported", tag.handle, tag.suffix))
                             .at(sp)
                             .help("CloudFormation short forms such as `!Ref X` are not YAML the spec accepts; write the long form, e.g. `{ Ref: X }`"),
                     );
@@ -461,7 +475,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
                     diags.push(
                         Diagnostic::error(
-                            "MI1012",
+                            Code::MI1012,
                             format!(
                                 "the YAML tag `{}{}` is not supported",
                                 tag.handle, tag.suffix
@@ -474,7 +488,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(vec![
                         Diagnostic::error(
-                            "MI1010",
+                            Code::MI1010,
                             format!("the document nests deeper than {MAX_DEPTH} levels"),
                         )
                         .at(sp)
@@ -566,7 +580,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                             NodeValue::Null => String::new(),
                             NodeValue::Seq(_) | NodeValue::Map(_) => {
                                 diags.push(
-                                Diagnostic::error("MI1011", "a mapping key must be a plain value, not a list or mapping")
+                                Diagnostic::error(Code::MI1011, "a mapping key must be a plain value, not a list or mapping")
                                     .at(node.span)
                                     .help("keys are names such as `identities` or a domain"),
                             );
@@ -594,7 +608,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                         };
                         if let Some(first) = &first {
                             diags.push(
-                            Diagnostic::error("MI1008", format!("duplicate key `{name}` (first on line {})", first.start.line))
+                            Diagnostic::error(Code::MI1008, format!("duplicate key `{name}` (first on line {})", first.start.line))
                                 .at(node.span)
                                 .related(*first, format!("`{name}` is first defined here"))
                                 .help("a key may appear once per mapping: merge the two entries or rename one"),
@@ -620,7 +634,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
 
 fn too_many_nodes(at: Span) -> Diagnostic {
     Diagnostic::error(
-        "MI1009",
+        Code::MI1009,
         format!("the document has more than {MAX_NODES} nodes"),
     )
     .at(at)
@@ -655,9 +669,9 @@ fn syntax_error(text: &str, e: &saphyr_parser::ScanError) -> Diagnostic {
         "check the indentation and quoting around this position"
     };
     let code = if info.contains("recursion limit") {
-        "MI1010"
+        Code::MI1010
     } else {
-        "MI1004"
+        Code::MI1004
     };
     Diagnostic::error(code, format!("invalid YAML: {info}"))
         .at(Span { start: p, end: p })

@@ -9,7 +9,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::compile::{self, StackSet};
-use crate::diag::{self, Diagnostic, Severity};
+use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::model::{self, Model};
 use crate::placement::Lock;
 use crate::{build, check, codes, load, schema};
@@ -119,7 +119,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
             };
             if let Some((message, help)) = problem {
                 problems.push(
-                    Diagnostic::error("MI1013", message)
+                    Diagnostic::error(Code::MI1013, message)
                         .at(allow.span)
                         .help(help),
                 );
@@ -127,7 +127,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
         }
         if allow.codes.is_empty() {
             problems.push(
-                Diagnostic::error("MI1013", "the allow comment names no code")
+                Diagnostic::error(Code::MI1013, "the allow comment names no code")
                     .at(allow.span)
                     .help(format!(
                         "write `# {} CODE`, e.g. `# {} MI4001`",
@@ -151,7 +151,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
             return true;
         }
         !doc.allows.iter().zip(&scopes).any(|(allow, (line, ptrs))| {
-            allow.codes.iter().any(|c| c == d.code)
+            allow.codes.iter().any(|c| c == d.code.as_str())
                 && (d.span.is_some_and(|s| s.start.line == *line)
                     || ptrs.iter().any(|p| {
                         d.path == *p

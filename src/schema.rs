@@ -11,7 +11,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::load::{Document, NodeValue, escape_pointer};
 use crate::spec::Spec;
 
@@ -46,8 +46,11 @@ pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     // Deserialising from a borrowed value avoids copying the whole tree.
     <Spec as serde::Deserialize>::deserialize(&doc.json).map_err(|e| {
         vec![
-            Diagnostic::error("MI1107", format!("the spec does not fit its types: {e}"))
-                .at(doc.root.span),
+            Diagnostic::error(
+                Code::MI1107,
+                format!("the spec does not fit its types: {e}"),
+            )
+            .at(doc.root.span),
         ]
     })
 }
@@ -205,7 +208,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 .unwrap_or_default();
             for key in unexpected {
                 let kptr = format!("{ptr}/{}", escape_pointer(key));
-                let mut d = Diagnostic::error("MI1101", format!("unknown key `{key}`"))
+                let mut d = Diagnostic::error(Code::MI1101, format!("unknown key `{key}`"))
                     .at(doc.key_span_of(&kptr))
                     .path(kptr.clone());
                 d = match suggest(key, known.iter().map(String::as_str)) {
@@ -233,7 +236,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 format!("`{name}`")
             };
             let mut d = Diagnostic::error(
-                "MI1103",
+                Code::MI1103,
                 format!("{what} is missing the required key `{key}`"),
             )
             .at(place.key.unwrap_or(place.value));
@@ -252,7 +255,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
         ValidationErrorKind::Type { kind } => {
             let expected = type_name(kind);
             let mut d = Diagnostic::error(
-                "MI1102",
+                Code::MI1102,
                 format!("`{name}` must be {expected}, not {}", describe(instance)),
             )
             .at(at);
@@ -293,7 +296,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 })
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
-                "MI1104",
+                Code::MI1104,
                 format!("`{name}` cannot be {}", describe(instance)),
             )
             .at(at);
@@ -312,14 +315,14 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             d
         }
         ValidationErrorKind::Constant { expected_value } => Diagnostic::error(
-            "MI1104",
+            Code::MI1104,
             format!("`{name}` cannot be {}", describe(instance)),
         )
         .at(at)
         .help(format!("the only allowed value is `{expected_value}`")),
         ValidationErrorKind::Pattern { pattern } => {
             let mut d = Diagnostic::error(
-                "MI1105",
+                Code::MI1105,
                 format!("{} is not a valid `{name}`", describe(instance)),
             )
             .at(at);
@@ -337,7 +340,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             } else {
                 "at most"
             };
-            Diagnostic::error("MI1105", format!("`{name}` is {len} characters long"))
+            Diagnostic::error(Code::MI1105, format!("`{name}` is {len} characters long"))
                 .at(at)
                 .help(format!("it must be {bound} {limit} characters long"))
         }
@@ -347,9 +350,12 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             } else {
                 "at most"
             };
-            Diagnostic::error("MI1106", format!("`{name}` is out of range: {instance}"))
-                .at(at)
-                .help(format!("it must be {bound} {limit}"))
+            Diagnostic::error(
+                Code::MI1106,
+                format!("`{name}` is out of range: {instance}"),
+            )
+            .at(at)
+            .help(format!("it must be {bound} {limit}"))
         }
         ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
             let bound = if matches!(err.kind(), ValidationErrorKind::MinItems { .. }) {
@@ -358,7 +364,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 "at most"
             };
             Diagnostic::error(
-                "MI1106",
+                Code::MI1106,
                 format!(
                     "`{name}` has {} items",
                     instance.as_array().map_or(0, Vec::len)
@@ -441,7 +447,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                     .collect::<Vec<_>>()
                     .join(", ");
                 let d = Diagnostic::error(
-                    "MI1104",
+                    Code::MI1104,
                     format!("`{name}` cannot be {}", describe(instance)),
                 )
                 .at(at);
@@ -459,7 +465,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 .map(|bs| bs.iter().filter_map(branch_form).collect())
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
-                "MI1102",
+                Code::MI1102,
                 format!("`{name}` cannot be {}", describe(instance)),
             )
             .at(at);
@@ -468,7 +474,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             }
             d
         }
-        _ => Diagnostic::error("MI1107", format!("`{name}`: {}", err.masked())).at(at),
+        _ => Diagnostic::error(Code::MI1107, format!("`{name}`: {}", err.masked())).at(at),
     };
     out.push(d.path(ptr));
 }

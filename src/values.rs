@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 
 /// Why `name` is not a valid DNS domain name, if it is not. Internationalised
 /// names are rejected with their A-label (or the reason they have none).
@@ -426,7 +426,7 @@ pub fn cfn_name_problem(name: &str, max: usize, extra: &str) -> Option<String> {
 /// An `MI3009` diagnostic for a bad CIDR at `ptr`, if `text` is one.
 pub fn cidr_diag(text: &str, family: Family, ptr: &str) -> Option<Diagnostic> {
     parse_cidr(text, family).err().map(|why| {
-        Diagnostic::error("MI3009", format!("`{text}` is not a valid CIDR block"))
+        Diagnostic::error(Code::MI3009, format!("`{text}` is not a valid CIDR block"))
             .path(ptr)
             .help(why)
     })
@@ -435,16 +435,19 @@ pub fn cidr_diag(text: &str, family: Family, ptr: &str) -> Option<Diagnostic> {
 /// An `MI3010` diagnostic for a bad email address at `ptr`, if `addr` is one.
 pub fn email_diag(addr: &str, ptr: &str) -> Option<Diagnostic> {
     email_problem(addr).map(|why| {
-        Diagnostic::error("MI3010", format!("`{addr}` is not a valid email address"))
-            .path(ptr)
-            .help(why)
+        Diagnostic::error(
+            Code::MI3010,
+            format!("`{addr}` is not a valid email address"),
+        )
+        .path(ptr)
+        .help(why)
     })
 }
 
 /// An `MI3011` diagnostic for a bad port at `ptr`, if `port` is one.
 pub fn port_diag(port: i64, ptr: &str) -> Option<Diagnostic> {
     port_problem(port).map(|why| {
-        Diagnostic::error("MI3011", format!("`{port}` is not a valid port"))
+        Diagnostic::error(Code::MI3011, format!("`{port}` is not a valid port"))
             .path(ptr)
             .help(why)
     })
@@ -453,7 +456,7 @@ pub fn port_diag(port: i64, ptr: &str) -> Option<Diagnostic> {
 /// An `MI3012` diagnostic for a bad size at `ptr`, if `text` is one.
 pub fn size_diag(text: &str, ptr: &str) -> Option<Diagnostic> {
     parse_size(text).err().map(|why| {
-        Diagnostic::error("MI3012", format!("`{text}` is not a size"))
+        Diagnostic::error(Code::MI3012, format!("`{text}` is not a size"))
             .path(ptr)
             .help(why)
     })
@@ -462,7 +465,7 @@ pub fn size_diag(text: &str, ptr: &str) -> Option<Diagnostic> {
 /// An `MI3013` diagnostic for a bad duration at `ptr`, if `text` is one.
 pub fn duration_diag(text: &str, ptr: &str) -> Option<Diagnostic> {
     parse_duration(text).err().map(|why| {
-        Diagnostic::error("MI3013", format!("`{text}` is not a duration"))
+        Diagnostic::error(Code::MI3013, format!("`{text}` is not a duration"))
             .path(ptr)
             .help(why)
     })

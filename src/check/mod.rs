@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 mod names;
 
 use crate::cfn_data;
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::ids;
 use crate::model::Model;
 
@@ -58,7 +58,7 @@ pub(crate) fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
         }
     };
     Some(
-        Diagnostic::error("MI3001", format!("`{region}` is not an AWS region"))
+        Diagnostic::error(Code::MI3001, format!("`{region}` is not an AWS region"))
             .path(ptr)
             .help(help),
     )
@@ -74,9 +74,12 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     for z in &m.zones {
         if let Some(why) = domain_problem(&z.apex) {
             out.push(
-                Diagnostic::error("MI3003", format!("`{}` is not a valid zone name", z.apex))
-                    .key_path(&z.ptr)
-                    .help(why),
+                Diagnostic::error(
+                    Code::MI3003,
+                    format!("`{}` is not a valid zone name", z.apex),
+                )
+                .key_path(&z.ptr)
+                .help(why),
             );
         }
     }
@@ -84,7 +87,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(why) = domain_problem(&id.domain) {
             out.push(
                 Diagnostic::error(
-                    "MI3003",
+                    Code::MI3003,
                     format!("`{}` is not a valid domain name", id.domain),
                 )
                 .key_path(&id.ptr)
@@ -96,7 +99,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::error(
-                    "MI3003",
+                    Code::MI3003,
                     format!("`{}` is not a valid domain name", mf.domain),
                 )
                 .path(&mf.ptr)
@@ -137,7 +140,7 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
         if id.zone.is_none() {
             out.push(
                 Diagnostic::error(
-                    "MI3002",
+                    Code::MI3002,
                     format!("the identity `{}` is in no declared DNS zone", id.domain),
                 )
                 .key_path(&id.ptr)
@@ -151,7 +154,7 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::error(
-                    "MI3002",
+                    Code::MI3002,
                     format!(
                         "the MAIL FROM domain `{}` is in no declared DNS zone",
                         mf.domain
@@ -170,7 +173,7 @@ fn mail_from_is_subdomain(m: &Model, out: &mut Vec<Diagnostic>) {
         if !mf.domain.ends_with(&format!(".{}", id.domain)) {
             out.push(
                 Diagnostic::error(
-                    "MI3004",
+                    Code::MI3004,
                     format!(
                         "the MAIL FROM domain `{}` is not a subdomain of `{}`",
                         mf.domain, id.domain
@@ -202,7 +205,7 @@ fn dmarc_addresses(m: &Model, out: &mut Vec<Diagnostic>) {
                     };
                     out.push(
                         Diagnostic::error(
-                            "MI3005",
+                            Code::MI3005,
                             format!("`{uri}` is not a DMARC report address"),
                         )
                         .path(ptr)
@@ -221,7 +224,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     let uses_mail_manager = !(m.archives.is_empty() && m.mail_manager.is_empty());
     if uses_mail_manager && m.tags.len() > MAX_MAIL_MANAGER_TAGS {
         out.push(
-            Diagnostic::error("MI3006", format!("`tags` has {} entries", m.tags.len()))
+            Diagnostic::error(Code::MI3006, format!("`tags` has {} entries", m.tags.len()))
                 .key_path("/tags")
                 .help(format!(
                     "Mail Manager resources take at most {MAX_MAIL_MANAGER_TAGS} tags; remove some"
@@ -251,7 +254,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
         };
         if let Some(why) = problem {
             out.push(
-                Diagnostic::error("MI3006", format!("the tag `{k}` cannot be applied"))
+                Diagnostic::error(Code::MI3006, format!("the tag `{k}` cannot be applied"))
                     .key_path(ptr)
                     .help(why),
             );
@@ -273,7 +276,7 @@ fn logical_ids_unique(m: &Model, out: &mut Vec<Diagnostic>) {
     for (id, name, ptr) in elements {
         if let Some((first_name, first_ptr)) = seen.get(&id) {
             out.push(
-                Diagnostic::error("MI2002", format!("`{name}` and `{first_name}` both become the logical id `{id}`"))
+                Diagnostic::error(Code::MI2002, format!("`{name}` and `{first_name}` both become the logical id `{id}`"))
                     .key_path(ptr)
                     .related_path(*first_ptr, format!("`{first_name}` is declared here"))
                     .help("rename one of them: logical ids are letters and digits only, so `.`, `-` and `_` do not tell names apart"),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::cfn_data;
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::ids;
 use crate::model::Model;
 use crate::model::receiving::Mx;
@@ -46,7 +46,7 @@ fn dangling<'a>(
             }
         }
     };
-    Diagnostic::error("MI2001", format!("no {kind} named `{name}`"))
+    Diagnostic::error(Code::MI2001, format!("no {kind} named `{name}`"))
         .path(ptr)
         .help(help)
 }
@@ -78,10 +78,13 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if let Some(first) = seen.insert(region.clone(), ptr.clone()) {
                 out.push(
-                    Diagnostic::error("MI3300", format!("the region `{region}` is listed twice"))
-                        .path(ptr)
-                        .related_path(first, "first listed here")
-                        .help("list each region once"),
+                    Diagnostic::error(
+                        Code::MI3300,
+                        format!("the region `{region}` is listed twice"),
+                    )
+                    .path(ptr)
+                    .related_path(first, "first listed here")
+                    .help("list each region once"),
                 );
                 continue;
             }
@@ -92,7 +95,7 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(t) = MM_TYPES.iter().find(|t| type_missing(t, region)) {
             out.push(
                 Diagnostic::error(
-                    "MI3301",
+                    Code::MI3301,
                     format!("the region `{region}` has no SES Mail Manager"),
                 )
                 .path(ptr)
@@ -115,7 +118,7 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
                 .unwrap_or_default();
             out.push(
                 Diagnostic::error(
-                    "MI3301",
+                    Code::MI3301,
                     format!("the region `{}` has no SES email receiving", c.region),
                 )
                 .path(&c.region_ptr)
@@ -172,14 +175,17 @@ fn names(m: &Model, out: &mut Vec<Diagnostic>) {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             out.push(
-                Diagnostic::error("MI3302", format!("`{name}` cannot be a Mail Manager name"))
-                    .key_path(ptr)
-                    .help("use letters, digits, `_` and `-` only"),
+                Diagnostic::error(
+                    Code::MI3302,
+                    format!("`{name}` cannot be a Mail Manager name"),
+                )
+                .key_path(ptr)
+                .help("use letters, digits, `_` and `-` only"),
             );
         } else if full.len() > max {
             out.push(
                 Diagnostic::error(
-                    "MI3302",
+                    Code::MI3302,
                     format!("the resource name `{full}` is longer than {max} characters"),
                 )
                 .key_path(ptr)
@@ -190,7 +196,7 @@ fn names(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some((first, fptr)) = by_id.get(&id) {
             out.push(
                 Diagnostic::error(
-                    "MI2002",
+                    Code::MI2002,
                     format!("`{name}` and `{first}` both become the logical id `{id}`"),
                 )
                 .key_path(ptr)
@@ -207,12 +213,12 @@ fn relays(m: &Model, out: &mut Vec<Diagnostic>) {
     for r in &m.mail_manager.relays {
         match (r.preset, &r.tenant) {
             (Some(RelayPreset::Microsoft365), None) if r.host.is_none() => out.push(
-                Diagnostic::error("MI3303", format!("the Microsoft 365 relay `{}` needs its tenant", r.name))
+                Diagnostic::error(Code::MI3303, format!("the Microsoft 365 relay `{}` needs its tenant", r.name))
                     .key_path(&r.ptr)
                     .help("add `tenant: your-domain.com`: Microsoft 365 accepts mail at `<tenant-domain-with-dashes>.mail.protection.outlook.com`"),
             ),
             (p, Some(_)) if p != Some(RelayPreset::Microsoft365) => out.push(
-                Diagnostic::error("MI3303", format!("`tenant` is only used with `preset: microsoft_365` (relay `{}`)", r.name))
+                Diagnostic::error(Code::MI3303, format!("`tenant` is only used with `preset: microsoft_365` (relay `{}`)", r.name))
                     .path(format!("{}/tenant", r.ptr))
                     .help("remove `tenant`, or add `preset: microsoft_365`"),
             ),
@@ -220,7 +226,7 @@ fn relays(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         if r.preset.is_none() && r.host.is_none() {
             out.push(
-                Diagnostic::error("MI3303", format!("the relay `{}` has no host", r.name))
+                Diagnostic::error(Code::MI3303, format!("the relay `{}` has no host", r.name))
                     .key_path(&r.ptr)
                     .help("add `host: smtp.example.com` (and `port`), or a `preset: google_workspace | microsoft_365`"),
             );
@@ -232,7 +238,7 @@ fn string_test(t: &StringTest, ptr: &str, max_values: Option<usize>, out: &mut V
     let ops = t.operators();
     if ops.len() != 1 {
         out.push(
-            Diagnostic::error("MI3304", "a string test needs exactly one operator")
+            Diagnostic::error(Code::MI3304, "a string test needs exactly one operator")
                 .path(ptr)
                 .help("write one of `equals`, `not_equals`, `starts_with`, `ends_with`, `contains`, e.g. `{ ends_with: \"@example.com\" }`"),
         );
@@ -241,15 +247,18 @@ fn string_test(t: &StringTest, ptr: &str, max_values: Option<usize>, out: &mut V
     let (_, values) = ops[0];
     if values.is_empty() || values.iter().any(String::is_empty) {
         out.push(
-            Diagnostic::error("MI3304", "a string test needs at least one non-empty value")
-                .path(ptr)
-                .help("give a value or a list of values"),
+            Diagnostic::error(
+                Code::MI3304,
+                "a string test needs at least one non-empty value",
+            )
+            .path(ptr)
+            .help("give a value or a list of values"),
         );
     }
     if let Some(max) = max_values.filter(|max| values.len() > *max) {
         out.push(
             Diagnostic::error(
-                "MI3304",
+                Code::MI3304,
                 format!(
                     "a string test takes at most {max} values, not {}",
                     values.len()
@@ -288,7 +297,7 @@ fn ip_test(t: &IpTest, ptr: &str, family: Option<bool>, out: &mut Vec<Diagnostic
     let (_, values) = t.parts();
     if values.is_empty() || values.len() > 10 {
         out.push(
-            Diagnostic::error("MI3305", "an IP test takes 1 to 10 CIDR ranges")
+            Diagnostic::error(Code::MI3305, "an IP test takes 1 to 10 CIDR ranges")
                 .path(ptr)
                 .help("list between 1 and 10 ranges"),
         );
@@ -301,7 +310,7 @@ fn ip_test(t: &IpTest, ptr: &str, family: Option<bool>, out: &mut Vec<Diagnostic
                 Some(true) if !v.contains(':') => "IPv4 ranges go under `sender_ip`".to_string(),
                 _ => "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`".to_string(),
             };
-            out.push(Diagnostic::error("MI3305", why).path(ptr).help(help));
+            out.push(Diagnostic::error(Code::MI3305, why).path(ptr).help(help));
         }
     }
 }
@@ -322,15 +331,18 @@ fn analysis(t: &AnalysisTest, ptr: &str, in_rule: bool, m: &Model, out: &mut Vec
     let n = usize::from(t.is.is_some()) + strings + verdicts;
     if n != 1 {
         out.push(
-            Diagnostic::error("MI3306", "an analysis test needs exactly one of `is`, a string operator, `verdict` or `not_verdict`")
+            Diagnostic::error(Code::MI3306, "an analysis test needs exactly one of `is`, a string operator, `verdict` or `not_verdict`")
                 .path(ptr)
                 .help("e.g. `{ addon: spamhaus, field: addon.spamhaus_dbl.result, is: true }`"),
         );
     } else if verdicts == 1 && !in_rule {
         out.push(
-            Diagnostic::error("MI3306", "traffic policies cannot test an add-on verdict")
-                .path(ptr)
-                .help("use `is` or a string operator here, or move the verdict test into a rule"),
+            Diagnostic::error(
+                Code::MI3306,
+                "traffic policies cannot test an add-on verdict",
+            )
+            .path(ptr)
+            .help("use `is` or a string operator here, or move the verdict test into a rule"),
         );
     }
 }
@@ -356,7 +368,7 @@ fn tls_test(t: &TlsTest, ptr: &str, out: &mut Vec<Diagnostic>) -> bool {
     if n != 1 {
         out.push(
             Diagnostic::error(
-                "MI3307",
+                Code::MI3307,
                 "a TLS test needs exactly one of `min`, `is`, `below`",
             )
             .path(ptr)
@@ -373,7 +385,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
             && let Err(why) = size.bytes()
         {
             out.push(
-                Diagnostic::error("MI3308", "`max_message_size` is not a size")
+                Diagnostic::error(Code::MI3308, "`max_message_size` is not a size")
                     .path(format!("{}/max_message_size", tp.ptr))
                     .help(why),
             );
@@ -381,7 +393,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
         if tp.statements.is_empty() && tp.default == Verdict::Deny {
             out.push(
                 Diagnostic::error(
-                    "MI3309",
+                    Code::MI3309,
                     format!("the traffic policy `{}` refuses all mail", tp.name),
                 )
                 .key_path(&tp.ptr)
@@ -396,7 +408,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
             let sptr = format!("{}/statements/{i}/{key}", tp.ptr);
             if st.conditions().is_empty() {
                 out.push(
-                    Diagnostic::error("MI3309", "a statement needs at least one condition")
+                    Diagnostic::error(Code::MI3309, "a statement needs at least one condition")
                         .path(&sptr)
                         .help("add a condition, or use the policy's `default` instead"),
                 );
@@ -420,7 +432,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
                             && (key != "deny" || st.conditions().len() != 1)
                         {
                             out.push(
-                                Diagnostic::error("MI3307", "`tls: { below: … }` must be the only condition of a `deny` statement")
+                                Diagnostic::error(Code::MI3307, "`tls: { below: … }` must be the only condition of a `deny` statement")
                                     .path(&p)
                                     .help("write it as its own statement `- deny: [ { tls: { below: \"1.2\" } } ]`, or test `{ min: … }` here"),
                             );
@@ -434,7 +446,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
                         address_list(&t.list, &p, m, out);
                         if t.address != crate::spec::AddressAttribute::Recipient {
                             out.push(
-                                Diagnostic::error("MI3306", "traffic policies can look up only the recipient in an address list")
+                                Diagnostic::error(Code::MI3306, "traffic policies can look up only the recipient in an address list")
                                     .path(format!("{p}/address"))
                                     .help("remove `address`, or move the test into a rule"),
                             );
@@ -450,7 +462,7 @@ fn size_test(t: &SizeTest, ptr: &str, out: &mut Vec<Diagnostic>) {
     let ops = t.operators();
     if ops.len() != 1 {
         out.push(
-            Diagnostic::error("MI3308", "a size test needs exactly one operator")
+            Diagnostic::error(Code::MI3308, "a size test needs exactly one operator")
                 .path(ptr)
                 .help("one of `equals`, `not_equals`, `less_than`, `greater_than`, `at_most`, `at_least`, e.g. `{ greater_than: 10MB }`"),
         );
@@ -458,7 +470,7 @@ fn size_test(t: &SizeTest, ptr: &str, out: &mut Vec<Diagnostic>) {
     }
     if let Err(why) = ops[0].2.bytes() {
         out.push(
-            Diagnostic::error("MI3308", "not a size")
+            Diagnostic::error(Code::MI3308, "not a size")
                 .path(format!("{ptr}/{}", ops[0].0))
                 .help(why),
         );
@@ -560,9 +572,12 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
     for rs in &mm.rule_sets {
         if rs.rules.is_empty() {
             out.push(
-                Diagnostic::error("MI3310", format!("the rule set `{}` has no rules", rs.name))
-                    .key_path(&rs.ptr)
-                    .help("add at least one rule"),
+                Diagnostic::error(
+                    Code::MI3310,
+                    format!("the rule set `{}` has no rules", rs.name),
+                )
+                .key_path(&rs.ptr)
+                .help("add at least one rule"),
             );
         }
         let mut seen: BTreeMap<&str, String> = BTreeMap::new();
@@ -571,7 +586,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(why) = rule_name_problem(&rule.name, 32) {
                 out.push(
                     Diagnostic::error(
-                        "MI3311",
+                        Code::MI3311,
                         format!("`{}` is not a valid rule name", rule.name),
                     )
                     .path(format!("{rptr}/name"))
@@ -580,7 +595,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if let Some(first) = seen.insert(&rule.name, rptr.clone()) {
                 out.push(
-                    Diagnostic::error("MI3311", format!("two rules are named `{}`", rule.name))
+                    Diagnostic::error(Code::MI3311, format!("two rules are named `{}`", rule.name))
                         .path(format!("{rptr}/name"))
                         .related_path(format!("{first}/name"), "first used here")
                         .help("give every rule of a rule set its own name"),
@@ -590,7 +605,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
                 if conds.len() > 10 {
                     out.push(
                         Diagnostic::error(
-                            "MI3312",
+                            Code::MI3312,
                             format!(
                                 "a rule takes at most 10 `{key}` conditions, not {}",
                                 conds.len()
@@ -607,7 +622,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
             if rule.actions.is_empty() || rule.actions.len() > 10 {
                 out.push(
                     Diagnostic::error(
-                        "MI3312",
+                        Code::MI3312,
                         format!("a rule takes 1 to 10 actions, not {}", rule.actions.len()),
                     )
                     .path(format!("{rptr}/actions"))
@@ -656,14 +671,14 @@ fn rule_action(a: &RuleAction, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) 
         RuleAction::AddHeader(h) => {
             if !header_name_ok(&h.name) {
                 out.push(
-                    Diagnostic::error("MI3313", format!("`{}` cannot be an added header name", h.name))
+                    Diagnostic::error(Code::MI3313, format!("`{}` cannot be an added header name", h.name))
                         .path(format!("{ptr}/add_header/name"))
                         .help("Mail Manager adds only `X-` headers of letters, digits and `-`, at most 64 characters, e.g. `X-Archived`"),
                 );
             }
             if h.value.is_empty() || h.value.chars().count() > 128 {
                 out.push(
-                    Diagnostic::error("MI3313", "a header value is 1 to 128 characters long")
+                    Diagnostic::error(Code::MI3313, "a header value is 1 to 128 characters long")
                         .path(format!("{ptr}/add_header/value"))
                         .help("shorten the value"),
                 );
@@ -673,30 +688,36 @@ fn rule_action(a: &RuleAction, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) 
             let v = list.as_slice();
             if v.is_empty() || v.len() > 100 {
                 out.push(
-                    Diagnostic::error("MI3314", "`replace_recipients` takes 1 to 100 addresses")
-                        .path(format!("{ptr}/replace_recipients"))
-                        .help("list the new recipients"),
+                    Diagnostic::error(
+                        Code::MI3314,
+                        "`replace_recipients` takes 1 to 100 addresses",
+                    )
+                    .path(format!("{ptr}/replace_recipients"))
+                    .help("list the new recipients"),
                 );
             }
             for addr in v {
                 if !address_ok(addr) {
                     out.push(
-                        Diagnostic::error("MI3314", format!("`{addr}` is not an email address"))
-                            .path(format!("{ptr}/replace_recipients"))
-                            .help("write `name@example.com` (letters, digits and `@+.-`)"),
+                        Diagnostic::error(
+                            Code::MI3314,
+                            format!("`{addr}` is not an email address"),
+                        )
+                        .path(format!("{ptr}/replace_recipients"))
+                        .help("write `name@example.com` (letters, digits and `@+.-`)"),
                     );
                 }
             }
         }
         RuleAction::Bounce(b) if !address_ok(&b.sender) => {
             out.push(
-                    Diagnostic::error("MI3314", format!("`{}` is not an email address", b.sender))
+                    Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
                         .path(format!("{ptr}/bounce/sender"))
                         .help("the bounce sender is an address on a verified identity, e.g. `postmaster@example.com`"),
                 );
         }
         RuleAction::Drop(false) => out.push(
-            Diagnostic::error("MI3315", "`drop: false` does nothing")
+            Diagnostic::error(Code::MI3315, "`drop: false` does nothing")
                 .path(format!("{ptr}/drop"))
                 .help("remove the action, or write `drop: true`"),
         ),
@@ -735,12 +756,12 @@ fn ingress(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         match s.kind {
             IngressType::Auth if s.password.is_none() => out.push(
-                Diagnostic::error("MI3316", format!("the `auth` ingress `{}` has no password", i.name))
+                Diagnostic::error(Code::MI3316, format!("the `auth` ingress `{}` has no password", i.name))
                     .key_path(&i.ptr)
                     .help("add `password: generate` (a random password in a new secret) or `password: { secret: arn:aws:secretsmanager:… }`"),
             ),
             IngressType::Mtls if s.trust_store.is_none() => out.push(
-                Diagnostic::error("MI3316", format!("the `mtls` ingress `{}` has no trust store", i.name))
+                Diagnostic::error(Code::MI3316, format!("the `mtls` ingress `{}` has no trust store", i.name))
                     .key_path(&i.ptr)
                     .help("add `trust_store: { ca: \"-----BEGIN CERTIFICATE-----…\" }`"),
             ),
@@ -748,16 +769,22 @@ fn ingress(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         if s.kind != IngressType::Auth && s.password.is_some() {
             out.push(
-                Diagnostic::error("MI3316", "only `auth` ingress endpoints take a password")
-                    .path(format!("{}/password", i.ptr))
-                    .help("remove `password`, or set `type: auth`"),
+                Diagnostic::error(
+                    Code::MI3316,
+                    "only `auth` ingress endpoints take a password",
+                )
+                .path(format!("{}/password", i.ptr))
+                .help("remove `password`, or set `type: auth`"),
             );
         }
         if s.kind != IngressType::Mtls && s.trust_store.is_some() {
             out.push(
-                Diagnostic::error("MI3316", "only `mtls` ingress endpoints take a trust store")
-                    .path(format!("{}/trust_store", i.ptr))
-                    .help("remove `trust_store`, or set `type: mtls`"),
+                Diagnostic::error(
+                    Code::MI3316,
+                    "only `mtls` ingress endpoints take a trust store",
+                )
+                .path(format!("{}/trust_store", i.ptr))
+                .help("remove `trust_store`, or set `type: mtls`"),
             );
         }
     }
@@ -768,7 +795,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         if let Some(why) = domain_problem(&x.domain) {
             out.push(
                 Diagnostic::error(
-                    "MI3003",
+                    Code::MI3003,
                     format!("`{}` is not a valid domain name", x.domain),
                 )
                 .path(&x.ptr)
@@ -777,7 +804,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         } else if x.zone.is_none() {
             out.push(
                 Diagnostic::error(
-                    "MI3002",
+                    Code::MI3002,
                     format!("the MX domain `{}` is in no declared DNS zone", x.domain),
                 )
                 .path(&x.ptr)
@@ -791,7 +818,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         }) {
             out.push(
                 Diagnostic::error(
-                    "MI3317",
+                    Code::MI3317,
                     format!(
                         "`{}` is the MAIL FROM domain of `{}` and cannot receive mail",
                         x.domain, id.domain
@@ -810,7 +837,7 @@ fn mx_domains(m: &Model, out: &mut Vec<Diagnostic>) {
         if !i.mx.is_empty() && matches!(i.spec.network, Some(crate::spec::Network::Vpc(_))) {
             out.push(
                 Diagnostic::error(
-                    "MI3318",
+                    Code::MI3318,
                     format!("the VPC ingress `{}` cannot receive internet mail", i.name),
                 )
                 .path(format!("{}/mx", i.ptr))
@@ -829,7 +856,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
     if active.len() > 1 {
         out.push(
             Diagnostic::error(
-                "MI3319",
+                Code::MI3319,
                 format!(
                     "{} receipt rule sets are active in `{}`; SES allows one",
                     active.len(),
@@ -850,7 +877,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                 .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
         {
             out.push(
-                Diagnostic::error("MI3320", format!("`{}` cannot be part of a bucket name", b.name))
+                Diagnostic::error(Code::MI3320, format!("`{}` cannot be part of a bucket name", b.name))
                     .key_path(&b.ptr)
                     .help(format!("buckets are named `<project>-<name>-<account>-<region>` (at most 63 characters): use a short name of lowercase letters, digits and `-` (this one makes {len})")),
             );
@@ -864,7 +891,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::error(
-                    "MI3320",
+                    Code::MI3320,
                     format!("`{}` cannot be part of a topic name", t.name),
                 )
                 .key_path(&t.ptr)
@@ -881,7 +908,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             || rs.name.len() + m.project.len() >= 64
         {
             out.push(
-                Diagnostic::error("MI3321", format!("`{}` is not a valid receipt rule set name", rs.name))
+                Diagnostic::error(Code::MI3321, format!("`{}` is not a valid receipt rule set name", rs.name))
                     .key_path(&rs.ptr)
                     .help("use letters, digits, `_`, `.` and `-`; `<project>-<name>` must be under 64 characters"),
             );
@@ -896,7 +923,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "MI3321",
+                        Code::MI3321,
                         format!("`{}` is not a valid receipt rule name", rule.name),
                     )
                     .path(format!("{rptr}/name"))
@@ -906,7 +933,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(first) = seen.insert(&rule.name, rptr.clone()) {
                 out.push(
                     Diagnostic::error(
-                        "MI3321",
+                        Code::MI3321,
                         format!("two receipt rules are named `{}`", rule.name),
                     )
                     .path(format!("{rptr}/name"))
@@ -919,7 +946,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                 if let Some(why) = domain_problem(dom.trim_start_matches('.')) {
                     out.push(
                         Diagnostic::error(
-                            "MI3003",
+                            Code::MI3003,
                             format!("`{r}` is not a recipient address or domain"),
                         )
                         .path(format!("{rptr}/recipients/{j}"))
@@ -929,7 +956,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if rule.actions.is_empty() {
                 out.push(
-                    Diagnostic::error("MI3312", "a receipt rule needs at least one action")
+                    Diagnostic::error(Code::MI3312, "a receipt rule needs at least one action")
                         .path(format!("{rptr}/actions"))
                         .help("add an action such as `s3: { bucket: … }`"),
                 );
@@ -961,7 +988,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                     ReceiptAction::Bounce(b) => {
                         if !address_ok(&b.sender) {
                             out.push(
-                                Diagnostic::error("MI3314", format!("`{}` is not an email address", b.sender))
+                                Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
                                     .path(format!("{aptr}/bounce/sender"))
                                     .help("write an address on a verified identity, e.g. `postmaster@example.com`"),
                             );

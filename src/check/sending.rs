@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{domain_problem, region_diag};
 use crate::cfn_data;
 use crate::compile;
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::dns;
 use crate::ids;
 use crate::model::sending::{NamedRef, RoleScope};
@@ -35,7 +35,7 @@ fn secondary_region(m: &Model, out: &mut Vec<Diagnostic>) {
     } else if *s == m.primary {
         out.push(
             Diagnostic::error(
-                "MI3101",
+                Code::MI3101,
                 format!("the secondary region `{s}` is the primary region"),
             )
             .path("/regions/secondary")
@@ -51,7 +51,7 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
     if m.secondary.is_none() {
         out.push(
             Diagnostic::error(
-                "MI3102",
+                Code::MI3102,
                 format!("the global endpoint `{}` needs a secondary region", g.name),
             )
             .key_path(&g.ptr)
@@ -62,7 +62,7 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
     if facts.is_some_and(|f| !f.regions.contains(&m.primary)) {
         out.push(
             Diagnostic::error(
-                "MI3102",
+                Code::MI3102,
                 format!("global endpoints are not available in `{}`", m.primary),
             )
             .path("/regions/primary")
@@ -88,7 +88,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(why) = address_problem(&id.domain) {
                 out.push(
                     Diagnostic::error(
-                        "MI3003",
+                        Code::MI3003,
                         format!("`{}` is not a valid email address", id.domain),
                     )
                     .key_path(&id.ptr)
@@ -104,7 +104,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
                 if let Some(ptr) = ptr {
                     out.push(
                         Diagnostic::error(
-                            "MI3103",
+                            Code::MI3103,
                             format!("`{what}` does not apply to the email address `{}`", id.domain),
                         )
                         .path(ptr)
@@ -117,7 +117,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(ptr) = &id.plain_key {
             out.push(
                 Diagnostic::error(
-                    "MI3104",
+                    Code::MI3104,
                     format!("the BYODKIM private key of `{}` is written inline", id.domain),
                 )
                 .path(ptr)
@@ -128,7 +128,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             if selector.is_empty() {
                 out.push(
                     Diagnostic::error(
-                        "MI3105",
+                        Code::MI3105,
                         format!("`{}` uses `dkim: byodkim` without a `byodkim:` key", id.domain),
                     )
                     .path(format!("{}/dkim", id.settings_ptr))
@@ -139,7 +139,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "MI3105",
+                        Code::MI3105,
                         format!("`{selector}` is not a usable DKIM selector"),
                     )
                     .path(format!("{ptr}/selector"))
@@ -152,7 +152,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "MI3106",
+                        Code::MI3106,
                         format!("the BYODKIM identity `{}` cannot be a DEED parent", id.domain),
                     )
                     .path(format!("{}/replication", id.settings_ptr))
@@ -180,7 +180,7 @@ fn dangling(r: &NamedRef, kind: &str, names: &[&str], out: &mut Vec<Diagnostic>)
         ),
     };
     out.push(
-        Diagnostic::error("MI2001", format!("there is no {kind} `{}`", r.name))
+        Diagnostic::error(Code::MI2001, format!("there is no {kind} `{}`", r.name))
             .path(&r.ptr)
             .help(help),
     );
@@ -220,7 +220,7 @@ fn roles(m: &Model, out: &mut Vec<Diagnostic>) {
         if r.principal.is_none() {
             out.push(
                 Diagnostic::error(
-                    "MI3107",
+                    Code::MI3107,
                     format!("the role `{}` must be trusted by one service or one account", r.name),
                 )
                 .path(format!("{}/trust", r.ptr))
@@ -230,7 +230,7 @@ fn roles(m: &Model, out: &mut Vec<Diagnostic>) {
         if r.scope == RoleScope::All && m.identities.is_empty() {
             out.push(
                 Diagnostic::error(
-                    "MI3107",
+                    Code::MI3107,
                     format!("the role `{}` may send as no identity: none is declared", r.name),
                 )
                 .key_path(&r.ptr)
@@ -263,7 +263,7 @@ fn physical_names(m: &Model, out: &mut Vec<Diagnostic>) {
         if !ok(&full) {
             out.push(
                 Diagnostic::error(
-                    "MI3108",
+                    Code::MI3108,
                     format!("the {kind} name `{full}` is not accepted by SES or IAM"),
                 )
                 .key_path(ptr)
@@ -288,7 +288,7 @@ fn event_destinations(m: &Model, out: &mut Vec<Diagnostic>) {
             if targets != 1 {
                 out.push(
                     Diagnostic::error(
-                        "MI3109",
+                        Code::MI3109,
                         format!("the event destination `{name}` has {targets} targets"),
                     )
                     .key_path(format!("{}/events/{}", c.ptr, crate::load::escape_pointer(name)))
@@ -322,7 +322,7 @@ fn sending_ids_unique(m: &Model, out: &mut Vec<Diagnostic>) {
     for (id, name, ptr) in elements {
         if let Some((first, first_ptr)) = seen.get(&id) {
             out.push(
-                Diagnostic::error("MI2002", format!("`{name}` and `{first}` both become the logical id `{id}`"))
+                Diagnostic::error(Code::MI2002, format!("`{name}` and `{first}` both become the logical id `{id}`"))
                     .key_path(ptr)
                     .related_path(*first_ptr, format!("`{first}` is declared here"))
                     .help("rename one of them: logical ids are letters and digits only, so `.`, `-` and `_` do not tell names apart"),
@@ -338,7 +338,7 @@ fn dns_clashes(m: &Model, out: &mut Vec<Diagnostic>) {
     for (r, first) in dns::duplicates(&records) {
         out.push(
             Diagnostic::error(
-                "MI3110",
+                Code::MI3110,
                 format!(
                     "two {} records named `{}` ({} and {})",
                     r.rtype,
@@ -373,7 +373,7 @@ fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
             };
             out.push(
                 Diagnostic::error(
-                    "MI3111",
+                    Code::MI3111,
                     format!(
                         "no generated resource has the logical id `{}`",
                         o.logical_id
@@ -397,7 +397,7 @@ fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
             };
             out.push(
                 Diagnostic::error(
-                    "MI3112",
+                    Code::MI3112,
                     format!("the resource type `{rtype}` has no property `{key}`"),
                 )
                 .key_path(format!(
