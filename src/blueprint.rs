@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
+use crate::values::{self, Family};
+
 macro_rules! blueprints {
     ($($name:literal),* $(,)?) => {
         &[$((
@@ -198,22 +200,13 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
         ));
     }
     match t {
-        VarType::Domain => crate::check::domain_problem(value),
-        VarType::Region => {
-            (!crate::cfn_data::is_region(value)).then(|| format!("`{value}` is not an AWS region"))
-        }
-        VarType::Cidr => cidr_problem(value),
-        VarType::Email => match value.split_once('@') {
-            Some((local, domain))
-                if !local.is_empty()
-                    && local
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c)) =>
-            {
-                crate::check::domain_problem(domain)
-            }
-            _ => Some(format!("`{value}` is not an email address")),
-        },
+        VarType::Domain => values::domain_problem(value),
+        VarType::Region => values::region_problem(value)
+            .map(|help| format!("`{value}` is not an AWS region; {help}")),
+        VarType::Cidr => values::parse_cidr(value, Family::Any)
+            .err()
+            .map(|why| why.to_string()),
+        VarType::Email => values::email_problem(value),
         VarType::AccountId => (!(value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())))
             .then(|| "an AWS account id is 12 digits".to_string()),
         VarType::Name => {
@@ -239,20 +232,7 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
                 || value.ends_with(' '))
             .then(|| "a value may not start with `-`, `:` or a space, contain `: ` or end with `:` or a space".to_string())
         }
-        VarType::Arn => {
-            let parts: Vec<&str> = value.splitn(6, ':').collect();
-            let ok = parts.len() == 6
-                && parts[0] == "arn"
-                && parts[1].starts_with("aws")
-                && !parts[2].is_empty()
-                && !parts[5].is_empty()
-                && (parts[4].is_empty()
-                    || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ":/._+=@-".contains(c));
-            (!ok).then(|| "an ARN looks like `arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE`".to_string())
-        }
+        VarType::Arn => values::parse_arn(value).err(),
         VarType::ZoneId => {
             let ok = !value.is_empty()
                 && value.len() <= 32
@@ -271,41 +251,6 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
         VarType::DomainList | VarType::CidrList | VarType::EmailList => {
             Some("a list is checked item by item".into())
         }
-    }
-}
-
-fn cidr_problem(value: &str) -> Option<String> {
-    let Some((addr, len)) = value.split_once('/') else {
-        return Some("a CIDR looks like `203.0.113.0/24`".into());
-    };
-    let Ok(len) = len.parse::<u8>() else {
-        return Some("the prefix length is not a number".into());
-    };
-    match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(a)) if len <= 32 => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            (u32::from(a) & !mask != 0).then(|| {
-                format!(
-                    "host bits are set: did you mean `{}/{len}`?",
-                    std::net::Ipv4Addr::from(u32::from(a) & mask)
-                )
-            })
-        }
-        Ok(std::net::IpAddr::V6(a)) if len <= 128 => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            (u128::from(a) & !mask != 0).then(|| {
-                format!(
-                    "host bits are set: did you mean `{}/{len}`?",
-                    std::net::Ipv6Addr::from(u128::from(a) & mask)
-                )
-            })
-        }
-        Ok(_) => Some("the prefix length is too long".into()),
-        Err(_) => Some(format!("`{addr}` is not an IP address")),
     }
 }
 
@@ -389,6 +334,12 @@ mod tests {
         assert!(invalid(VarType::AccountId, "12345").is_some());
         assert!(invalid(VarType::Email, "ops@example.com").is_none());
         assert!(invalid(VarType::Region, "us-east-7").is_some());
+        assert!(
+            invalid(VarType::Email, "a..b@example.com")
+                .unwrap()
+                .contains("doubled dot")
+        );
+        assert!(invalid(VarType::Email, "a@example").is_some());
     }
 
     #[test]

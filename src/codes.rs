@@ -2,7 +2,7 @@
 //! ([`lookup`]) and `docs/diagnostic-codes.md` ([`markdown`]), both generated
 //! from the code table in `src/diag/code.rs`.
 
-pub use crate::diag::code::{CODES, Code, Info};
+pub use crate::diag::code::{CODES, Code, Info, RETIRED};
 
 /// The table row of a code written as `code` (case-insensitive).
 pub fn lookup(code: &str) -> Option<&'static Info> {
@@ -30,6 +30,10 @@ pub fn markdown() -> String {
             c.explain.replace('|', "\\|")
         ));
     }
+    out.push_str(&format!(
+        "\nRetired codes, never emitted and not reused: {}.\n",
+        RETIRED.join(", ")
+    ));
     out
 }
 
@@ -81,10 +85,14 @@ mod tests {
             );
             assert_eq!(c.code as usize, i, "{s} is not at its index");
             assert!(!c.title.ends_with('.'), "{s}");
+            assert!(!RETIRED.contains(&s), "{s} is retired and cannot be reused");
             assert_eq!(
                 lookup(&s.to_ascii_lowercase()).map(|i| i.code),
                 Some(c.code)
             );
+        }
+        for r in RETIRED {
+            assert!(lookup(r).is_none(), "{r}");
         }
         assert!(lookup("MI9999").is_none());
     }

@@ -2,16 +2,17 @@
 //!
 //! Input: a [`Model`]. Output: diagnostics, never an `Err`. Each rule is a small
 //! function in the [`RULES`] table with its code; rules locate findings by spec
-//! pointer and the pipeline maps pointers to source spans.
+//! pointer and the pipeline maps pointers to source spans. Values inside
+//! strings (domains, addresses, CIDRs, …) are judged by [`crate::values`].
 
 use std::collections::BTreeMap;
 
 mod names;
 
-use crate::cfn_data;
-use crate::diag::{Code, Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic};
 use crate::ids;
 use crate::model::Model;
+use crate::values::{self, domain_problem};
 
 mod lints;
 mod receiving;
@@ -44,31 +45,16 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
 }
 
 pub(crate) fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
-    if cfn_data::is_region(region) {
-        return None;
-    }
-    let regions = &cfn_data::data().regions;
-    let normalised = region.replace('_', "-").to_ascii_lowercase();
-    let help = if cfn_data::is_region(&normalised) {
-        format!("did you mean `{normalised}`?")
-    } else {
-        match suggest(region, regions.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "use an AWS region code such as `us-east-1` or `eu-west-1`".into(),
-        }
-    };
-    Some(
+    values::region_problem(region).map(|help| {
         Diagnostic::error(Code::MI3001, format!("`{region}` is not an AWS region"))
             .path(ptr)
-            .help(help),
-    )
+            .help(help)
+    })
 }
 
 fn regions_exist(m: &Model, out: &mut Vec<Diagnostic>) {
     out.extend(region_diag(&m.primary, "/regions/primary"));
 }
-
-pub use crate::values::domain_problem;
 
 fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     for z in &m.zones {
@@ -194,10 +180,9 @@ fn dmarc_addresses(m: &Model, out: &mut Vec<Diagnostic>) {
         let Some(d) = &id.dmarc else { continue };
         for (key, list) in [("rua", &d.spec.rua), ("ruf", &d.spec.ruf)] {
             for (i, uri) in list.as_slice().iter().enumerate() {
-                let ok = uri.strip_prefix("mailto:").is_some_and(|addr| {
-                    addr.split_once('@')
-                        .is_some_and(|(l, dom)| !l.is_empty() && domain_problem(dom).is_none())
-                });
+                let ok = uri
+                    .strip_prefix("mailto:")
+                    .is_some_and(|addr| values::email_problem(addr).is_none());
                 if !ok {
                     let ptr = match list {
                         crate::spec::OneOrMany::One(_) => format!("{}/{key}", d.ptr),

@@ -14,7 +14,8 @@ use crate::spec::{
     RuleAction, RuleCondition, SizeTest, StringTest, TlsTest, Verdict,
 };
 
-use super::{domain_problem, region_diag, zone_help};
+use super::{region_diag, zone_help};
+use crate::values::{self, CidrError, Family, domain_problem};
 
 /// Every receiving rule, run from the main table.
 pub fn check(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -270,30 +271,9 @@ fn string_test(t: &StringTest, ptr: &str, max_values: Option<usize>, out: &mut V
     }
 }
 
-fn cidr_problem(value: &str, v6: bool) -> Option<String> {
-    let Some((addr, len)) = value.split_once('/') else {
-        return Some(format!(
-            "`{value}` is not a CIDR range: add the prefix length, e.g. `{value}/32`"
-        ));
-    };
-    let max = if v6 { 128 } else { 32 };
-    let ok_len = len.parse::<u8>().is_ok_and(|l| l <= max);
-    let ok_addr = if v6 {
-        addr.parse::<std::net::Ipv6Addr>().is_ok()
-    } else {
-        addr.parse::<std::net::Ipv4Addr>().is_ok()
-    };
-    if ok_addr && ok_len {
-        None
-    } else {
-        Some(format!(
-            "`{value}` is not an {} CIDR range",
-            if v6 { "IPv6" } else { "IPv4" }
-        ))
-    }
-}
-
-fn ip_test(t: &IpTest, ptr: &str, family: Option<bool>, out: &mut Vec<Diagnostic>) {
+/// The IP ranges of a test, by the one CIDR rule (see [`crate::values`]):
+/// `family` is IPv4 (`sender_ip`), IPv6 (`sender_ipv6`) or either (`source_ip`).
+fn ip_test(t: &IpTest, ptr: &str, family: Family, out: &mut Vec<Diagnostic>) {
     let (_, values) = t.parts();
     if values.is_empty() || values.len() > 10 {
         out.push(
@@ -303,15 +283,41 @@ fn ip_test(t: &IpTest, ptr: &str, family: Option<bool>, out: &mut Vec<Diagnostic
         );
     }
     for v in values {
-        let v6 = family.unwrap_or(v.contains(':'));
-        if let Some(why) = cidr_problem(v, v6) {
-            let help = match family {
-                Some(false) if v.contains(':') => "IPv6 ranges go under `sender_ipv6`".to_string(),
-                Some(true) if !v.contains(':') => "IPv4 ranges go under `sender_ip`".to_string(),
-                _ => "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`".to_string(),
-            };
-            out.push(Diagnostic::error(Code::MI3305, why).path(ptr).help(help));
-        }
+        let (message, help) = match values::parse_cidr(v, family) {
+            Ok(_) => continue,
+            Err(CidrError::NoPrefix { suggestion }) => (
+                format!("`{v}` is not a CIDR range: add the prefix length, e.g. `{suggestion}`"),
+                "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`".to_string(),
+            ),
+            Err(CidrError::HostBits { network, host }) => (
+                format!("the CIDR range `{v}` has host bits set"),
+                format!("did you mean `{network}`? (or `{host}` for the one address)"),
+            ),
+            Err(_) => {
+                let v6 = match family {
+                    Family::V4 => false,
+                    Family::V6 => true,
+                    Family::Any => v.contains(':'),
+                };
+                let help = match family {
+                    Family::V4 if v.contains(':') => "IPv6 ranges go under `sender_ipv6`",
+                    Family::V6 if !v.contains(':') => "IPv4 ranges go under `sender_ip`",
+                    _ => "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`",
+                };
+                (
+                    format!(
+                        "`{v}` is not an {} CIDR range",
+                        if v6 { "IPv6" } else { "IPv4" }
+                    ),
+                    help.to_string(),
+                )
+            }
+        };
+        out.push(
+            Diagnostic::error(Code::MI3305, message)
+                .path(ptr)
+                .help(help),
+        );
     }
 }
 
@@ -420,10 +426,10 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
                         string_test(t, &format!("{cptr}/recipient"), None, out)
                     }
                     PolicyCondition::SenderIp(t) => {
-                        ip_test(t, &format!("{cptr}/sender_ip"), Some(false), out)
+                        ip_test(t, &format!("{cptr}/sender_ip"), Family::V4, out)
                     }
                     PolicyCondition::SenderIpv6(t) => {
-                        ip_test(t, &format!("{cptr}/sender_ipv6"), Some(true), out)
+                        ip_test(t, &format!("{cptr}/sender_ipv6"), Family::V6, out)
                     }
                     PolicyCondition::Tls(t) => {
                         let p = format!("{cptr}/tls");
@@ -521,7 +527,7 @@ fn rule_condition(c: &RuleCondition, ptr: &str, m: &Model, out: &mut Vec<Diagnos
         }
         C::Spf(_) | C::Dkim(_) | C::Dmarc(_) | C::Tls(_) | C::TlsWrapped(_) | C::ReadReceipt(_) => {
         }
-        C::SourceIp(t) => ip_test(t, &format!("{ptr}/source_ip"), None, out),
+        C::SourceIp(t) => ip_test(t, &format!("{ptr}/source_ip"), Family::Any, out),
         C::MessageSize(t) => size_test(t, &format!("{ptr}/message_size"), out),
         C::Analysis(t) => analysis(t, &format!("{ptr}/analysis"), true, m, out),
         C::AddressList(t) => address_list(&t.list, &format!("{ptr}/address_list"), m, out),
@@ -697,19 +703,19 @@ fn rule_action(a: &RuleAction, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) 
                 );
             }
             for addr in v {
-                if !address_ok(addr) {
+                if let Some(why) = values::email_problem(addr) {
                     out.push(
                         Diagnostic::error(
                             Code::MI3314,
                             format!("`{addr}` is not an email address"),
                         )
                         .path(format!("{ptr}/replace_recipients"))
-                        .help("write `name@example.com` (letters, digits and `@+.-`)"),
+                        .help(why),
                     );
                 }
             }
         }
-        RuleAction::Bounce(b) if !address_ok(&b.sender) => {
+        RuleAction::Bounce(b) if values::email_problem(&b.sender).is_some() => {
             out.push(
                     Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
                         .path(format!("{ptr}/bounce/sender"))
@@ -723,13 +729,6 @@ fn rule_action(a: &RuleAction, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) 
         ),
         _ => {}
     }
-}
-
-fn address_ok(a: &str) -> bool {
-    a.split_once('@')
-        .is_some_and(|(l, d)| !l.is_empty() && domain_problem(d).is_none() && a.len() <= 254)
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@+.-_".contains(c))
 }
 
 fn ingress(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -942,11 +941,16 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
             for (j, r) in rule.recipients.iter().enumerate() {
-                let dom = r.rsplit('@').next().unwrap_or(r);
-                if let Some(why) = domain_problem(dom.trim_start_matches('.')) {
+                // An address, a domain, or `.example.com` for its subdomains.
+                let problem = if r.contains('@') {
+                    values::email_problem(r).map(|why| (Code::MI3314, why))
+                } else {
+                    domain_problem(r.trim_start_matches('.')).map(|why| (Code::MI3003, why))
+                };
+                if let Some((code, why)) = problem {
                     out.push(
                         Diagnostic::error(
-                            Code::MI3003,
+                            code,
                             format!("`{r}` is not a recipient address or domain"),
                         )
                         .path(format!("{rptr}/recipients/{j}"))
@@ -986,7 +990,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                     }
                     ReceiptAction::Lambda(l) => ("lambda", &l.topic),
                     ReceiptAction::Bounce(b) => {
-                        if !address_ok(&b.sender) {
+                        if values::email_problem(&b.sender).is_some() {
                             out.push(
                                 Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
                                     .path(format!("{aptr}/bounce/sender"))
@@ -1012,16 +1016,40 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
 mod tests {
     use super::*;
 
+    fn ip(ranges: &[&str], family: Family) -> Vec<(String, String)> {
+        let t = IpTest::In(crate::spec::OneOrMany::Many(
+            ranges.iter().map(|r| r.to_string()).collect(),
+        ));
+        let mut out = Vec::new();
+        ip_test(&t, "/x", family, &mut out);
+        out.into_iter()
+            .map(|d| (d.message, d.help.unwrap_or_default()))
+            .collect()
+    }
+
     #[test]
     fn cidrs() {
-        assert_eq!(cidr_problem("10.0.0.0/8", false), None);
-        assert_eq!(cidr_problem("2001:db8::/32", true), None);
-        assert!(cidr_problem("10.0.0.0", false).unwrap().contains("prefix"));
-        assert!(cidr_problem("10.0.0.0/33", false).is_some());
-        assert!(cidr_problem("2001:db8::/32", false).is_some());
+        assert!(ip(&["10.0.0.0/8", "0.0.0.0/0"], Family::V4).is_empty());
+        assert!(ip(&["2001:db8::/32"], Family::V6).is_empty());
+        assert!(ip(&["2001:db8::/32", "203.0.113.0/24"], Family::Any).is_empty());
+        let d = ip(&["10.0.0.0"], Family::V4);
+        assert!(
+            d[0].0.contains("add the prefix length, e.g. `10.0.0.0/32`"),
+            "{d:?}"
+        );
+        let d = ip(&["10.0.0.0/33"], Family::V4);
+        assert_eq!(d[0].0, "`10.0.0.0/33` is not an IPv4 CIDR range");
+        let d = ip(&["2001:db8::/32"], Family::V4);
+        assert_eq!(d[0].1, "IPv6 ranges go under `sender_ipv6`");
+        let d = ip(&["10.0.0.1/24"], Family::Any);
+        assert_eq!(d[0].0, "the CIDR range `10.0.0.1/24` has host bits set");
+        assert!(d[0].1.contains("did you mean `10.0.0.0/24`?"), "{d:?}");
+        assert_eq!(ip(&[], Family::Any).len(), 1);
+    }
+
+    #[test]
+    fn headers() {
         assert!(header_name_ok("X-Archived"));
         assert!(!header_name_ok("Subject"));
-        assert!(address_ok("a+b@example.com"));
-        assert!(!address_ok("nobody"));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{domain_problem, region_diag};
+use super::region_diag;
 use crate::cfn_data;
 use crate::compile;
 use crate::diag::{Code, Diagnostic, suggest};
@@ -13,6 +13,7 @@ use crate::ids;
 use crate::model::sending::{NamedRef, RoleScope};
 use crate::model::{Dkim, Model};
 use crate::spec::Replication;
+use crate::values::{self, domain_problem};
 
 /// Every sending rule, in order.
 pub fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -71,24 +72,13 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Why `addr` is not an email address, if it is not.
-fn address_problem(addr: &str) -> Option<String> {
-    let Some((local, domain)) = addr.rsplit_once('@') else {
-        return Some("an address has one `@`".into());
-    };
-    if local.is_empty() || local.contains('@') || local.chars().any(char::is_whitespace) {
-        return Some(format!("`{local}` is not a valid local part"));
-    }
-    domain_problem(domain)
-}
-
 fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
     for id in &m.identities {
         if id.is_email {
-            if let Some(why) = address_problem(&id.domain) {
+            if let Some(why) = values::email_problem(&id.domain) {
                 out.push(
                     Diagnostic::error(
-                        Code::MI3003,
+                        Code::MI3314,
                         format!("`{}` is not a valid email address", id.domain),
                     )
                     .key_path(&id.ptr)
@@ -408,18 +398,5 @@ fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
                 .help(help),
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses() {
-        assert_eq!(address_problem("a@example.com"), None);
-        assert!(address_problem("a@b@example.com").is_some());
-        assert!(address_problem("@example.com").is_some());
-        assert!(address_problem("a@com").is_some());
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Codes are grouped by stage — `MI1xxx` load and schema, `MI2xxx` references,
 //! `MI3xxx` semantics, `MI4xxx` lints, `MI5xxx` live checks of deployed stacks —
-//! and are never reused. The [`Code`] enum is the only way to name a code when
+//! and are never reused (see [`RETIRED`]). The [`Code`] enum is the only way to name a code when
 //! building a [`Diagnostic`](super::Diagnostic), so a diagnostic cannot carry a
 //! code that is not in this table. `docs/diagnostic-codes.md` and `mailinfra explain` are
 //! generated from it (see `crate::codes`).
@@ -18,6 +18,10 @@ pub struct Info {
     pub title: &'static str,
     pub explain: &'static str,
 }
+
+/// Codes that were documented once and are no longer (never emitted); they
+/// are not reused.
+pub const RETIRED: &[&str] = &["MI3009", "MI3010", "MI3011", "MI3012", "MI3013"];
 
 macro_rules! codes {
     ($(
@@ -226,7 +230,7 @@ codes! {
     MI3005 {
         severity: Error,
         title: "invalid DMARC report address",
-        explain: "DMARC report addresses are `mailto:` URIs, e.g. `mailto:dmarc@example.com`.",
+        explain: "DMARC report addresses are `mailto:` URIs of an email address (by the rule MI3314 explains), e.g. `mailto:dmarc@example.com`.",
     }
     MI3006 {
         severity: Error,
@@ -242,31 +246,6 @@ codes! {
         severity: Error,
         title: "name breaks a CloudFormation name rule",
         explain: "The name becomes part of a physical resource name (e.g. `ArchiveName` is `<project>-<name>`, at most 64 characters of letters, digits, `_` and `-`, starting and ending with a letter or digit). CloudFormation would reject it at deploy time; rename it.",
-    }
-    MI3009 {
-        severity: Error,
-        title: "invalid CIDR block",
-        explain: "CIDR blocks are `ADDRESS/PREFIX` with the prefix 0–32 (IPv4) or 0–128 (IPv6), no leading zeros in IPv4 octets, no host bits set (`10.0.0.1/24` is rejected: write `10.0.0.0/24`, or `10.0.0.1/32` for one address), and the address family of the list they are in.",
-    }
-    MI3010 {
-        severity: Error,
-        title: "invalid email address",
-        explain: "Email addresses are `local@domain` with an unquoted ASCII local part of at most 64 characters (`+` tags are fine), a valid domain, and at most 254 characters in all. Quoted local parts are valid email but SES and Mail Manager do not accept them.",
-    }
-    MI3011 {
-        severity: Error,
-        title: "invalid port",
-        explain: "TCP ports are 1 to 65535.",
-    }
-    MI3012 {
-        severity: Error,
-        title: "invalid size",
-        explain: "Sizes are a whole number and a unit: `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB` (powers of 1024), e.g. `10MB`. A bare number is rejected because its unit would be a guess.",
-    }
-    MI3013 {
-        severity: Error,
-        title: "invalid duration",
-        explain: "Durations are a whole number and a unit: `s`, `m`, `h`, `d` or `w`, e.g. `5m`. A bare number is rejected because its unit would be a guess.",
     }
     MI3101 {
         severity: Error,
@@ -361,7 +340,7 @@ codes! {
     MI3305 {
         severity: Error,
         title: "invalid CIDR range",
-        explain: "IP tests take 1 to 10 CIDR ranges (`203.0.113.0/24`, `2001:db8::/32`). In traffic policies IPv4 ranges go under `sender_ip` and IPv6 ranges under `sender_ipv6`.",
+        explain: "IP tests take 1 to 10 CIDR ranges (`203.0.113.0/24`, `2001:db8::/32`). A range is `ADDRESS/PREFIX`: the prefix is required (`/32` or `/128` for one address) and at most 32 (IPv4) or 128 (IPv6), neither IPv4 octets nor the prefix have leading zeros, and the host bits are zero: `10.0.0.1/24` is rejected, with the range it names (`10.0.0.0/24`) or the one address (`10.0.0.1/32`) as the fix. In traffic policies IPv4 ranges go under `sender_ip` and IPv6 ranges under `sender_ipv6`.",
     }
     MI3306 {
         severity: Error,
@@ -376,7 +355,7 @@ codes! {
     MI3308 {
         severity: Error,
         title: "invalid size",
-        explain: "Sizes are bytes or a number with a unit: B, KB, MB, GB (powers of 1000), KiB, MiB, GiB (powers of 1024). A size test has exactly one operator.",
+        explain: "Sizes are bytes or a number with a unit: B, KB, MB, GB (powers of 1000), KiB, MiB, GiB (powers of 1024), from 1 byte to 1,000,000 GB. A size test has exactly one operator.",
     }
     MI3309 {
         severity: Error,
@@ -406,7 +385,7 @@ codes! {
     MI3314 {
         severity: Error,
         title: "invalid email address",
-        explain: "Replacement recipients and bounce senders are plain addresses (`name@example.com`); `replace_recipients` takes 1 to 100.",
+        explain: "Email addresses (identities written as an address, receipt rule recipients, replacement recipients, bounce senders) are `local@domain` with an unquoted ASCII local part of at most 64 characters (`+` tags are fine; no leading, trailing or doubled dot), a valid domain, and at most 254 characters in all. Quoted local parts are valid email but SES and Mail Manager do not accept them. `replace_recipients` takes 1 to 100 addresses.",
     }
     MI3315 {
         severity: Error,
