@@ -71,6 +71,11 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
         Ok(spec) => {
             let model = model::resolve(&spec);
             out.diagnostics = check::check(&model);
+            if !model.sending.overrides.is_empty()
+                && let Ok(set) = compile::compile(&model)
+            {
+                out.diagnostics.extend(check::compiled(&model, &set));
+            }
             out.model = Some(model);
         }
     }

@@ -1,12 +1,17 @@
 //! Check: semantic rules over the resolved model.
 //!
 //! Input: a [`Model`]. Output: diagnostics, never an `Err`. Each rule is a small
-//! function in the [`RULES`] table with its code; rules locate findings by spec
+//! function in the `RULES` table with its code; rules locate findings by spec
 //! pointer and the pipeline maps pointers to source spans. Values inside
 //! strings (domains, addresses, CIDRs, …) are judged by [`crate::values`].
+//!
+//! `check` runs before compile and never runs the compiler. The rules that
+//! need the compiled templates (overrides) are `compiled`, which the
+//! pipeline runs after compile.
 
 use std::collections::BTreeMap;
 
+mod compiled;
 mod names;
 
 use crate::diag::{Code, Diagnostic};
@@ -17,6 +22,8 @@ use crate::values::{self, domain_problem};
 mod lints;
 mod receiving;
 pub mod sending;
+
+pub use compiled::compiled;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 

@@ -1,12 +1,13 @@
 //! Checks, sending side: regions and the global endpoint, identity forms
 //! (addresses, BYODKIM, replication), references to configuration sets and
-//! identities, IAM trust, physical names, DNS record clashes and overrides.
+//! identities, IAM trust, physical names and DNS record clashes. Overrides
+//! are judged against the compiled templates, after compile (see
+//! [`super::compiled`]).
 
 use std::collections::BTreeMap;
 
 use super::region_diag;
 use crate::cfn_data;
-use crate::compile;
 use crate::diag::{Code, Diagnostic, suggest};
 use crate::dns;
 use crate::ids;
@@ -26,7 +27,6 @@ pub fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
     event_destinations(m, out);
     sending_ids_unique(m, out);
     dns_clashes(m, out);
-    overrides(m, out);
 }
 
 fn secondary_region(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -341,62 +341,5 @@ fn dns_clashes(m: &Model, out: &mut Vec<Diagnostic>) {
             .related_path(&first.owner, format!("the {} record comes from here", first.purpose))
             .help("a name holds one record set per type: change one of the names (e.g. another MAIL FROM subdomain)"),
         );
-    }
-}
-
-fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
-    if m.sending.overrides.is_empty() {
-        return;
-    }
-    let Ok(set) = compile::compile(m) else { return };
-    let mut generated: BTreeMap<&str, &str> = BTreeMap::new();
-    for s in &set.stacks {
-        for (id, r) in &s.template.resources {
-            generated.insert(id, &r.resource_type);
-        }
-    }
-    for o in &m.sending.overrides {
-        let Some(rtype) = generated.get(o.logical_id.as_str()) else {
-            let help = match suggest(&o.logical_id, generated.keys().copied()) {
-                Some(s) => format!("did you mean `{s}`? (`mailinfra build` writes every logical id)"),
-                None => "overrides name a logical id of a generated resource; `mailinfra build` writes them all".into(),
-            };
-            out.push(
-                Diagnostic::error(
-                    Code::MI3111,
-                    format!(
-                        "no generated resource has the logical id `{}`",
-                        o.logical_id
-                    ),
-                )
-                .key_path(&o.ptr)
-                .help(help),
-            );
-            continue;
-        };
-        let Some(facts) = cfn_data::type_facts(rtype) else {
-            continue;
-        };
-        for key in o.properties.keys() {
-            if facts.properties.iter().any(|p| p == key) {
-                continue;
-            }
-            let help = match suggest(key, facts.properties.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("properties of {rtype}: {}", facts.properties.join(", ")),
-            };
-            out.push(
-                Diagnostic::error(
-                    Code::MI3112,
-                    format!("the resource type `{rtype}` has no property `{key}`"),
-                )
-                .key_path(format!(
-                    "{}/properties/{}",
-                    o.ptr,
-                    crate::load::escape_pointer(key)
-                ))
-                .help(help),
-            );
-        }
     }
 }
