@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub mod code;
 
-pub use code::{Code, Info};
+pub use code::{Code, Info, Witness};
 
 /// A position in the source: 1-based line and column (in characters).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

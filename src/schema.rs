@@ -46,11 +46,9 @@ pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     // Deserialising from a borrowed value avoids copying the whole tree.
     <Spec as serde::Deserialize>::deserialize(&doc.json).map_err(|e| {
         vec![
-            Diagnostic::error(
-                Code::MI1107,
-                format!("the spec does not fit its types: {e}"),
-            )
-            .at(doc.root.span),
+            Diagnostic::error(Code::MI1107, format!("the spec does not fit its types: {e}"))
+                .at(doc.root.span)
+                .help("a whole number written with a decimal point (`ttl: 300.0`) is a common cause: write `300`; `mailinfra schema` prints what every key takes"),
         ]
     })
 }
@@ -474,7 +472,9 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             }
             d
         }
-        _ => Diagnostic::error(Code::MI1107, format!("`{name}`: {}", err.masked())).at(at),
+        _ => Diagnostic::error(Code::MI1107, format!("`{name}`: {}", err.masked()))
+            .at(at)
+            .help("`mailinfra schema` prints what this key takes"),
     };
     out.push(d.path(ptr));
 }
