@@ -41,7 +41,7 @@ pub const BLUEPRINTS: &[(&str, &str, &str)] = blueprints![
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum VarType {
+pub(crate) enum VarType {
     Domain,
     Region,
     Cidr,
@@ -67,7 +67,7 @@ pub enum VarType {
 
 impl VarType {
     /// The element type of a list type.
-    pub fn element(self) -> Option<VarType> {
+    pub(crate) fn element(self) -> Option<VarType> {
         match self {
             VarType::DomainList => Some(VarType::Domain),
             VarType::CidrList => Some(VarType::Cidr),
@@ -77,7 +77,7 @@ impl VarType {
     }
 
     /// The type name used in `blueprint.yaml` and in messages.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             VarType::Domain => "domain",
             VarType::Region => "region",
@@ -98,28 +98,28 @@ impl VarType {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Variable {
+pub(crate) struct Variable {
     #[serde(rename = "type")]
-    pub var_type: VarType,
-    pub description: String,
-    pub default: Option<String>,
+    pub(crate) var_type: VarType,
+    pub(crate) description: String,
+    pub(crate) default: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Meta {
-    pub description: String,
+pub(crate) struct Meta {
+    pub(crate) description: String,
     #[serde(default)]
-    pub variables: BTreeMap<String, Variable>,
+    pub(crate) variables: BTreeMap<String, Variable>,
 }
 
-pub struct Blueprint {
-    pub name: &'static str,
-    pub meta: Meta,
-    pub template: &'static str,
+pub(crate) struct Blueprint {
+    pub(crate) name: &'static str,
+    pub(crate) meta: Meta,
+    pub(crate) template: &'static str,
 }
 
-pub fn all() -> anyhow::Result<Vec<Blueprint>> {
+pub(crate) fn all() -> anyhow::Result<Vec<Blueprint>> {
     BLUEPRINTS
         .iter()
         .map(|(name, meta, template)| parse(name, meta, template))
@@ -146,7 +146,7 @@ fn parse(name: &'static str, meta: &str, template: &'static str) -> anyhow::Resu
     })
 }
 
-pub fn find(name: &str) -> anyhow::Result<Blueprint> {
+pub(crate) fn find(name: &str) -> anyhow::Result<Blueprint> {
     let all = all()?;
     let names: Vec<&str> = all.iter().map(|b| b.name).collect();
     match all.into_iter().find(|b| b.name == name) {
@@ -162,7 +162,7 @@ pub fn find(name: &str) -> anyhow::Result<Blueprint> {
 }
 
 /// Why `value` is not a valid value of `t`, if it is not.
-pub fn invalid(t: VarType, value: &str) -> Option<String> {
+pub(crate) fn invalid(t: VarType, value: &str) -> Option<String> {
     match t.element() {
         Some(e) => list_items(value)
             .iter()
@@ -256,7 +256,7 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
 
 /// Renders a blueprint with `values` (missing ones take their defaults).
 /// `ask` is called for a variable without value or default (on a terminal).
-pub fn render(
+pub(crate) fn render(
     bp: &Blueprint,
     values: &BTreeMap<String, String>,
     ask: &mut dyn FnMut(&str, &Variable) -> Option<String>,

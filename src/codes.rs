@@ -1,20 +1,24 @@
 //! The diagnostic code registry as users see it: `mailinfra explain CODE`
-//! ([`lookup`]) and `docs/diagnostic-codes.md` ([`markdown`]), both generated
+//! ([`lookup`]) and `docs/diagnostic-codes.md` (`markdown`), both generated
 //! from the code table in `src/diag/code.rs`.
 //!
 //! The tests here hold the table to the truth: the doc is not stale, and every
 //! code is emitted by a real input, an invalid fixture or a named test (see
 //! [`Witness`]). A code only mentioned in the sources counts for nothing.
 
-pub use crate::diag::code::{CODES, Code, Info, RETIRED, Witness};
+#[cfg(test)]
+pub(crate) use crate::diag::code::{CODES, RETIRED};
+pub use crate::diag::{Code, Info, Witness};
 
 /// The table row of a code written as `code` (case-insensitive).
 pub fn lookup(code: &str) -> Option<&'static Info> {
     Code::parse(code).map(Code::info)
 }
 
-/// The code list as Markdown: what `docs/diagnostic-codes.md` holds.
-pub fn markdown() -> String {
+/// The code list as Markdown: what `docs/diagnostic-codes.md` holds (written
+/// and checked by the tests).
+#[cfg(test)]
+pub(crate) fn markdown() -> String {
     let mut out = String::from(
         "# Diagnostic codes\n\n\
          Generated from `src/diag/code.rs` (a test fails when this file is stale; \

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-pub mod code;
+pub(crate) mod code;
 
 pub use code::{Code, Info, Witness};
 
@@ -32,7 +32,7 @@ pub struct Span {
 }
 
 impl Span {
-    pub fn at(line: u32, col: u32) -> Span {
+    pub(crate) fn at(line: u32, col: u32) -> Span {
         let p = Pos { line, col };
         Span { start: p, end: p }
     }
@@ -47,7 +47,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -96,19 +96,23 @@ impl Diagnostic {
     }
 
     /// Names a related place by the spec pointer of its mapping entry.
-    pub fn related_path(mut self, path: impl Into<String>, note: impl Into<String>) -> Diagnostic {
+    pub(crate) fn related_path(
+        mut self,
+        path: impl Into<String>,
+        note: impl Into<String>,
+    ) -> Diagnostic {
         self.related_paths.push((path.into(), note.into()));
         self
     }
 
     /// Places the diagnostic at the key of the mapping entry `path` names.
-    pub fn key_path(mut self, path: impl Into<String>) -> Diagnostic {
+    pub(crate) fn key_path(mut self, path: impl Into<String>) -> Diagnostic {
         self.path = path.into();
         self.at_key = true;
         self
     }
 
-    pub fn at(mut self, span: Span) -> Diagnostic {
+    pub(crate) fn at(mut self, span: Span) -> Diagnostic {
         self.span = Some(span);
         self
     }
@@ -118,12 +122,12 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
-    pub fn related(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
+    pub(crate) fn related(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
         self.related.push((span, note.into()));
         self
     }
@@ -135,7 +139,7 @@ impl Diagnostic {
 
 /// What maps spec pointers (`/identities/example.com`) to source spans: the
 /// loaded document.
-pub trait Locate {
+pub(crate) trait Locate {
     /// The span of the value the pointer names (or of its nearest ancestor).
     fn span_of(&self, pointer: &str) -> Span;
     /// The span of the key of the mapping entry the pointer names (or of its value).
@@ -143,7 +147,7 @@ pub trait Locate {
 }
 
 /// Gives every diagnostic located by spec pointer its source span.
-pub fn locate(diags: &mut [Diagnostic], doc: &impl Locate) {
+pub(crate) fn locate(diags: &mut [Diagnostic], doc: &impl Locate) {
     for d in diags {
         if d.span.is_none() && !d.path.is_empty() {
             d.span = Some(if d.at_key {
@@ -159,7 +163,7 @@ pub fn locate(diags: &mut [Diagnostic], doc: &impl Locate) {
 }
 
 /// Sorts diagnostics by position (file-level ones first), then by code, and drops exact repeats.
-pub fn sort(diags: &mut Vec<Diagnostic>) {
+pub(crate) fn sort(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
         (a.span.map(|s| s.start), a.code, &a.path, &a.message).cmp(&(
             b.span.map(|s| s.start),
@@ -402,7 +406,10 @@ fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, color: &
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

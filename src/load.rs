@@ -1,6 +1,6 @@
 //! Load: bytes on disk → a YAML [`Document`] whose every node keeps its source span.
 //!
-//! Input: a path. Output: the document (a tree of [`Node`]s plus an index from
+//! Input: a path. Output: the document (a tree of `Node`s plus an index from
 //! JSON pointer to span) or diagnostics. Invariants: no input makes this stage
 //! panic, hang or allocate without bound — the file size is capped, the tree is
 //! built without recursion with a depth cap, and alias expansion has a budget.
@@ -20,13 +20,13 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// Mappings with fewer entries are checked for duplicate keys by a scan.
 const SCAN_KEYS: usize = 16;
 /// Deepest nesting accepted.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Most nodes a document may hold after alias expansion (keeps memory under
 /// about 100 MB; a 10,000-domain spec has well under 100,000).
-pub const MAX_NODES: usize = 500_000;
+pub(crate) const MAX_NODES: usize = 500_000;
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum NodeValue {
+pub(crate) enum NodeValue {
     Null,
     Bool(bool),
     Int(i64),
@@ -38,37 +38,37 @@ pub enum NodeValue {
 
 /// A mapping key: keys are strings in this language (scalars are taken by their text).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Key {
-    pub name: String,
-    pub span: Span,
+pub(crate) struct Key {
+    pub(crate) name: String,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Node {
-    pub value: NodeValue,
-    pub span: Span,
+pub(crate) struct Node {
+    pub(crate) value: NodeValue,
+    pub(crate) span: Span,
     /// For a plain scalar read as a number or bool, the text as written (for
     /// "quote it" hints).
-    pub plain: Option<String>,
+    pub(crate) plain: Option<String>,
 }
 
 /// Where a node is: its value's span and, for a mapping entry, its key's span.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Place {
-    pub key: Option<Span>,
-    pub value: Span,
+pub(crate) struct Place {
+    pub(crate) key: Option<Span>,
+    pub(crate) value: Span,
 }
 
 /// A loaded spec file.
 #[derive(Debug)]
 pub struct Document {
-    pub file: String,
-    pub text: String,
-    pub root: Node,
+    pub(crate) file: String,
+    pub(crate) text: String,
+    pub(crate) root: Node,
     /// The JSON form of `root`, what the schema and the spec types see.
     pub json: Value,
     /// JSON pointer (`/a/b/0`) → place in the source.
-    pub index: HashMap<String, Place>,
+    pub(crate) index: HashMap<String, Place>,
     /// `# mailinfra: allow CODE…` comments, in source order.
     pub allows: Vec<Allow>,
 }
@@ -79,15 +79,15 @@ pub struct Document {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allow {
     /// Where the comment is.
-    pub span: Span,
+    pub(crate) span: Span,
     /// The line whose node the comment applies to.
     pub line: u32,
     /// The codes as written, upper-cased.
-    pub codes: Vec<String>,
+    pub(crate) codes: Vec<String>,
 }
 
 /// The marker that starts an allow comment.
-pub const ALLOW_MARKER: &str = "mailinfra: allow";
+pub(crate) const ALLOW_MARKER: &str = "mailinfra: allow";
 
 /// Diagnostics found by spec pointer are placed in the source through this.
 impl Locate for Document {
@@ -102,17 +102,17 @@ impl Locate for Document {
 
 impl Document {
     /// The span for a JSON pointer, falling back to the nearest ancestor that exists.
-    pub fn span_of(&self, pointer: &str) -> Span {
+    pub(crate) fn span_of(&self, pointer: &str) -> Span {
         self.place_of(pointer).value
     }
 
     /// The span of the key of a mapping entry (or the value when there is no key).
-    pub fn key_span_of(&self, pointer: &str) -> Span {
+    pub(crate) fn key_span_of(&self, pointer: &str) -> Span {
         let place = self.place_of(pointer);
         place.key.unwrap_or(place.value)
     }
 
-    pub fn place_of(&self, pointer: &str) -> Place {
+    pub(crate) fn place_of(&self, pointer: &str) -> Place {
         let mut p = pointer;
         loop {
             if let Some(place) = self.index.get(p) {
@@ -258,7 +258,7 @@ fn prev_space_or_indicator(line: &str, i: usize) -> bool {
 }
 
 /// Reads and parses the spec at `path`.
-pub fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> {
+pub(crate) fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> {
     let file = path.display().to_string();
     let text = read_text(path).map_err(|d| (None, vec![d]))?;
     Document::parse(&file, text.clone()).map_err(|d| (Some(text), d))
@@ -266,7 +266,7 @@ pub fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> 
 
 /// Reads a regular file of at most [`MAX_FILE_BYTES`] as UTF-8.
 #[allow(clippy::result_large_err)] // a diagnostic is the error, once per file
-pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| io_diag(path, &e))?;
     if meta.is_dir() {
@@ -803,7 +803,7 @@ fn to_json(root: &Node, index: &mut HashMap<String, Place>) -> Value {
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
-pub fn escape_pointer(segment: &str) -> String {
+pub(crate) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

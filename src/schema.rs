@@ -35,7 +35,7 @@ fn validator() -> &'static Validator {
 }
 
 /// Validates the document and reads it into the spec types.
-pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
+pub(crate) fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     for err in validator().iter_errors(&doc.json) {
         explain(doc, &err, &mut diags);

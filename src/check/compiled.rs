@@ -12,7 +12,7 @@ use crate::diag::{Code, Diagnostic, suggest};
 use crate::model::Model;
 
 /// Judges the overrides against the compiled stacks (MI3111, MI3112).
-pub fn compiled(m: &Model, set: &StackSet) -> Vec<Diagnostic> {
+pub(crate) fn compiled(m: &Model, set: &StackSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     overrides(m, set, &mut out);
     out

@@ -8,7 +8,7 @@ use crate::spec::{
     IngressTls, IngressType, MailFromMode, PolicyCondition, RuleAction, RuleCondition, Verdict,
 };
 
-pub fn check(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     echo_spoofing(m, out);
     weak_tls(m, out);
     open_any_recipient(m, out);

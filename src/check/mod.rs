@@ -21,14 +21,14 @@ use crate::values::{self, domain_problem};
 
 mod lints;
 mod receiving;
-pub mod sending;
+mod sending;
 
-pub use compiled::compiled;
+pub(crate) use compiled::compiled;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 
 /// Every semantic rule, in the order they run.
-pub const RULES: &[(&str, Rule)] = &[
+pub(crate) const RULES: &[(&str, Rule)] = &[
     ("regions_exist", regions_exist),
     ("domains_valid", domains_valid),
     ("names_in_zones", names_in_zones),
@@ -43,7 +43,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("lints", lints::check),
 ];
 
-pub fn check(model: &Model) -> Vec<Diagnostic> {
+pub(crate) fn check(model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (_, rule) in RULES {
         rule(model, &mut out);

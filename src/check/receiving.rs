@@ -18,7 +18,7 @@ use super::{region_diag, zone_help};
 use crate::values::{self, CidrError, Family, domain_problem};
 
 /// Every receiving rule, run from the main table.
-pub fn check(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     regions_support(m, out);
     names(m, out);
     relays(m, out);

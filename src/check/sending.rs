@@ -17,7 +17,7 @@ use crate::spec::Replication;
 use crate::values::{self, domain_problem};
 
 /// Every sending rule, in order.
-pub fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
     secondary_region(m, out);
     global_endpoint(m, out);
     identity_forms(m, out);

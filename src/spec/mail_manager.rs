@@ -95,7 +95,7 @@ pub enum Retention {
 
 impl Retention {
     /// CloudFormation's `RetentionPeriod` value.
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             Retention::ThreeMonths => "THREE_MONTHS",
             Retention::SixMonths => "SIX_MONTHS",
@@ -116,9 +116,6 @@ impl Retention {
         }
     }
 }
-
-/// A secret given by its Secrets Manager ARN.
-pub const SECRET_ARN_PATTERN: &str = r"^arn:(aws|aws-cn|aws-us-gov|aws-eusc):secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=,.@-]+$";
 
 /// An SMTP relay: a server that Mail Manager hands mail to.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -184,7 +181,7 @@ pub enum AddonName {
 }
 
 impl AddonName {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             AddonName::TrendMicroVsapi => "TRENDMICRO_VSAPI",
             AddonName::SpamhausDbl => "SPAMHAUS_DBL",
@@ -204,7 +201,7 @@ pub enum Size {
 
 impl Size {
     /// The size in bytes, or why the text is not a size.
-    pub fn bytes(&self) -> Result<u64, String> {
+    pub(crate) fn bytes(&self) -> Result<u64, String> {
         match self {
             Size::Bytes(b) => Ok(*b),
             Size::Text(t) => crate::values::parse_size(t),
@@ -263,13 +260,13 @@ pub enum PolicyStatement {
 }
 
 impl PolicyStatement {
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         match self {
             PolicyStatement::Allow(_) => Verdict::Allow,
             PolicyStatement::Deny(_) => Verdict::Deny,
         }
     }
-    pub fn conditions(&self) -> &[PolicyCondition] {
+    pub(crate) fn conditions(&self) -> &[PolicyCondition] {
         match self {
             PolicyStatement::Allow(c) | PolicyStatement::Deny(c) => c,
         }
@@ -313,7 +310,7 @@ pub struct StringTest {
 
 impl StringTest {
     /// The operators given, with their CloudFormation names and values.
-    pub fn operators(&self) -> Vec<(&'static str, &[String])> {
+    pub(crate) fn operators(&self) -> Vec<(&'static str, &[String])> {
         [
             ("EQUALS", &self.equals),
             ("NOT_EQUALS", &self.not_equals),
@@ -345,7 +342,7 @@ pub struct NotIn {
 
 impl IpTest {
     /// (negated, ranges)
-    pub fn parts(&self) -> (bool, &[String]) {
+    pub(crate) fn parts(&self) -> (bool, &[String]) {
         match self {
             IpTest::In(v) => (false, v.as_slice()),
             IpTest::Not(n) => (true, n.not.as_slice()),
@@ -365,7 +362,7 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             TlsVersion::Tls12 => "TLS1_2",
             TlsVersion::Tls13 => "TLS1_3",
@@ -423,7 +420,7 @@ pub struct AnalysisTest {
 }
 
 impl AnalysisTest {
-    pub fn string_test(&self) -> StringTest {
+    pub(crate) fn string_test(&self) -> StringTest {
         StringTest {
             equals: self.equals.clone(),
             not_equals: self.not_equals.clone(),
@@ -465,7 +462,7 @@ pub enum AddressAttribute {
 }
 
 impl AddressAttribute {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             AddressAttribute::Recipient => "RECIPIENT",
             AddressAttribute::MailFrom => "MAIL_FROM",
@@ -488,7 +485,7 @@ pub enum AuthVerdict {
 }
 
 impl AuthVerdict {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             AuthVerdict::Pass => "PASS",
             AuthVerdict::Fail => "FAIL",
@@ -507,7 +504,7 @@ pub enum VerdictValues {
 }
 
 impl VerdictValues {
-    pub fn as_slice(&self) -> &[AuthVerdict] {
+    pub(crate) fn as_slice(&self) -> &[AuthVerdict] {
         match self {
             VerdictValues::One(v) => std::slice::from_ref(v),
             VerdictValues::Many(v) => v,
@@ -530,7 +527,7 @@ pub struct NotVerdict {
 }
 
 impl VerdictTest {
-    pub fn parts(&self) -> (bool, &[AuthVerdict]) {
+    pub(crate) fn parts(&self) -> (bool, &[AuthVerdict]) {
         match self {
             VerdictTest::Is(v) => (false, v.as_slice()),
             VerdictTest::Not(n) => (true, n.not.as_slice()),
@@ -548,7 +545,7 @@ pub enum DmarcValue {
 }
 
 impl DmarcValue {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             DmarcValue::None => "NONE",
             DmarcValue::Quarantine => "QUARANTINE",
@@ -579,7 +576,7 @@ pub struct NotDmarc {
 }
 
 impl DmarcTest {
-    pub fn parts(&self) -> (bool, &[DmarcValue]) {
+    pub(crate) fn parts(&self) -> (bool, &[DmarcValue]) {
         let (neg, v) = match self {
             DmarcTest::Is(v) => (false, v),
             DmarcTest::Not(n) => (true, &n.not),
@@ -644,7 +641,7 @@ pub enum CertificateField {
 }
 
 impl CertificateField {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             CertificateField::Cn => "CN",
             CertificateField::SanRfc822Name => "SAN_RFC822_NAME",
@@ -677,7 +674,7 @@ pub struct SizeTest {
 }
 
 impl SizeTest {
-    pub fn operators(&self) -> Vec<(&'static str, &'static str, &Size)> {
+    pub(crate) fn operators(&self) -> Vec<(&'static str, &'static str, &Size)> {
         [
             ("equals", "EQUALS", &self.equals),
             ("not_equals", "NOT_EQUALS", &self.not_equals),
@@ -772,7 +769,7 @@ pub enum OnFailure {
 }
 
 impl OnFailure {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             OnFailure::Continue => "CONTINUE",
             OnFailure::Drop => "DROP",
@@ -790,9 +787,6 @@ pub enum MailFromMode {
     #[default]
     Replace,
 }
-
-/// An IAM role ARN the action runs as (instead of a generated one).
-pub const ROLE_ARN_PATTERN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$";
 
 /// A rule action.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -842,13 +836,13 @@ pub struct ArchiveTargetFull {
 }
 
 impl ArchiveTarget {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             ArchiveTarget::Name(n) => n,
             ArchiveTarget::Full(f) => &f.to,
         }
     }
-    pub fn on_failure(&self) -> OnFailure {
+    pub(crate) fn on_failure(&self) -> OnFailure {
         match self {
             ArchiveTarget::Name(_) => OnFailure::Continue,
             ArchiveTarget::Full(f) => f.on_failure,
