@@ -106,7 +106,11 @@ fn main() {
             || {
                 let (diagnostics, wall, cpu) = check_once(&text);
                 let first = diagnostics.iter().find(|d| d.is_error());
-                assert_eq!(first.map(|d| d.code), Some(code), "{name}: {diagnostics:?}");
+                assert_eq!(
+                    first.map(|d| d.code.as_str()),
+                    Some(code),
+                    "{name}: {diagnostics:?}"
+                );
                 (wall, cpu)
             },
         );

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
+use crate::values::{self, Family};
+
 macro_rules! blueprints {
     ($($name:literal),* $(,)?) => {
         &[$((
@@ -39,7 +41,7 @@ pub const BLUEPRINTS: &[(&str, &str, &str)] = blueprints![
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum VarType {
+pub(crate) enum VarType {
     Domain,
     Region,
     Cidr,
@@ -65,7 +67,7 @@ pub enum VarType {
 
 impl VarType {
     /// The element type of a list type.
-    pub fn element(self) -> Option<VarType> {
+    pub(crate) fn element(self) -> Option<VarType> {
         match self {
             VarType::DomainList => Some(VarType::Domain),
             VarType::CidrList => Some(VarType::Cidr),
@@ -75,7 +77,7 @@ impl VarType {
     }
 
     /// The type name used in `blueprint.yaml` and in messages.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             VarType::Domain => "domain",
             VarType::Region => "region",
@@ -96,28 +98,28 @@ impl VarType {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Variable {
+pub(crate) struct Variable {
     #[serde(rename = "type")]
-    pub var_type: VarType,
-    pub description: String,
-    pub default: Option<String>,
+    pub(crate) var_type: VarType,
+    pub(crate) description: String,
+    pub(crate) default: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Meta {
-    pub description: String,
+pub(crate) struct Meta {
+    pub(crate) description: String,
     #[serde(default)]
-    pub variables: BTreeMap<String, Variable>,
+    pub(crate) variables: BTreeMap<String, Variable>,
 }
 
-pub struct Blueprint {
-    pub name: &'static str,
-    pub meta: Meta,
-    pub template: &'static str,
+pub(crate) struct Blueprint {
+    pub(crate) name: &'static str,
+    pub(crate) meta: Meta,
+    pub(crate) template: &'static str,
 }
 
-pub fn all() -> anyhow::Result<Vec<Blueprint>> {
+pub(crate) fn all() -> anyhow::Result<Vec<Blueprint>> {
     BLUEPRINTS
         .iter()
         .map(|(name, meta, template)| parse(name, meta, template))
@@ -144,7 +146,7 @@ fn parse(name: &'static str, meta: &str, template: &'static str) -> anyhow::Resu
     })
 }
 
-pub fn find(name: &str) -> anyhow::Result<Blueprint> {
+pub(crate) fn find(name: &str) -> anyhow::Result<Blueprint> {
     let all = all()?;
     let names: Vec<&str> = all.iter().map(|b| b.name).collect();
     match all.into_iter().find(|b| b.name == name) {
@@ -160,7 +162,7 @@ pub fn find(name: &str) -> anyhow::Result<Blueprint> {
 }
 
 /// Why `value` is not a valid value of `t`, if it is not.
-pub fn invalid(t: VarType, value: &str) -> Option<String> {
+pub(crate) fn invalid(t: VarType, value: &str) -> Option<String> {
     match t.element() {
         Some(e) => list_items(value)
             .iter()
@@ -198,22 +200,13 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
         ));
     }
     match t {
-        VarType::Domain => crate::check::domain_problem(value),
-        VarType::Region => {
-            (!crate::cfn_data::is_region(value)).then(|| format!("`{value}` is not an AWS region"))
-        }
-        VarType::Cidr => cidr_problem(value),
-        VarType::Email => match value.split_once('@') {
-            Some((local, domain))
-                if !local.is_empty()
-                    && local
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c)) =>
-            {
-                crate::check::domain_problem(domain)
-            }
-            _ => Some(format!("`{value}` is not an email address")),
-        },
+        VarType::Domain => values::domain_problem(value),
+        VarType::Region => values::region_problem(value)
+            .map(|help| format!("`{value}` is not an AWS region; {help}")),
+        VarType::Cidr => values::parse_cidr(value, Family::Any)
+            .err()
+            .map(|why| why.to_string()),
+        VarType::Email => values::email_problem(value),
         VarType::AccountId => (!(value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())))
             .then(|| "an AWS account id is 12 digits".to_string()),
         VarType::Name => {
@@ -239,20 +232,7 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
                 || value.ends_with(' '))
             .then(|| "a value may not start with `-`, `:` or a space, contain `: ` or end with `:` or a space".to_string())
         }
-        VarType::Arn => {
-            let parts: Vec<&str> = value.splitn(6, ':').collect();
-            let ok = parts.len() == 6
-                && parts[0] == "arn"
-                && parts[1].starts_with("aws")
-                && !parts[2].is_empty()
-                && !parts[5].is_empty()
-                && (parts[4].is_empty()
-                    || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ":/._+=@-".contains(c));
-            (!ok).then(|| "an ARN looks like `arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE`".to_string())
-        }
+        VarType::Arn => values::parse_arn(value).err(),
         VarType::ZoneId => {
             let ok = !value.is_empty()
                 && value.len() <= 32
@@ -274,44 +254,9 @@ fn invalid_scalar(t: VarType, value: &str) -> Option<String> {
     }
 }
 
-fn cidr_problem(value: &str) -> Option<String> {
-    let Some((addr, len)) = value.split_once('/') else {
-        return Some("a CIDR looks like `203.0.113.0/24`".into());
-    };
-    let Ok(len) = len.parse::<u8>() else {
-        return Some("the prefix length is not a number".into());
-    };
-    match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(a)) if len <= 32 => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            (u32::from(a) & !mask != 0).then(|| {
-                format!(
-                    "host bits are set: did you mean `{}/{len}`?",
-                    std::net::Ipv4Addr::from(u32::from(a) & mask)
-                )
-            })
-        }
-        Ok(std::net::IpAddr::V6(a)) if len <= 128 => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            (u128::from(a) & !mask != 0).then(|| {
-                format!(
-                    "host bits are set: did you mean `{}/{len}`?",
-                    std::net::Ipv6Addr::from(u128::from(a) & mask)
-                )
-            })
-        }
-        Ok(_) => Some("the prefix length is too long".into()),
-        Err(_) => Some(format!("`{addr}` is not an IP address")),
-    }
-}
-
 /// Renders a blueprint with `values` (missing ones take their defaults).
 /// `ask` is called for a variable without value or default (on a terminal).
-pub fn render(
+pub(crate) fn render(
     bp: &Blueprint,
     values: &BTreeMap<String, String>,
     ask: &mut dyn FnMut(&str, &Variable) -> Option<String>,
@@ -389,6 +334,12 @@ mod tests {
         assert!(invalid(VarType::AccountId, "12345").is_some());
         assert!(invalid(VarType::Email, "ops@example.com").is_none());
         assert!(invalid(VarType::Region, "us-east-7").is_some());
+        assert!(
+            invalid(VarType::Email, "a..b@example.com")
+                .unwrap()
+                .contains("doubled dot")
+        );
+        assert!(invalid(VarType::Email, "a@example").is_some());
     }
 
     #[test]

@@ -1,530 +1,32 @@
-//! The diagnostic code registry: every code mailinfra can emit, its default
-//! severity, a one-line title and the long explanation behind `mailinfra explain`.
+//! The diagnostic code registry as users see it: `mailinfra explain CODE`
+//! ([`lookup`]) and `docs/diagnostic-codes.md` (`markdown`), both generated
+//! from the code table in `src/diag/code.rs`.
 //!
-//! Codes are grouped by stage — `MI1xxx` load and schema, `MI2xxx` references,
-//! `MI3xxx` semantics, `MI4xxx` lints, `MI5xxx` live checks of deployed
-//! stacks — and are never reused. The README's code
-//! table is checked against this list by a test.
+//! The tests here hold the table to the truth: the doc is not stale, and every
+//! code is emitted by a real input, an invalid fixture or a named test (see
+//! [`Witness`]). A code only mentioned in the sources counts for nothing.
 
-use crate::diag::Severity;
+#[cfg(test)]
+pub(crate) use crate::diag::code::{CODES, RETIRED};
+pub use crate::diag::{Code, Info, Witness};
 
-pub struct Code {
-    pub code: &'static str,
-    pub severity: Severity,
-    pub title: &'static str,
-    pub explain: &'static str,
+/// The table row of a code written as `code` (case-insensitive).
+pub fn lookup(code: &str) -> Option<&'static Info> {
+    Code::parse(code).map(Code::info)
 }
 
-use Severity::{Error, Info, Warning};
-
-pub const CODES: &[Code] = &[
-    Code {
-        code: "MI1001",
-        severity: Error,
-        title: "spec file cannot be read",
-        explain: "The spec path does not exist, is a directory, a FIFO or device, or cannot be read. Pass the spec file with `-f FILE`; it must be a regular file.",
-    },
-    Code {
-        code: "MI1002",
-        severity: Error,
-        title: "spec file too large",
-        explain: "Specs are capped at 10 MiB so that a wrong path (a log, a disk image) fails fast. Large tenant lists fit easily under the cap with the compact forms.",
-    },
-    Code {
-        code: "MI1003",
-        severity: Error,
-        title: "spec file is not UTF-8 text",
-        explain: "The file holds invalid UTF-8, a NUL byte, or is UTF-16. The message gives the byte offset. Save the file as UTF-8; a UTF-8 byte-order mark and CRLF line ends are accepted.",
-    },
-    Code {
-        code: "MI1004",
-        severity: Error,
-        title: "invalid YAML",
-        explain: "The YAML parser stopped here. Common causes: tabs used for indentation (YAML allows spaces only), an unclosed quote or bracket, a `key: value` at the wrong indentation.",
-    },
-    Code {
-        code: "MI1005",
-        severity: Error,
-        title: "empty spec",
-        explain: "The file holds no document. Start from a blueprint with `mailinfra init --blueprint NAME`.",
-    },
-    Code {
-        code: "MI1006",
-        severity: Error,
-        title: "several YAML documents",
-        explain: "A spec is exactly one YAML document. A second `---` starts another document; remove it or merge the documents.",
-    },
-    Code {
-        code: "MI1007",
-        severity: Error,
-        title: "document root is not a mapping",
-        explain: "The top level of a spec is a mapping of keys such as `version`, `project` and `regions`.",
-    },
-    Code {
-        code: "MI1008",
-        severity: Error,
-        title: "duplicate key",
-        explain: "A key appears twice in one mapping. YAML parsers disagree on which value wins, so mailinfra rejects it; both places are named.",
-    },
-    Code {
-        code: "MI1009",
-        severity: Error,
-        title: "alias expansion too large",
-        explain: "YAML anchors and aliases expanded to more than a million nodes (a \"billion laughs\" document). Write the values out or use fewer nested aliases.",
-    },
-    Code {
-        code: "MI1010",
-        severity: Error,
-        title: "nesting too deep",
-        explain: "The document nests deeper than any valid spec. Check the indentation or brackets at the position given.",
-    },
-    Code {
-        code: "MI1011",
-        severity: Error,
-        title: "complex mapping key",
-        explain: "Mapping keys are plain names or domains; a list or mapping cannot be a key.",
-    },
-    Code {
-        code: "MI1012",
-        severity: Error,
-        title: "unsupported YAML tag",
-        explain: "Local YAML tags such as CloudFormation's `!Ref` or `!GetAtt` are not part of the spec language. Where raw CloudFormation is allowed (overrides), write the long form: `{ Ref: Name }`, `{ \"Fn::GetAtt\": [Name, Attr] }`.",
-    },
-    Code {
-        code: "MI1013",
-        severity: Warning,
-        title: "allow comment cannot apply",
-        explain: "A `# mailinfra: allow CODE` comment names a code that does not exist, or an error (only warnings and infos can be silenced). The comment silences the named codes on its own line and in the node whose key is on that line (with everything nested in it); on a line by itself it applies to the next line that holds content. Example: `example.com:  # mailinfra: allow MI4001, MI4002`.",
-    },
-    Code {
-        code: "MI1101",
-        severity: Error,
-        title: "unknown key",
-        explain: "The key is not part of the spec at this place. The help names the nearest valid key; `mailinfra schema` prints every key, and an editor with the schema modeline completes them.",
-    },
-    Code {
-        code: "MI1102",
-        severity: Error,
-        title: "wrong type",
-        explain: "The value has the wrong type, e.g. a number where a string is expected. YAML reads `0755`, `1.10` and `true` as numbers and booleans: quote them to keep them strings.",
-    },
-    Code {
-        code: "MI1103",
-        severity: Error,
-        title: "missing required key",
-        explain: "A required key is missing from this mapping.",
-    },
-    Code {
-        code: "MI1104",
-        severity: Error,
-        title: "value not allowed",
-        explain: "The value is not one of the allowed values; the help lists them.",
-    },
-    Code {
-        code: "MI1105",
-        severity: Error,
-        title: "value does not match its format",
-        explain: "The value breaks the pattern or length the field requires, usually because CloudFormation or SES would reject it at deploy time.",
-    },
-    Code {
-        code: "MI1106",
-        severity: Error,
-        title: "value out of range",
-        explain: "A number or a list size is outside its allowed range; the help gives the limit.",
-    },
-    Code {
-        code: "MI1107",
-        severity: Error,
-        title: "schema violation",
-        explain: "The value does not fit the schema at this place. `mailinfra schema` prints the schema.",
-    },
-    Code {
-        code: "MI2001",
-        severity: Error,
-        title: "unknown reference",
-        explain: "A name refers to something the spec does not declare. Declare it, or fix the name; the help names the nearest declared one.",
-    },
-    Code {
-        code: "MI2002",
-        severity: Error,
-        title: "names collide as logical ids",
-        explain: "Two names become the same CloudFormation logical id once reduced to letters and digits (`mail.example.com` and `mail-example.com` both become `MailExampleCom`). Logical ids are the identity of deployed resources, so mailinfra never adds a silent suffix: rename one of them.",
-    },
-    Code {
-        code: "MI3001",
-        severity: Error,
-        title: "unknown region",
-        explain: "The region is not an AWS region CloudFormation knows, e.g. a typo such as `us-east-7` or `eu_west_1`.",
-    },
-    Code {
-        code: "MI3002",
-        severity: Error,
-        title: "domain outside every declared zone",
-        explain: "Every DNS name the topology needs (an identity, its MAIL FROM domain, its `_dmarc` record) must lie in a zone under `dns:`, either a Route 53 hosted zone (records are deployed) or an `external` zone (records are listed by `mailinfra dns` for you to publish).",
-    },
-    Code {
-        code: "MI3003",
-        severity: Error,
-        title: "invalid domain name",
-        explain: "Domain names are lowercase LDH labels of at most 63 characters, at most 253 characters in all, with at least two labels. Internationalised names are written as A-labels (`xn--…`).",
-    },
-    Code {
-        code: "MI3004",
-        severity: Error,
-        title: "MAIL FROM domain is not a subdomain of its identity",
-        explain: "SES requires the custom MAIL FROM domain to be a subdomain of the identity's domain, and it must not be used to receive mail.",
-    },
-    Code {
-        code: "MI3005",
-        severity: Error,
-        title: "invalid DMARC report address",
-        explain: "DMARC report addresses are `mailto:` URIs, e.g. `mailto:dmarc@example.com`.",
-    },
-    Code {
-        code: "MI3006",
-        severity: Error,
-        title: "invalid tag",
-        explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
-    },
-    Code {
-        code: "MI3007",
-        severity: Error,
-        title: "ARN in another partition",
-        explain: "An ARN names a partition (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`) other than the one of the region it is used in. Resources cannot refer across partitions: use a resource in the same partition.",
-    },
-    Code {
-        code: "MI3008",
-        severity: Error,
-        title: "name breaks a CloudFormation name rule",
-        explain: "The name becomes part of a physical resource name (e.g. `ArchiveName` is `<project>-<name>`, at most 64 characters of letters, digits, `_` and `-`, starting and ending with a letter or digit). CloudFormation would reject it at deploy time; rename it.",
-    },
-    Code {
-        code: "MI3009",
-        severity: Error,
-        title: "invalid CIDR block",
-        explain: "CIDR blocks are `ADDRESS/PREFIX` with the prefix 0–32 (IPv4) or 0–128 (IPv6), no leading zeros in IPv4 octets, no host bits set (`10.0.0.1/24` is rejected: write `10.0.0.0/24`, or `10.0.0.1/32` for one address), and the address family of the list they are in.",
-    },
-    Code {
-        code: "MI3010",
-        severity: Error,
-        title: "invalid email address",
-        explain: "Email addresses are `local@domain` with an unquoted ASCII local part of at most 64 characters (`+` tags are fine), a valid domain, and at most 254 characters in all. Quoted local parts are valid email but SES and Mail Manager do not accept them.",
-    },
-    Code {
-        code: "MI3011",
-        severity: Error,
-        title: "invalid port",
-        explain: "TCP ports are 1 to 65535.",
-    },
-    Code {
-        code: "MI3012",
-        severity: Error,
-        title: "invalid size",
-        explain: "Sizes are a whole number and a unit: `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB` (powers of 1024), e.g. `10MB`. A bare number is rejected because its unit would be a guess.",
-    },
-    Code {
-        code: "MI3013",
-        severity: Error,
-        title: "invalid duration",
-        explain: "Durations are a whole number and a unit: `s`, `m`, `h`, `d` or `w`, e.g. `5m`. A bare number is rejected because its unit would be a guess.",
-    },
-    Code {
-        code: "MI3101",
-        severity: Error,
-        title: "secondary region is the primary",
-        explain: "`regions.secondary` names the primary region. A secondary region is a second, different sending region; remove it for a single-region setup.",
-    },
-    Code {
-        code: "MI3102",
-        severity: Error,
-        title: "global endpoint cannot be created",
-        explain: "An SES global endpoint (multi-region endpoint) routes between the primary and the secondary region, so it needs `regions.secondary`, and it exists only in the regions where `AWS::SES::MultiRegionEndpoint` is available. Any change to the endpoint replaces it.",
-    },
-    Code {
-        code: "MI3103",
-        severity: Error,
-        title: "setting does not apply to an email address",
-        explain: "An email address identity has no DKIM, custom MAIL FROM or DMARC of its own: those belong to its domain. Declare the domain as an identity and set them there.",
-    },
-    Code {
-        code: "MI3104",
-        severity: Error,
-        title: "inline secret",
-        explain: "A BYODKIM private key (or any secret) is written in the spec. Secrets never go into the spec or the templates: store it in AWS Secrets Manager and write `{ secret: NAME_OR_ARN, json_key: FIELD }`; the template resolves it with a dynamic reference at deploy time.",
-    },
-    Code {
-        code: "MI3105",
-        severity: Error,
-        title: "incomplete BYODKIM",
-        explain: "`dkim: byodkim` needs `byodkim: { selector, private_key, public_key }`; the selector must form a valid DNS name `<selector>._domainkey.<domain>`.",
-    },
-    Code {
-        code: "MI3106",
-        severity: Error,
-        title: "BYODKIM identity as DEED parent",
-        explain: "Deterministic Easy DKIM replicates Easy DKIM keys only. A BYODKIM identity is created in the secondary region with the same key instead; remove `replication: deed`.",
-    },
-    Code {
-        code: "MI3107",
-        severity: Error,
-        title: "sending role without principal or identities",
-        explain: "A sending role is trusted by exactly one service (`ec2`, `lambda`, `ecs_tasks`) or one account, and may send as the declared identities (all by default, a list, or `\"*\"` written explicitly).",
-    },
-    Code {
-        code: "MI3108",
-        severity: Error,
-        title: "invalid resource name",
-        explain: "Configuration set, template and role names become `<project>-<name>`: letters, digits, `-` and `_`, at most 64 characters.",
-    },
-    Code {
-        code: "MI3109",
-        severity: Error,
-        title: "event destination needs one target",
-        explain: "Each event destination sends to exactly one of SNS, EventBridge, Kinesis Firehose or CloudWatch. Declare one destination per target.",
-    },
-    Code {
-        code: "MI3110",
-        severity: Error,
-        title: "DNS record clash",
-        explain: "Route 53 holds one record set per name and type. MX records for one name are merged; two TXT or CNAME records with one name (e.g. a MAIL FROM domain that is also a BYODKIM name) are rejected rather than silently duplicated.",
-    },
-    Code {
-        code: "MI3111",
-        severity: Error,
-        title: "override of an unknown resource",
-        explain: "`overrides` are keyed by the logical id of a generated resource; `mailinfra build` writes the templates with every logical id.",
-    },
-    Code {
-        code: "MI3112",
-        severity: Error,
-        title: "override of an unknown property",
-        explain: "An override names a property the resource type does not have in the official CloudFormation schema. The nearest property name is suggested.",
-    },
-    Code {
-        code: "MI3113",
-        severity: Error,
-        title: "stack too large",
-        explain: "A CloudFormation stack holds at most 500 resources, 200 outputs, 200 parameters, 60 dynamic references and 1,000,000 template bytes. `build` splits each region's sending side into shards that stay within 80 % of every limit (see \"Stacks and placement\" in the README), so this error means something that cannot be split is too large: the shared resources of a region (configuration sets, templates, roles, the global endpoint; a role listing thousands of identities is the usual cause: scope it with `identities: \"*\"` or a shorter list), or a shard whose elements grew past the headroom since they were placed (move one element to another stack by editing `mailinfra.lock`; moving replaces its resources).",
-    },
-    Code {
-        code: "MI3300",
-        severity: Error,
-        title: "region listed twice",
-        explain: "Each region appears once in `mail_manager.regions`.",
-    },
-    Code {
-        code: "MI3301",
-        severity: Error,
-        title: "service not available in the region",
-        explain: "The CloudFormation resource types for this part of SES do not exist in the region (from the official resource schemas, `src/data/cfn.json`). Mail Manager and classic receiving exist in fewer regions than sending: choose another region with `mail_manager.regions` or `receiving.region`.",
-    },
-    Code {
-        code: "MI3302",
-        severity: Error,
-        title: "invalid Mail Manager name",
-        explain: "Mail Manager resources are named `<project>-<name>`. Names use letters, digits, `_` and `-`; traffic policies and ingress endpoints allow at most 63 characters in all, relays and rule sets 100.",
-    },
-    Code {
-        code: "MI3303",
-        severity: Error,
-        title: "incomplete relay",
-        explain: "A relay needs a host: give `host` (and `port`, default 25), or a preset. `preset: microsoft_365` needs `tenant` (the mailbox domain, e.g. `nutrition.co`, which becomes `nutrition-co.mail.protection.outlook.com`); `tenant` is only used by that preset.",
-    },
-    Code {
-        code: "MI3304",
-        severity: Error,
-        title: "invalid string test",
-        explain: "A string test has exactly one operator (`equals`, `not_equals`, `starts_with`, `ends_with`, `contains`) with one value or a list; rule conditions take at most 10 values.",
-    },
-    Code {
-        code: "MI3305",
-        severity: Error,
-        title: "invalid CIDR range",
-        explain: "IP tests take 1 to 10 CIDR ranges (`203.0.113.0/24`, `2001:db8::/32`). In traffic policies IPv4 ranges go under `sender_ip` and IPv6 ranges under `sender_ipv6`.",
-    },
-    Code {
-        code: "MI3306",
-        severity: Error,
-        title: "invalid add-on or address list test",
-        explain: "An analysis test names an add-on under `mail_manager.addons`, a result `field`, and exactly one test: `is`, a string operator, or (rules only) `verdict`/`not_verdict`. Traffic policies can look up only the recipient in an address list.",
-    },
-    Code {
-        code: "MI3307",
-        severity: Error,
-        title: "invalid TLS test",
-        explain: "A TLS test has exactly one of `min`, `is` or `below` (versions \"1.2\" and \"1.3\"). Mail Manager cannot test \"below\" directly: mailinfra compiles `- deny: [ { tls: { below: V } } ]` into a policy whose later statements and default allow only TLS V or newer, so it must be the only condition of a `deny` statement.",
-    },
-    Code {
-        code: "MI3308",
-        severity: Error,
-        title: "invalid size",
-        explain: "Sizes are bytes or a number with a unit: B, KB, MB, GB (powers of 1000), KiB, MiB, GiB (powers of 1024). A size test has exactly one operator.",
-    },
-    Code {
-        code: "MI3309",
-        severity: Error,
-        title: "invalid traffic policy",
-        explain: "Every statement needs at least one condition, and a policy that denies by default needs an `allow` statement, or it refuses all mail.",
-    },
-    Code {
-        code: "MI3310",
-        severity: Error,
-        title: "empty rule set",
-        explain: "A rule set needs at least one rule.",
-    },
-    Code {
-        code: "MI3311",
-        severity: Error,
-        title: "invalid rule name",
-        explain: "Mail Manager rule names are 1 to 32 letters, digits, `_`, `.` and `-`, unique within their rule set.",
-    },
-    Code {
-        code: "MI3312",
-        severity: Error,
-        title: "too many conditions or actions",
-        explain: "A Mail Manager rule has 1 to 10 actions, at most 10 `when` and 10 `unless` conditions; a receipt rule has at least one action.",
-    },
-    Code {
-        code: "MI3313",
-        severity: Error,
-        title: "invalid added header",
-        explain: "Mail Manager adds only headers named `X-` followed by letters, digits and `-` (at most 64 characters), with a value of 1 to 128 characters.",
-    },
-    Code {
-        code: "MI3314",
-        severity: Error,
-        title: "invalid email address",
-        explain: "Replacement recipients and bounce senders are plain addresses (`name@example.com`); `replace_recipients` takes 1 to 100.",
-    },
-    Code {
-        code: "MI3315",
-        severity: Error,
-        title: "action does nothing",
-        explain: "`drop: false` is not an action: remove it or write `drop: true`.",
-    },
-    Code {
-        code: "MI3316",
-        severity: Error,
-        title: "ingress authentication mismatch",
-        explain: "`auth` endpoints need `password` (`generate` or `{ secret: ARN }`; plain passwords are never accepted), `mtls` endpoints need `trust_store`, and other types take neither.",
-    },
-    Code {
-        code: "MI3317",
-        severity: Error,
-        title: "MAIL FROM domain receives mail",
-        explain: "A custom MAIL FROM domain's MX points at SES feedback; it cannot also be an inbound mail domain.",
-    },
-    Code {
-        code: "MI3318",
-        severity: Error,
-        title: "MX for a VPC ingress",
-        explain: "An ingress endpoint reached through a VPC endpoint cannot receive internet mail, so publishing MX records for it breaks delivery.",
-    },
-    Code {
-        code: "MI3319",
-        severity: Error,
-        title: "several active receipt rule sets",
-        explain: "SES has one active receipt rule set per region and account; mailinfra activates the one marked `active` (the only one, by default).",
-    },
-    Code {
-        code: "MI3320",
-        severity: Error,
-        title: "invalid bucket or topic name",
-        explain: "Receiving buckets are named `<project>-<name>-<account>-<region>` and must fit S3's 63 characters of lowercase letters, digits and `-`; topics are named `<project>-<name>`.",
-    },
-    Code {
-        code: "MI3321",
-        severity: Error,
-        title: "invalid receipt rule name",
-        explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
-    },
-    Code {
-        code: "MI4001",
-        severity: Warning,
-        title: "open relay path (EchoSpoofing)",
-        explain: "An open ingress endpoint whose traffic policy allows by default passes mail from anyone on the internet; a rule that relays or sends it onward lends it Mail Manager's reputation and IPs, which downstream systems may trust. Allow-list the sending system's IP ranges in the traffic policy (`default: deny` plus `allow: [ { sender_ip: [...] } ]`) or in the rule (`source_ip`), and for shared senders such as Microsoft 365 also check the tenant header (`mime_header`). Authenticated (`auth`, `mtls`) endpoints are not at risk.",
-    },
-    Code {
-        code: "MI4002",
-        severity: Warning,
-        title: "old TLS accepted",
-        explain: "The ingress endpoint's traffic policy has no TLS test, so connections with TLS 1.0/1.1 (or no TLS) are accepted. Add `- deny: [ { tls: { below: \"1.2\" } } ]` as the first statement.",
-    },
-    Code {
-        code: "MI4003",
-        severity: Warning,
-        title: "open ingress accepts any recipient",
-        explain: "An open endpoint that allows by default and never tests the recipient accepts (and bills) mail for any domain. Deny by default and allow your own domains or an address list.",
-    },
-    Code {
-        code: "MI4004",
-        severity: Warning,
-        title: "relay to a mailbox provider replaces MAIL FROM",
-        explain: "Google Workspace and Microsoft 365 evaluate SPF against the envelope sender. With the MAIL FROM replaced by Mail Manager's, mail fails SPF or loses the original sender; use `mail_from: preserve` and allow-list Mail Manager's IPs at the provider.",
-    },
-    Code {
-        code: "MI4005",
-        severity: Info,
-        title: "archive without customer managed key",
-        explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
-    },
-    Code {
-        code: "MI5001",
-        severity: Warning,
-        title: "deployed resource drifted",
-        explain: "`check --live` ran CloudFormation drift detection: the resource was changed or deleted outside CloudFormation (console, CLI, another tool). The next apply that touches the resource reverts the change, which may undo an incident fix. Put the change into the spec, or revert it by hand. Drift detection compares only the properties the template sets.",
-    },
-    Code {
-        code: "MI5002",
-        severity: Warning,
-        title: "stack not deployed or not settled",
-        explain: "`check --live` found a stack of the build missing, or in a state other than CREATE_COMPLETE/UPDATE_COMPLETE (rolled back, failed, in progress). Run `mailinfra plan` to see what blocks it and `mailinfra apply` to deploy.",
-    },
-    Code {
-        code: "MI5003",
-        severity: Error,
-        title: "secondary region not ready for failover",
-        explain: "A global endpoint fails sending over to the secondary region, which then needs the same identities, configuration sets and templates as the primary. `check --live` compares the deployed sending stacks of both regions (from CloudFormation). Whether the identities are verified and DKIM keys replicated is SES state that CloudFormation does not show: `check --live` reads it from SES and reports it as MI5005 and MI5006.",
-    },
-    Code {
-        code: "MI5004",
-        severity: Warning,
-        title: "live state cannot be read",
-        explain: "`check --live` could not read a stack or finish drift detection (credentials, permissions, throttling, or resource types drift detection does not support), or could not read identities from SES (`ses:GetEmailIdentity`). The other findings still hold.",
-    },
-    Code {
-        code: "MI5005",
-        severity: Error,
-        title: "identity missing or not verified in SES",
-        explain: "`check --live` read the identity from SES (`GetEmailIdentity`) in each region of the spec: it does not exist there, or SES does not let you send from it yet; the message gives its verification status. A missing identity is created by `mailinfra apply`. A domain is verified once SES sees its DNS records (`mailinfra dns --live` lists them), which can take up to 72 hours; a DEED replica in the secondary region is verified through the primary's DKIM records; an email address through the link SES mails to it. Mail from an unverified identity is rejected, and a global endpoint fails over to a region that cannot send.",
-    },
-    Code {
-        code: "MI5006",
-        severity: Error,
-        title: "DKIM not working as the spec says",
-        explain: "`check --live` read the identity's DKIM attributes from SES. Either the keys come from another origin than the spec says (`SigningAttributesOrigin`: `AWS_SES` for Easy DKIM, `EXTERNAL` for BYODKIM, `AWS_SES_<REGION>` for a DEED replica of the identity in that region; in the secondary region a DEED identity must be replicated from the primary), or DKIM signing is turned off, or the DKIM status of a verified identity is not SUCCESS (records removed or wrong). An identity becomes a DEED replica only when it is created, so a secondary identity with its own keys must be deleted and created again as a replica (or set `replication: independent`). Mail without a valid DKIM signature fails DMARC alignment through DKIM.",
-    },
-];
-
-pub fn lookup(code: &str) -> Option<&'static Code> {
-    CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
-}
-
-/// The default severity of a code (error for an unknown one, which a test forbids).
-pub fn default_severity(code: &str) -> Severity {
-    lookup(code).map_or(Error, |c| c.severity)
-}
-
-/// The code list as Markdown: what `docs/diagnostic-codes.md` holds.
-pub fn markdown() -> String {
+/// The code list as Markdown: what `docs/diagnostic-codes.md` holds (written
+/// and checked by the tests).
+#[cfg(test)]
+pub(crate) fn markdown() -> String {
     let mut out = String::from(
         "# Diagnostic codes\n\n\
-         Generated from `src/codes.rs` (a test fails when this file is stale; \
+         Generated from `src/diag/code.rs` (a test fails when this file is stale; \
          `UPDATE_DOCS=1 cargo test --lib codes` rewrites it). `mailinfra explain CODE` \
          prints the same explanation. `MI1xxx` load and schema, `MI2xxx` references, \
-         `MI3xxx` semantics, `MI4xxx` lints. Warnings and infos can be silenced where \
-         they occur with `# mailinfra: allow CODE` on their line or on the line above; \
-         `--deny-warnings` turns the others into errors.\n\n\
+         `MI3xxx` semantics, `MI4xxx` lints, `MI5xxx` live checks. Warnings and infos can be \
+         silenced where they occur with `# mailinfra: allow CODE` on their line or on the \
+         line above; `--deny-warnings` turns the others into errors.\n\n\
          | code | severity | meaning | explanation |\n| --- | --- | --- | --- |\n",
     );
     for c in CODES {
@@ -536,17 +38,27 @@ pub fn markdown() -> String {
             c.explain.replace('|', "\\|")
         ));
     }
+    out.push_str(&format!(
+        "\nRetired codes, never emitted and not reused: {}.\n",
+        RETIRED.join(", ")
+    ));
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::{Path, PathBuf};
+
     use super::*;
+
+    fn root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
 
     #[test]
     fn docs_list_every_code() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostic-codes.md");
+        let path = root().join("docs/diagnostic-codes.md");
         let want = markdown();
         if std::env::var_os("UPDATE_DOCS").is_some() {
             std::fs::write(&path, &want).expect("write docs");
@@ -557,10 +69,7 @@ mod tests {
             "docs/diagnostic-codes.md is stale; run `UPDATE_DOCS=1 cargo test --lib codes`:\n{}",
             similar::TextDiff::from_lines(&have, &want).unified_diff()
         );
-        let readme = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
-        )
-        .unwrap_or_default();
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap_or_default();
         assert!(
             readme.contains("docs/diagnostic-codes.md"),
             "the README links the code list"
@@ -568,51 +77,273 @@ mod tests {
     }
 
     #[test]
-    fn every_emitted_code_is_registered() {
-        // Each `"MIdddd"` literal in the sources names a registered code.
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut todo = vec![src];
-        while let Some(dir) = todo.pop() {
-            for e in std::fs::read_dir(&dir).expect("src dir").flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    todo.push(p);
-                    continue;
-                }
-                if p.extension().is_none_or(|x| x != "rs") {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&p).unwrap_or_default();
-                for (i, _) in text.match_indices("\"MI") {
-                    let code = &text[i + 1..(i + 7).min(text.len())];
-                    if code.len() == 6
-                        && code[2..].bytes().all(|b| b.is_ascii_digit())
-                        && code != "MI9999"
-                    {
-                        assert!(
-                            lookup(code).is_some(),
-                            "{}: `{code}` is not in CODES",
-                            p.display()
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn codes_are_unique_sorted_and_well_formed() {
+    fn codes_are_sorted_well_formed_and_looked_up() {
         for pair in CODES.windows(2) {
             assert!(
-                pair[0].code < pair[1].code,
+                pair[0].code.as_str() < pair[1].code.as_str(),
                 "{} before {}",
                 pair[0].code,
                 pair[1].code
             );
         }
-        for c in CODES {
-            assert!(c.code.len() == 6 && c.code.starts_with("MI"), "{}", c.code);
-            assert!(!c.title.ends_with('.'), "{}", c.code);
+        for (i, c) in CODES.iter().enumerate() {
+            let s = c.code.as_str();
+            assert!(
+                s.len() == 6 && s.starts_with("MI") && s[2..].bytes().all(|b| b.is_ascii_digit()),
+                "{s}"
+            );
+            assert_eq!(c.code as usize, i, "{s} is not at its index");
+            assert!(!c.title.ends_with('.'), "{s}");
+            assert!(!RETIRED.contains(&s), "{s} is retired and cannot be reused");
+            assert_eq!(
+                lookup(&s.to_ascii_lowercase()).map(|i| i.code),
+                Some(c.code)
+            );
         }
+        for r in RETIRED {
+            assert!(lookup(r).is_none(), "{r}");
+        }
+        assert!(lookup("MI9999").is_none());
+    }
+
+    /// The codes in the expected diagnostics of the invalid corpus: code →
+    /// fixtures. A snapshot counts only while its fixture exists (the
+    /// `diagnostics` test compares each fixture's output with its snapshot).
+    fn codes_in_fixture_snapshots() -> BTreeMap<String, Vec<String>> {
+        let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let dir = root().join("snapshots/diagnostics");
+        for e in std::fs::read_dir(&dir).expect("snapshot dir").flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".json.snap") else {
+                continue;
+            };
+            let fixture = root().join(format!("tests/fixtures/invalid/{stem}.yaml"));
+            if !fixture.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(e.path()).expect("snapshot is text");
+            // An insta snapshot: a `---` header block, then the JSON output.
+            let body = text.splitn(3, "---\n").nth(2).unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_str(body)
+                .unwrap_or_else(|e| panic!("{name}: not JSON after the header: {e}"));
+            for d in json["diagnostics"].as_array().into_iter().flatten() {
+                if let Some(code) = d["code"].as_str() {
+                    found
+                        .entry(code.to_string())
+                        .or_default()
+                        .push(stem.to_string());
+                }
+            }
+        }
+        found
+    }
+
+    /// Every `.rs` file under `src/` and `tests/`.
+    fn rust_files() -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut todo = vec![root().join("src"), root().join("tests")];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// The body of the test function `name` (marked `#[test]` or
+    /// `#[tokio::test]`) in `text`, if there is one.
+    fn test_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+        for (at, _) in text.match_indices(&format!("fn {name}(")) {
+            let before = &text[..at];
+            let attr = before.rfind("#[").map(|i| &before[i..]).unwrap_or("");
+            let is_test = (attr.starts_with("#[test]") || attr.starts_with("#[tokio::test"))
+                && !attr.contains("\n\n")
+                && !attr.contains('}');
+            if !is_test {
+                continue;
+            }
+            let open = at + text[at..].find('{')?;
+            return Some(&text[open..open + block_len(&text[open..])]);
+        }
+        None
+    }
+
+    /// The length of the block `text` starts with (at its `{`), skipping
+    /// string and character literals and comments.
+    fn block_len(text: &str) -> usize {
+        let b = text.as_bytes();
+        let (mut depth, mut i) = (0usize, 0usize);
+        while i < b.len() {
+            match b[i] {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+                b'/' if b.get(i + 1) == Some(&b'/') => {
+                    i += text[i..].find('\n').unwrap_or(text.len() - i);
+                }
+                b'r' if matches!(b.get(i + 1), Some(b'"' | b'#'))
+                    && !b[i.saturating_sub(1)].is_ascii_alphanumeric() =>
+                {
+                    let hashes = text[i + 1..].bytes().take_while(|c| *c == b'#').count();
+                    let close = format!("\"{}", "#".repeat(hashes));
+                    let start = i + 2 + hashes;
+                    i = start + text[start..].find(&close).unwrap_or(0) + close.len() - 1;
+                }
+                b'"' => {
+                    i += 1;
+                    while i < b.len() && b[i] != b'"' {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+                b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                    i += text[i + 1..].find('\'').map_or(0, |n| n + 1);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        b.len()
+    }
+
+    /// A documented code that no input emits fails here. A code counts as
+    /// emitted when an invalid fixture's expected diagnostics contain it, or,
+    /// for a code its table row gives a named test as witness, when that test
+    /// exists and checks the code. Text that merely names a code in the sources
+    /// counts for nothing.
+    #[test]
+    fn every_code_is_emitted_by_a_real_input() {
+        let fixtures = codes_in_fixture_snapshots();
+        let sources: Vec<(PathBuf, String)> = rust_files()
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                (p, text)
+            })
+            .collect();
+        let mut problems = Vec::new();
+        for c in CODES {
+            let code = c.code.as_str();
+            match c.witness {
+                Witness::Fixture if !fixtures.contains_key(code) => problems.push(format!(
+                    "{code}: no invalid fixture's expected diagnostics contain it; add \
+                     tests/fixtures/invalid/NNN-name.yaml and its snapshots, or name the \
+                     test that emits it as the code's witness"
+                )),
+                Witness::Fixture => {}
+                Witness::Test(name) => {
+                    let bodies: Vec<&str> = sources
+                        .iter()
+                        .filter_map(|(_, text)| test_body(text, name))
+                        .collect();
+                    if bodies.is_empty() {
+                        problems.push(format!("{code}: there is no test `{name}`"));
+                    } else if !bodies.iter().any(|b| b.contains(code)) {
+                        problems.push(format!("{code}: the test `{name}` does not check it"));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // The corpus names no code the table lacks (a stale snapshot would).
+        let known: BTreeSet<&str> = CODES.iter().map(|c| c.code.as_str()).collect();
+        for (code, stems) in &fixtures {
+            assert!(known.contains(code.as_str()), "{code} in {stems:?}");
+        }
+    }
+
+    #[test]
+    fn the_test_finder_reads_bodies_and_skips_literals() {
+        let text = "#[test]\nfn a() {\n    let s = \"}\";\n    let r = r#\"}\"#;\n    let c = '}';\n    // }\n    assert!(x.contains(\"MI1\"));\n}\n\nfn b() { MI2 }\n";
+        let body = test_body(text, "a").unwrap();
+        assert!(body.ends_with("MI1\"));\n}"), "{body}");
+        assert_eq!(test_body(text, "b"), None, "not a test");
+        assert_eq!(test_body(text, "c"), None);
+    }
+
+    /// Every code mentioned in the sources and docs (a message's `mailinfra
+    /// explain MI3113`, a doc comment) is in the table; the ends of a range
+    /// are not codes. This is about stale references only: a mention never
+    /// counts as an emission.
+    #[test]
+    fn every_mentioned_code_exists() {
+        let mut files = rust_files();
+        for dir in ["docs", "examples", "blueprints"] {
+            let mut todo = vec![root().join(dir)];
+            while let Some(d) = todo.pop() {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        todo.push(p);
+                    } else {
+                        files.push(p);
+                    }
+                }
+            }
+        }
+        files.push(root().join("README.md"));
+        // The table itself, and what is generated from it.
+        let skip = [
+            "src/codes.rs",
+            "src/diag/code.rs",
+            "docs/diagnostic-codes.md",
+        ]
+        .map(|p| root().join(p));
+        for p in files.iter().filter(|p| !skip.contains(p)) {
+            let Ok(text) = std::fs::read_to_string(p) else {
+                continue;
+            };
+            for (i, _) in text.match_indices("MI") {
+                let Some(word) = text.get(i..i + 6) else {
+                    continue;
+                };
+                // Not part of a longer word, nor an end of a range (`MI3300–MI3499`).
+                let bounded = !text[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '–')
+                    && !text[i + word.len()..]
+                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '–');
+                if word[2..].bytes().all(|b| b.is_ascii_digit()) && bounded {
+                    assert!(
+                        lookup(word).is_some() || word == "MI9999",
+                        "{}: `{word}` is not a diagnostic code",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Witness of MI5002: `check --live` on a stack that is not deployed.
+    #[tokio::test]
+    async fn a_stack_that_is_not_deployed_is_mi5002() {
+        use aws_sdk_cloudformation::Client;
+        use aws_sdk_cloudformation::config::retry::RetryConfig;
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        let none =
+            mock!(Client::describe_stacks).then_output(|| DescribeStacksOutput::builder().build());
+        let api = crate::aws::SdkStackApi::from_client(mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            &[&none],
+            |c| c.retry_config(RetryConfig::disabled())
+        ));
+        let timing = crate::deploy::Timing::fast(std::time::Duration::from_millis(1));
+        let found = crate::deploy::live::drift(&api, "p-us-east-1-sending", &timing).await;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, Code::MI5002);
+        assert_eq!(
+            found[0].message,
+            "stack `p-us-east-1-sending` is not deployed"
+        );
     }
 }

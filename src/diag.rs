@@ -4,10 +4,18 @@
 //! rendered once at the edge as human text (with a source snippet), JSON, or
 //! GitHub workflow annotations. A diagnostic is data, never an `Err`: stages
 //! accumulate them and the pipeline decides whether to go on.
+//!
+//! This module depends on no other part of mailinfra: the code table
+//! ([`Code`]) lives here, and diagnostics located by spec pointer are placed
+//! through the `Locate` trait, which the loaded document implements.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
+
+pub(crate) mod code;
+
+pub use code::{Code, Info, Witness};
 
 /// A position in the source: 1-based line and column (in characters).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -24,7 +32,7 @@ pub struct Span {
 }
 
 impl Span {
-    pub fn at(line: u32, col: u32) -> Span {
+    pub(crate) fn at(line: u32, col: u32) -> Span {
         let p = Pos { line, col };
         Span { start: p, end: p }
     }
@@ -39,7 +47,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -51,8 +59,8 @@ impl Severity {
 /// One finding about the spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Stable code such as `MI1101`; see [`crate::codes`].
-    pub code: &'static str,
+    /// Stable code such as `MI1101` (it compares equal to its text).
+    pub code: Code,
     pub severity: Severity,
     /// Where it is; `None` only for problems with the file as a whole.
     pub span: Option<Span>,
@@ -66,15 +74,17 @@ pub struct Diagnostic {
     pub related: Vec<(Span, String)>,
     /// Whether `path` names a mapping entry whose key (not value) is at fault.
     pub at_key: bool,
-    /// Related places given by spec pointer (key), resolved into `related` by [`locate`].
+    /// Related places given by spec pointer (key), resolved into `related` by `locate`.
     pub related_paths: Vec<(String, String)>,
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic with `code` and the code's default severity (an error,
+    /// warning or info, whatever the name says).
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
-            severity: crate::codes::default_severity(code),
+            severity: code.severity(),
             span: None,
             path: String::new(),
             message: message.into(),
@@ -86,19 +96,23 @@ impl Diagnostic {
     }
 
     /// Names a related place by the spec pointer of its mapping entry.
-    pub fn related_path(mut self, path: impl Into<String>, note: impl Into<String>) -> Diagnostic {
+    pub(crate) fn related_path(
+        mut self,
+        path: impl Into<String>,
+        note: impl Into<String>,
+    ) -> Diagnostic {
         self.related_paths.push((path.into(), note.into()));
         self
     }
 
     /// Places the diagnostic at the key of the mapping entry `path` names.
-    pub fn key_path(mut self, path: impl Into<String>) -> Diagnostic {
+    pub(crate) fn key_path(mut self, path: impl Into<String>) -> Diagnostic {
         self.path = path.into();
         self.at_key = true;
         self
     }
 
-    pub fn at(mut self, span: Span) -> Diagnostic {
+    pub(crate) fn at(mut self, span: Span) -> Diagnostic {
         self.span = Some(span);
         self
     }
@@ -108,12 +122,12 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
-    pub fn related(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
+    pub(crate) fn related(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
         self.related.push((span, note.into()));
         self
     }
@@ -123,8 +137,17 @@ impl Diagnostic {
     }
 }
 
+/// What maps spec pointers (`/identities/example.com`) to source spans: the
+/// loaded document.
+pub(crate) trait Locate {
+    /// The span of the value the pointer names (or of its nearest ancestor).
+    fn span_of(&self, pointer: &str) -> Span;
+    /// The span of the key of the mapping entry the pointer names (or of its value).
+    fn key_span_of(&self, pointer: &str) -> Span;
+}
+
 /// Gives every diagnostic located by spec pointer its source span.
-pub fn locate(diags: &mut [Diagnostic], doc: &crate::load::Document) {
+pub(crate) fn locate(diags: &mut [Diagnostic], doc: &impl Locate) {
     for d in diags {
         if d.span.is_none() && !d.path.is_empty() {
             d.span = Some(if d.at_key {
@@ -140,7 +163,7 @@ pub fn locate(diags: &mut [Diagnostic], doc: &crate::load::Document) {
 }
 
 /// Sorts diagnostics by position (file-level ones first), then by code, and drops exact repeats.
-pub fn sort(diags: &mut Vec<Diagnostic>) {
+pub(crate) fn sort(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
         (a.span.map(|s| s.start), a.code, &a.path, &a.message).cmp(&(
             b.span.map(|s| s.start),
@@ -171,26 +194,33 @@ pub struct Source<'a> {
     pub text: Option<&'a str>,
 }
 
-/// The JSON form: these field names are a stable interface.
+/// The JSON form: these field names are a stable interface. Fields are
+/// declared in sorted order: serialised in declaration order, the keys come
+/// out sorted whatever `serde_json`'s map order is.
+#[derive(Serialize)]
+struct JsonDiags<'a> {
+    diagnostics: Vec<JsonDiag<'a>>,
+}
+
 #[derive(Serialize)]
 struct JsonDiag<'a> {
     code: &'a str,
-    severity: Severity,
-    file: &'a str,
-    line: Option<u32>,
     column: Option<u32>,
-    end_line: Option<u32>,
     end_column: Option<u32>,
-    path: &'a str,
-    message: &'a str,
+    end_line: Option<u32>,
+    file: &'a str,
     help: Option<&'a str>,
+    line: Option<u32>,
+    message: &'a str,
+    path: &'a str,
     related: Vec<JsonRelated<'a>>,
+    severity: Severity,
 }
 
 #[derive(Serialize)]
 struct JsonRelated<'a> {
-    line: u32,
     column: u32,
+    line: u32,
     message: &'a str,
 }
 
@@ -206,7 +236,7 @@ fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
     let items: Vec<JsonDiag<'_>> = diags
         .iter()
         .map(|d| JsonDiag {
-            code: d.code,
+            code: d.code.as_str(),
             severity: d.severity,
             file: src.file,
             line: d.span.map(|s| s.start.line),
@@ -227,8 +257,10 @@ fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
                 .collect(),
         })
         .collect();
-    // Sorted keys whatever serde_json's map order is (see `template::render_value`).
-    crate::template::render_value(&serde_json::json!({ "diagnostics": items }))
+    let mut out =
+        serde_json::to_string_pretty(&JsonDiags { diagnostics: items }).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
 /// Escapes a value for a GitHub workflow command (data or property).
@@ -258,7 +290,7 @@ fn render_github(diags: &[Diagnostic], src: &Source<'_>) -> String {
                 let _ = write!(props, ",endColumn={}", span.end.col);
             }
         }
-        let _ = write!(props, ",title={}", gh_escape(d.code, true));
+        let _ = write!(props, ",title={}", gh_escape(d.code.as_str(), true));
         let mut text = d.message.clone();
         if let Some(help) = &d.help {
             let _ = write!(text, "\nhelp: {help}");
@@ -374,7 +406,10 @@ fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, color: &
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -400,7 +435,7 @@ mod tests {
             file: "t.yaml",
             text: Some("a:\n  dkim: eazy\n\tb: 1\n"),
         };
-        let d = Diagnostic::error("MI1104", "x").at(Span {
+        let d = Diagnostic::error(Code::MI1104, "x").at(Span {
             start: Pos { line: 2, col: 9 },
             end: Pos { line: 2, col: 13 },
         });
@@ -409,13 +444,13 @@ mod tests {
             out.contains("2 |   dkim: eazy\n  |         ^^^^\n"),
             "{out}"
         );
-        let d = Diagnostic::error("MI1104", "x").at(Span {
+        let d = Diagnostic::error(Code::MI1104, "x").at(Span {
             start: Pos { line: 1, col: 1 },
             end: Pos { line: 3, col: 2 },
         });
         let out = render_human(&[d], &src, false);
         assert!(out.contains("1 | a:\n  | ^^\n"), "{out}");
-        let d = Diagnostic::error("MI1004", "x").at(Span::at(3, 1));
+        let d = Diagnostic::error(Code::MI1004, "x").at(Span::at(3, 1));
         let out = render_human(&[d], &src, false);
         assert!(out.contains("3 |  b: 1\n  | ^\n"), "{out}");
     }
@@ -426,7 +461,7 @@ mod tests {
             file: "t.yaml",
             text: Some("a: 1\na: 2\n"),
         };
-        let d = Diagnostic::error("MI1008", "duplicate key `a`")
+        let d = Diagnostic::error(Code::MI1008, "duplicate key `a`")
             .at(Span {
                 start: Pos { line: 2, col: 1 },
                 end: Pos { line: 2, col: 2 },
@@ -444,7 +479,7 @@ mod tests {
             "{out}"
         );
         let json = render_json(
-            &[Diagnostic::error("MI1008", "m")
+            &[Diagnostic::error(Code::MI1008, "m")
                 .at(Span::at(2, 1))
                 .related(Span::at(1, 1), "n")],
             &src,
@@ -460,7 +495,7 @@ mod tests {
 
     #[test]
     fn github_escapes_properties_and_data() {
-        let d = Diagnostic::error("MI1101", "bad: thing\nsecond")
+        let d = Diagnostic::error(Code::MI1101, "bad: thing\nsecond")
             .at(Span::at(3, 5))
             .help("fix it");
         let out = render_github(

@@ -1,6 +1,6 @@
 //! Load: bytes on disk → a YAML [`Document`] whose every node keeps its source span.
 //!
-//! Input: a path. Output: the document (a tree of [`Node`]s plus an index from
+//! Input: a path. Output: the document (a tree of `Node`s plus an index from
 //! JSON pointer to span) or diagnostics. Invariants: no input makes this stage
 //! panic, hang or allocate without bound — the file size is capped, the tree is
 //! built without recursion with a depth cap, and alias expansion has a budget.
@@ -13,20 +13,20 @@ use std::path::Path;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, Pos, Span};
+use crate::diag::{Code, Diagnostic, Locate, Pos, Span};
 
 /// Largest spec accepted, in bytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// Mappings with fewer entries are checked for duplicate keys by a scan.
 const SCAN_KEYS: usize = 16;
 /// Deepest nesting accepted.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Most nodes a document may hold after alias expansion (keeps memory under
 /// about 100 MB; a 10,000-domain spec has well under 100,000).
-pub const MAX_NODES: usize = 500_000;
+pub(crate) const MAX_NODES: usize = 500_000;
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum NodeValue {
+pub(crate) enum NodeValue {
     Null,
     Bool(bool),
     Int(i64),
@@ -38,37 +38,37 @@ pub enum NodeValue {
 
 /// A mapping key: keys are strings in this language (scalars are taken by their text).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Key {
-    pub name: String,
-    pub span: Span,
+pub(crate) struct Key {
+    pub(crate) name: String,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Node {
-    pub value: NodeValue,
-    pub span: Span,
+pub(crate) struct Node {
+    pub(crate) value: NodeValue,
+    pub(crate) span: Span,
     /// For a plain scalar read as a number or bool, the text as written (for
     /// "quote it" hints).
-    pub plain: Option<String>,
+    pub(crate) plain: Option<String>,
 }
 
 /// Where a node is: its value's span and, for a mapping entry, its key's span.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Place {
-    pub key: Option<Span>,
-    pub value: Span,
+pub(crate) struct Place {
+    pub(crate) key: Option<Span>,
+    pub(crate) value: Span,
 }
 
 /// A loaded spec file.
 #[derive(Debug)]
 pub struct Document {
-    pub file: String,
-    pub text: String,
-    pub root: Node,
+    pub(crate) file: String,
+    pub(crate) text: String,
+    pub(crate) root: Node,
     /// The JSON form of `root`, what the schema and the spec types see.
     pub json: Value,
     /// JSON pointer (`/a/b/0`) → place in the source.
-    pub index: HashMap<String, Place>,
+    pub(crate) index: HashMap<String, Place>,
     /// `# mailinfra: allow CODE…` comments, in source order.
     pub allows: Vec<Allow>,
 }
@@ -79,29 +79,40 @@ pub struct Document {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allow {
     /// Where the comment is.
-    pub span: Span,
+    pub(crate) span: Span,
     /// The line whose node the comment applies to.
     pub line: u32,
     /// The codes as written, upper-cased.
-    pub codes: Vec<String>,
+    pub(crate) codes: Vec<String>,
 }
 
 /// The marker that starts an allow comment.
-pub const ALLOW_MARKER: &str = "mailinfra: allow";
+pub(crate) const ALLOW_MARKER: &str = "mailinfra: allow";
+
+/// Diagnostics found by spec pointer are placed in the source through this.
+impl Locate for Document {
+    fn span_of(&self, pointer: &str) -> Span {
+        Document::span_of(self, pointer)
+    }
+
+    fn key_span_of(&self, pointer: &str) -> Span {
+        Document::key_span_of(self, pointer)
+    }
+}
 
 impl Document {
     /// The span for a JSON pointer, falling back to the nearest ancestor that exists.
-    pub fn span_of(&self, pointer: &str) -> Span {
+    pub(crate) fn span_of(&self, pointer: &str) -> Span {
         self.place_of(pointer).value
     }
 
     /// The span of the key of a mapping entry (or the value when there is no key).
-    pub fn key_span_of(&self, pointer: &str) -> Span {
+    pub(crate) fn key_span_of(&self, pointer: &str) -> Span {
         let place = self.place_of(pointer);
         place.key.unwrap_or(place.value)
     }
 
-    pub fn place_of(&self, pointer: &str) -> Place {
+    pub(crate) fn place_of(&self, pointer: &str) -> Place {
         let mut p = pointer;
         loop {
             if let Some(place) = self.index.get(p) {
@@ -129,7 +140,7 @@ impl Document {
             let pos = pos_of_byte(&text, offset);
             return Err(vec![
                 Diagnostic::error(
-                    "MI1003",
+                    Code::MI1003,
                     format!("the file holds a NUL byte at byte offset {offset}"),
                 )
                 .at(Span {
@@ -143,7 +154,7 @@ impl Document {
         let root = match root {
             None => {
                 return Err(vec![
-                    Diagnostic::error("MI1005", "the file is empty")
+                    Diagnostic::error(Code::MI1005, "the file is empty")
                         .at(Span::at(1, 1))
                         .help("start from a blueprint: `mailinfra init --blueprint NAME`, or write `version: 1` and `project: NAME`"),
                 ]);
@@ -153,7 +164,7 @@ impl Document {
         if !matches!(root.value, NodeValue::Map(_)) {
             let what = kind_name(&root.value);
             return Err(vec![
-                Diagnostic::error("MI1007", format!("the document root is {what}, not a mapping"))
+                Diagnostic::error(Code::MI1007, format!("the document root is {what}, not a mapping"))
                     .at(root.span)
                     .help("a spec is a mapping of top-level keys such as `version:`, `project:` and `regions:`"),
             ]);
@@ -247,7 +258,7 @@ fn prev_space_or_indicator(line: &str, i: usize) -> bool {
 }
 
 /// Reads and parses the spec at `path`.
-pub fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> {
+pub(crate) fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> {
     let file = path.display().to_string();
     let text = read_text(path).map_err(|d| (None, vec![d]))?;
     Document::parse(&file, text.clone()).map_err(|d| (Some(text), d))
@@ -255,19 +266,19 @@ pub fn load(path: &Path) -> Result<Document, (Option<String>, Vec<Diagnostic>)> 
 
 /// Reads a regular file of at most [`MAX_FILE_BYTES`] as UTF-8.
 #[allow(clippy::result_large_err)] // a diagnostic is the error, once per file
-pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| io_diag(path, &e))?;
     if meta.is_dir() {
         return Err(Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` is a directory, not a spec file"),
         )
         .help("name the spec file itself, e.g. `-f mailinfra.yaml`"));
     }
     if !meta.is_file() {
         return Err(Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` is not a regular file (a FIFO, socket or device)"),
         )
         .help("write the spec to a regular file and pass its path"));
@@ -289,7 +300,7 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 
 fn too_large(path: &Path, len: u64) -> Diagnostic {
     Diagnostic::error(
-        "MI1002",
+        Code::MI1002,
         format!(
             "`{}` is {len} bytes, over the {} MiB limit for a spec",
             path.display(),
@@ -303,16 +314,16 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
     let shown = path.display();
     match e.kind() {
         std::io::ErrorKind::NotFound => Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` does not exist"),
         )
         .help("pass the spec with `-f FILE`, or create one with `mailinfra init --blueprint NAME`"),
         std::io::ErrorKind::PermissionDenied => Diagnostic::error(
-            "MI1001",
+            Code::MI1001,
             format!("`{shown}` cannot be read: permission denied"),
         )
         .help("check the file's permissions"),
-        _ => Diagnostic::error("MI1001", format!("`{shown}` cannot be read: {e}")),
+        _ => Diagnostic::error(Code::MI1001, format!("`{shown}` cannot be read: {e}")),
     }
 }
 
@@ -320,16 +331,18 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
 #[allow(clippy::result_large_err)] // a diagnostic is the error, once per file
 fn decode(bytes: Vec<u8>) -> Result<String, Diagnostic> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Diagnostic::error("MI1003", "the file is UTF-16, not UTF-8")
-            .at(Span::at(1, 1))
-            .help("save the file as UTF-8"));
+        return Err(
+            Diagnostic::error(Code::MI1003, "the file is UTF-16, not UTF-8")
+                .at(Span::at(1, 1))
+                .help("save the file as UTF-8"),
+        );
     }
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
         let pos = pos_of_byte(valid, offset);
         Diagnostic::error(
-            "MI1003",
+            Code::MI1003,
             format!("the file is not valid UTF-8 at byte offset {offset}"),
         )
         .at(Span {
@@ -411,7 +424,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 documents += 1;
                 if documents > 1 {
                     return Err(vec![
-                        Diagnostic::error("MI1006", "the file holds more than one YAML document")
+                        Diagnostic::error(Code::MI1006, "the file holds more than one YAML document")
                             .at(sp)
                             .help("a spec is one document: remove this `---` and what follows, or merge it into the first document"),
                     ]);
@@ -424,7 +437,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                     nodes = nodes.saturating_add(count);
                     if nodes > MAX_NODES {
                         return Err(vec![
-                            Diagnostic::error("MI1009", format!("aliases expand the document to more than {MAX_NODES} nodes"))
+                            Diagnostic::error(Code::MI1009, format!("aliases expand the document to more than {MAX_NODES} nodes"))
                                 .at(sp)
                                 .help("this looks like an alias bomb; write the values out or use fewer nested aliases"),
                         ]);
@@ -435,14 +448,15 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 }
                 None => {
                     return Err(vec![
-                        Diagnostic::error("MI1004", "an alias refers to an unknown anchor").at(sp),
+                        Diagnostic::error(Code::MI1004, "an alias refers to an unknown anchor")
+                            .at(sp),
                     ]);
                 }
             },
             Event::Scalar(value, style, anchor, tag) => {
                 if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
                     diags.push(
-                        Diagnostic::error("MI1012", format!("the YAML tag `{}{}` is not supported", tag.handle, tag.suffix))
+                        Diagnostic::error(Code::MI1012, format!("the YAML tag `{}{}` is not supported", tag.handle, tag.suffix))
                             .at(sp)
                             .help("CloudFormation short forms such as `!Ref X` are not YAML the spec accepts; write the long form, e.g. `{ Ref: X }`"),
                     );
@@ -461,7 +475,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
                     diags.push(
                         Diagnostic::error(
-                            "MI1012",
+                            Code::MI1012,
                             format!(
                                 "the YAML tag `{}{}` is not supported",
                                 tag.handle, tag.suffix
@@ -474,7 +488,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(vec![
                         Diagnostic::error(
-                            "MI1010",
+                            Code::MI1010,
                             format!("the document nests deeper than {MAX_DEPTH} levels"),
                         )
                         .at(sp)
@@ -566,7 +580,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                             NodeValue::Null => String::new(),
                             NodeValue::Seq(_) | NodeValue::Map(_) => {
                                 diags.push(
-                                Diagnostic::error("MI1011", "a mapping key must be a plain value, not a list or mapping")
+                                Diagnostic::error(Code::MI1011, "a mapping key must be a plain value, not a list or mapping")
                                     .at(node.span)
                                     .help("keys are names such as `identities` or a domain"),
                             );
@@ -594,7 +608,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                         };
                         if let Some(first) = &first {
                             diags.push(
-                            Diagnostic::error("MI1008", format!("duplicate key `{name}` (first on line {})", first.start.line))
+                            Diagnostic::error(Code::MI1008, format!("duplicate key `{name}` (first on line {})", first.start.line))
                                 .at(node.span)
                                 .related(*first, format!("`{name}` is first defined here"))
                                 .help("a key may appear once per mapping: merge the two entries or rename one"),
@@ -620,7 +634,7 @@ fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
 
 fn too_many_nodes(at: Span) -> Diagnostic {
     Diagnostic::error(
-        "MI1009",
+        Code::MI1009,
         format!("the document has more than {MAX_NODES} nodes"),
     )
     .at(at)
@@ -655,9 +669,9 @@ fn syntax_error(text: &str, e: &saphyr_parser::ScanError) -> Diagnostic {
         "check the indentation and quoting around this position"
     };
     let code = if info.contains("recursion limit") {
-        "MI1010"
+        Code::MI1010
     } else {
-        "MI1004"
+        Code::MI1004
     };
     Diagnostic::error(code, format!("invalid YAML: {info}"))
         .at(Span { start: p, end: p })
@@ -789,7 +803,7 @@ fn to_json(root: &Node, index: &mut HashMap<String, Place>) -> Value {
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
-pub fn escape_pointer(segment: &str) -> String {
+pub(crate) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

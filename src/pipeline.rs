@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::compile::{self, StackSet};
-use crate::diag::{self, Diagnostic, Severity};
+use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::model::{self, Model};
 use crate::placement::Lock;
 use crate::{build, check, codes, load, schema};
@@ -69,6 +69,11 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
         Ok(spec) => {
             let model = model::resolve(&spec);
             out.diagnostics = check::check(&model);
+            if !model.sending.overrides.is_empty()
+                && let Ok(set) = compile::compile(&model)
+            {
+                out.diagnostics.extend(check::compiled(&model, &set));
+            }
             out.model = Some(model);
         }
     }
@@ -117,7 +122,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
             };
             if let Some((message, help)) = problem {
                 problems.push(
-                    Diagnostic::error("MI1013", message)
+                    Diagnostic::error(Code::MI1013, message)
                         .at(allow.span)
                         .help(help),
                 );
@@ -125,7 +130,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
         }
         if allow.codes.is_empty() {
             problems.push(
-                Diagnostic::error("MI1013", "the allow comment names no code")
+                Diagnostic::error(Code::MI1013, "the allow comment names no code")
                     .at(allow.span)
                     .help(format!(
                         "write `# {} CODE`, e.g. `# {} MI4001`",
@@ -149,7 +154,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
             return true;
         }
         !doc.allows.iter().zip(&scopes).any(|(allow, (line, ptrs))| {
-            allow.codes.iter().any(|c| c == d.code)
+            allow.codes.iter().any(|c| c == d.code.as_str())
                 && (d.span.is_some_and(|s| s.start.line == *line)
                     || ptrs.iter().any(|p| {
                         d.path == *p

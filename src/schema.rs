@@ -11,7 +11,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::load::{Document, NodeValue, escape_pointer};
 use crate::spec::Spec;
 
@@ -35,7 +35,7 @@ fn validator() -> &'static Validator {
 }
 
 /// Validates the document and reads it into the spec types.
-pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
+pub(crate) fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     for err in validator().iter_errors(&doc.json) {
         explain(doc, &err, &mut diags);
@@ -46,8 +46,9 @@ pub fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     // Deserialising from a borrowed value avoids copying the whole tree.
     <Spec as serde::Deserialize>::deserialize(&doc.json).map_err(|e| {
         vec![
-            Diagnostic::error("MI1107", format!("the spec does not fit its types: {e}"))
-                .at(doc.root.span),
+            Diagnostic::error(Code::MI1107, format!("the spec does not fit its types: {e}"))
+                .at(doc.root.span)
+                .help("a whole number written with a decimal point (`ttl: 300.0`) is a common cause: write `300`; `mailinfra schema` prints what every key takes"),
         ]
     })
 }
@@ -205,7 +206,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 .unwrap_or_default();
             for key in unexpected {
                 let kptr = format!("{ptr}/{}", escape_pointer(key));
-                let mut d = Diagnostic::error("MI1101", format!("unknown key `{key}`"))
+                let mut d = Diagnostic::error(Code::MI1101, format!("unknown key `{key}`"))
                     .at(doc.key_span_of(&kptr))
                     .path(kptr.clone());
                 d = match suggest(key, known.iter().map(String::as_str)) {
@@ -233,7 +234,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 format!("`{name}`")
             };
             let mut d = Diagnostic::error(
-                "MI1103",
+                Code::MI1103,
                 format!("{what} is missing the required key `{key}`"),
             )
             .at(place.key.unwrap_or(place.value));
@@ -252,7 +253,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
         ValidationErrorKind::Type { kind } => {
             let expected = type_name(kind);
             let mut d = Diagnostic::error(
-                "MI1102",
+                Code::MI1102,
                 format!("`{name}` must be {expected}, not {}", describe(instance)),
             )
             .at(at);
@@ -293,7 +294,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 })
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
-                "MI1104",
+                Code::MI1104,
                 format!("`{name}` cannot be {}", describe(instance)),
             )
             .at(at);
@@ -312,14 +313,14 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             d
         }
         ValidationErrorKind::Constant { expected_value } => Diagnostic::error(
-            "MI1104",
+            Code::MI1104,
             format!("`{name}` cannot be {}", describe(instance)),
         )
         .at(at)
         .help(format!("the only allowed value is `{expected_value}`")),
         ValidationErrorKind::Pattern { pattern } => {
             let mut d = Diagnostic::error(
-                "MI1105",
+                Code::MI1105,
                 format!("{} is not a valid `{name}`", describe(instance)),
             )
             .at(at);
@@ -337,7 +338,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             } else {
                 "at most"
             };
-            Diagnostic::error("MI1105", format!("`{name}` is {len} characters long"))
+            Diagnostic::error(Code::MI1105, format!("`{name}` is {len} characters long"))
                 .at(at)
                 .help(format!("it must be {bound} {limit} characters long"))
         }
@@ -347,9 +348,12 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             } else {
                 "at most"
             };
-            Diagnostic::error("MI1106", format!("`{name}` is out of range: {instance}"))
-                .at(at)
-                .help(format!("it must be {bound} {limit}"))
+            Diagnostic::error(
+                Code::MI1106,
+                format!("`{name}` is out of range: {instance}"),
+            )
+            .at(at)
+            .help(format!("it must be {bound} {limit}"))
         }
         ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
             let bound = if matches!(err.kind(), ValidationErrorKind::MinItems { .. }) {
@@ -358,7 +362,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 "at most"
             };
             Diagnostic::error(
-                "MI1106",
+                Code::MI1106,
                 format!(
                     "`{name}` has {} items",
                     instance.as_array().map_or(0, Vec::len)
@@ -441,7 +445,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                     .collect::<Vec<_>>()
                     .join(", ");
                 let d = Diagnostic::error(
-                    "MI1104",
+                    Code::MI1104,
                     format!("`{name}` cannot be {}", describe(instance)),
                 )
                 .at(at);
@@ -459,7 +463,7 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
                 .map(|bs| bs.iter().filter_map(branch_form).collect())
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
-                "MI1102",
+                Code::MI1102,
                 format!("`{name}` cannot be {}", describe(instance)),
             )
             .at(at);
@@ -468,7 +472,9 @@ fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>)
             }
             d
         }
-        _ => Diagnostic::error("MI1107", format!("`{name}`: {}", err.masked())).at(at),
+        _ => Diagnostic::error(Code::MI1107, format!("`{name}`: {}", err.masked()))
+            .at(at)
+            .help("`mailinfra schema` prints what this key takes"),
     };
     out.push(d.path(ptr));
 }

@@ -1,14 +1,14 @@
 //! Lints: risky but valid configurations (codes MI4001–MI4099, warnings by
 //! default, errors with `--deny-warnings`). Each says why and how to fix it.
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::model::Model;
 use crate::model::receiving::TrafficPolicy;
 use crate::spec::{
     IngressTls, IngressType, MailFromMode, PolicyCondition, RuleAction, RuleCondition, Verdict,
 };
 
-pub fn check(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     echo_spoofing(m, out);
     weak_tls(m, out);
     open_any_recipient(m, out);
@@ -59,7 +59,7 @@ fn echo_spoofing(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             out.push(
                 Diagnostic::error(
-                    "MI4001",
+                    Code::MI4001,
                     format!(
                         "the open ingress `{}` lets anyone on the internet have mail relayed onward by rule `{}` (EchoSpoofing)",
                         i.name, rule.name
@@ -95,7 +95,7 @@ fn weak_tls(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             Diagnostic::error(
-                "MI4002",
+                Code::MI4002,
                 format!(
                     "the ingress `{}` accepts mail over TLS older than 1.2{}",
                     i.name,
@@ -130,7 +130,7 @@ fn open_any_recipient(m: &Model, out: &mut Vec<Diagnostic>) {
         });
         if tp.default == Verdict::Allow && !recipient_tested {
             out.push(
-                Diagnostic::error("MI4003", format!("the open ingress `{}` accepts mail for any recipient", i.name))
+                Diagnostic::error(Code::MI4003, format!("the open ingress `{}` accepts mail for any recipient", i.name))
                     .path(format!("{}/traffic_policy", i.ptr))
                     .help(format!(
                         "mail for domains you do not host is accepted and processed (and paid for); in the traffic policy `{}` set `default: deny` and add `- allow: [ {{ recipient: {{ ends_with: \"@your-domain\" }} }} ]`",
@@ -152,7 +152,7 @@ fn relay_mail_from(m: &Model, out: &mut Vec<Diagnostic>) {
                 };
                 if relay.preset.is_some() && t.mail_from != Some(MailFromMode::Preserve) {
                     out.push(
-                        Diagnostic::error("MI4004", format!("relaying to the mailbox provider `{}` without preserving MAIL FROM", relay.name))
+                        Diagnostic::error(Code::MI4004, format!("relaying to the mailbox provider `{}` without preserving MAIL FROM", relay.name))
                             .path(format!("{}/rules/{n}/actions/{k}/relay", rs.ptr))
                             .help("Google Workspace and Microsoft 365 check SPF against the envelope sender; replaced, it is Mail Manager's and every message fails or looks forged: add `mail_from: preserve` (and allow-list Mail Manager's IPs at the provider)"),
                     );
@@ -166,7 +166,7 @@ fn archive_kms(m: &Model, out: &mut Vec<Diagnostic>) {
     for a in &m.archives {
         if a.kms_key.is_none() {
             out.push(
-                Diagnostic::error("MI4005", format!("the archive `{}` is encrypted with an AWS-owned key", a.name))
+                Diagnostic::error(Code::MI4005, format!("the archive `{}` is encrypted with an AWS-owned key", a.name))
                     .key_path(&a.ptr)
                     .help("to control and audit access to archived mail, add `kms_key: arn:aws:kms:…`; set it now: changing it later replaces the archive"),
             );

@@ -1,26 +1,34 @@
 //! Check: semantic rules over the resolved model.
 //!
 //! Input: a [`Model`]. Output: diagnostics, never an `Err`. Each rule is a small
-//! function in the [`RULES`] table with its code; rules locate findings by spec
-//! pointer and the pipeline maps pointers to source spans.
+//! function in the `RULES` table with its code; rules locate findings by spec
+//! pointer and the pipeline maps pointers to source spans. Values inside
+//! strings (domains, addresses, CIDRs, …) are judged by [`crate::values`].
+//!
+//! `check` runs before compile and never runs the compiler. The rules that
+//! need the compiled templates (overrides) are `compiled`, which the
+//! pipeline runs after compile.
 
 use std::collections::BTreeMap;
 
+mod compiled;
 mod names;
 
-use crate::cfn_data;
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic};
 use crate::ids;
 use crate::model::Model;
+use crate::values::{self, domain_problem};
 
 mod lints;
 mod receiving;
-pub mod sending;
+mod sending;
+
+pub(crate) use compiled::compiled;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 
 /// Every semantic rule, in the order they run.
-pub const RULES: &[(&str, Rule)] = &[
+pub(crate) const RULES: &[(&str, Rule)] = &[
     ("regions_exist", regions_exist),
     ("domains_valid", domains_valid),
     ("names_in_zones", names_in_zones),
@@ -35,7 +43,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("lints", lints::check),
 ];
 
-pub fn check(model: &Model) -> Vec<Diagnostic> {
+pub(crate) fn check(model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (_, rule) in RULES {
         rule(model, &mut out);
@@ -44,39 +52,27 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
 }
 
 pub(crate) fn region_diag(region: &str, ptr: &str) -> Option<Diagnostic> {
-    if cfn_data::is_region(region) {
-        return None;
-    }
-    let regions = &cfn_data::data().regions;
-    let normalised = region.replace('_', "-").to_ascii_lowercase();
-    let help = if cfn_data::is_region(&normalised) {
-        format!("did you mean `{normalised}`?")
-    } else {
-        match suggest(region, regions.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "use an AWS region code such as `us-east-1` or `eu-west-1`".into(),
-        }
-    };
-    Some(
-        Diagnostic::error("MI3001", format!("`{region}` is not an AWS region"))
+    values::region_problem(region).map(|help| {
+        Diagnostic::error(Code::MI3001, format!("`{region}` is not an AWS region"))
             .path(ptr)
-            .help(help),
-    )
+            .help(help)
+    })
 }
 
 fn regions_exist(m: &Model, out: &mut Vec<Diagnostic>) {
     out.extend(region_diag(&m.primary, "/regions/primary"));
 }
 
-pub use crate::values::domain_problem;
-
 fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     for z in &m.zones {
         if let Some(why) = domain_problem(&z.apex) {
             out.push(
-                Diagnostic::error("MI3003", format!("`{}` is not a valid zone name", z.apex))
-                    .key_path(&z.ptr)
-                    .help(why),
+                Diagnostic::error(
+                    Code::MI3003,
+                    format!("`{}` is not a valid zone name", z.apex),
+                )
+                .key_path(&z.ptr)
+                .help(why),
             );
         }
     }
@@ -84,7 +80,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(why) = domain_problem(&id.domain) {
             out.push(
                 Diagnostic::error(
-                    "MI3003",
+                    Code::MI3003,
                     format!("`{}` is not a valid domain name", id.domain),
                 )
                 .key_path(&id.ptr)
@@ -96,7 +92,7 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::error(
-                    "MI3003",
+                    Code::MI3003,
                     format!("`{}` is not a valid domain name", mf.domain),
                 )
                 .path(&mf.ptr)
@@ -137,7 +133,7 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
         if id.zone.is_none() {
             out.push(
                 Diagnostic::error(
-                    "MI3002",
+                    Code::MI3002,
                     format!("the identity `{}` is in no declared DNS zone", id.domain),
                 )
                 .key_path(&id.ptr)
@@ -151,7 +147,7 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::error(
-                    "MI3002",
+                    Code::MI3002,
                     format!(
                         "the MAIL FROM domain `{}` is in no declared DNS zone",
                         mf.domain
@@ -170,7 +166,7 @@ fn mail_from_is_subdomain(m: &Model, out: &mut Vec<Diagnostic>) {
         if !mf.domain.ends_with(&format!(".{}", id.domain)) {
             out.push(
                 Diagnostic::error(
-                    "MI3004",
+                    Code::MI3004,
                     format!(
                         "the MAIL FROM domain `{}` is not a subdomain of `{}`",
                         mf.domain, id.domain
@@ -191,10 +187,9 @@ fn dmarc_addresses(m: &Model, out: &mut Vec<Diagnostic>) {
         let Some(d) = &id.dmarc else { continue };
         for (key, list) in [("rua", &d.spec.rua), ("ruf", &d.spec.ruf)] {
             for (i, uri) in list.as_slice().iter().enumerate() {
-                let ok = uri.strip_prefix("mailto:").is_some_and(|addr| {
-                    addr.split_once('@')
-                        .is_some_and(|(l, dom)| !l.is_empty() && domain_problem(dom).is_none())
-                });
+                let ok = uri
+                    .strip_prefix("mailto:")
+                    .is_some_and(|addr| values::email_problem(addr).is_none());
                 if !ok {
                     let ptr = match list {
                         crate::spec::OneOrMany::One(_) => format!("{}/{key}", d.ptr),
@@ -202,7 +197,7 @@ fn dmarc_addresses(m: &Model, out: &mut Vec<Diagnostic>) {
                     };
                     out.push(
                         Diagnostic::error(
-                            "MI3005",
+                            Code::MI3005,
                             format!("`{uri}` is not a DMARC report address"),
                         )
                         .path(ptr)
@@ -221,7 +216,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
     let uses_mail_manager = !(m.archives.is_empty() && m.mail_manager.is_empty());
     if uses_mail_manager && m.tags.len() > MAX_MAIL_MANAGER_TAGS {
         out.push(
-            Diagnostic::error("MI3006", format!("`tags` has {} entries", m.tags.len()))
+            Diagnostic::error(Code::MI3006, format!("`tags` has {} entries", m.tags.len()))
                 .key_path("/tags")
                 .help(format!(
                     "Mail Manager resources take at most {MAX_MAIL_MANAGER_TAGS} tags; remove some"
@@ -251,7 +246,7 @@ fn tags_valid(m: &Model, out: &mut Vec<Diagnostic>) {
         };
         if let Some(why) = problem {
             out.push(
-                Diagnostic::error("MI3006", format!("the tag `{k}` cannot be applied"))
+                Diagnostic::error(Code::MI3006, format!("the tag `{k}` cannot be applied"))
                     .key_path(ptr)
                     .help(why),
             );
@@ -273,7 +268,7 @@ fn logical_ids_unique(m: &Model, out: &mut Vec<Diagnostic>) {
     for (id, name, ptr) in elements {
         if let Some((first_name, first_ptr)) = seen.get(&id) {
             out.push(
-                Diagnostic::error("MI2002", format!("`{name}` and `{first_name}` both become the logical id `{id}`"))
+                Diagnostic::error(Code::MI2002, format!("`{name}` and `{first_name}` both become the logical id `{id}`"))
                     .key_path(ptr)
                     .related_path(*first_ptr, format!("`{first_name}` is declared here"))
                     .help("rename one of them: logical ids are letters and digits only, so `.`, `-` and `_` do not tell names apart"),

@@ -1,7 +1,7 @@
 //! Rules on names and references-by-ARN that CloudFormation would reject only
 //! at deploy time: physical-name patterns and lengths, ARN partitions.
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::model::Model;
 use crate::values;
 
@@ -16,7 +16,7 @@ pub(super) fn archive_names(m: &Model, out: &mut Vec<Diagnostic>) {
         });
         if let Some(why) = why {
             out.push(
-                Diagnostic::error("MI3008", format!("`{}` cannot name an archive", a.name))
+                Diagnostic::error(Code::MI3008, format!("`{}` cannot name an archive", a.name))
                     .key_path(&a.ptr)
                     .help(format!(
                         "{why}; archive names use letters, digits, `_` and `-`"
@@ -33,7 +33,7 @@ pub(super) fn arn_partitions(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(why) = values::arn_partition_problem(key, &m.primary) {
             out.push(
                 Diagnostic::error(
-                    "MI3007",
+                    Code::MI3007,
                     format!("the KMS key of `{}` is in another partition", a.name),
                 )
                 .path(format!("{}/kms_key", a.ptr))

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::cfn_data;
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::ids;
 use crate::model::Model;
 use crate::model::receiving::Mx;
@@ -14,10 +14,11 @@ use crate::spec::{
     RuleAction, RuleCondition, SizeTest, StringTest, TlsTest, Verdict,
 };
 
-use super::{domain_problem, region_diag, zone_help};
+use super::{region_diag, zone_help};
+use crate::values::{self, CidrError, Family, domain_problem};
 
 /// Every receiving rule, run from the main table.
-pub fn check(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     regions_support(m, out);
     names(m, out);
     relays(m, out);
@@ -46,7 +47,7 @@ fn dangling<'a>(
             }
         }
     };
-    Diagnostic::error("MI2001", format!("no {kind} named `{name}`"))
+    Diagnostic::error(Code::MI2001, format!("no {kind} named `{name}`"))
         .path(ptr)
         .help(help)
 }
@@ -78,10 +79,13 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if let Some(first) = seen.insert(region.clone(), ptr.clone()) {
                 out.push(
-                    Diagnostic::error("MI3300", format!("the region `{region}` is listed twice"))
-                        .path(ptr)
-                        .related_path(first, "first listed here")
-                        .help("list each region once"),
+                    Diagnostic::error(
+                        Code::MI3300,
+                        format!("the region `{region}` is listed twice"),
+                    )
+                    .path(ptr)
+                    .related_path(first, "first listed here")
+                    .help("list each region once"),
                 );
                 continue;
             }
@@ -92,7 +96,7 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(t) = MM_TYPES.iter().find(|t| type_missing(t, region)) {
             out.push(
                 Diagnostic::error(
-                    "MI3301",
+                    Code::MI3301,
                     format!("the region `{region}` has no SES Mail Manager"),
                 )
                 .path(ptr)
@@ -115,7 +119,7 @@ fn regions_support(m: &Model, out: &mut Vec<Diagnostic>) {
                 .unwrap_or_default();
             out.push(
                 Diagnostic::error(
-                    "MI3301",
+                    Code::MI3301,
                     format!("the region `{}` has no SES email receiving", c.region),
                 )
                 .path(&c.region_ptr)
@@ -172,14 +176,17 @@ fn names(m: &Model, out: &mut Vec<Diagnostic>) {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             out.push(
-                Diagnostic::error("MI3302", format!("`{name}` cannot be a Mail Manager name"))
-                    .key_path(ptr)
-                    .help("use letters, digits, `_` and `-` only"),
+                Diagnostic::error(
+                    Code::MI3302,
+                    format!("`{name}` cannot be a Mail Manager name"),
+                )
+                .key_path(ptr)
+                .help("use letters, digits, `_` and `-` only"),
             );
         } else if full.len() > max {
             out.push(
                 Diagnostic::error(
-                    "MI3302",
+                    Code::MI3302,
                     format!("the resource name `{full}` is longer than {max} characters"),
                 )
                 .key_path(ptr)
@@ -190,7 +197,7 @@ fn names(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some((first, fptr)) = by_id.get(&id) {
             out.push(
                 Diagnostic::error(
-                    "MI2002",
+                    Code::MI2002,
                     format!("`{name}` and `{first}` both become the logical id `{id}`"),
                 )
                 .key_path(ptr)
@@ -207,12 +214,12 @@ fn relays(m: &Model, out: &mut Vec<Diagnostic>) {
     for r in &m.mail_manager.relays {
         match (r.preset, &r.tenant) {
             (Some(RelayPreset::Microsoft365), None) if r.host.is_none() => out.push(
-                Diagnostic::error("MI3303", format!("the Microsoft 365 relay `{}` needs its tenant", r.name))
+                Diagnostic::error(Code::MI3303, format!("the Microsoft 365 relay `{}` needs its tenant", r.name))
                     .key_path(&r.ptr)
                     .help("add `tenant: your-domain.com`: Microsoft 365 accepts mail at `<tenant-domain-with-dashes>.mail.protection.outlook.com`"),
             ),
             (p, Some(_)) if p != Some(RelayPreset::Microsoft365) => out.push(
-                Diagnostic::error("MI3303", format!("`tenant` is only used with `preset: microsoft_365` (relay `{}`)", r.name))
+                Diagnostic::error(Code::MI3303, format!("`tenant` is only used with `preset: microsoft_365` (relay `{}`)", r.name))
                     .path(format!("{}/tenant", r.ptr))
                     .help("remove `tenant`, or add `preset: microsoft_365`"),
             ),
@@ -220,7 +227,7 @@ fn relays(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         if r.preset.is_none() && r.host.is_none() {
             out.push(
-                Diagnostic::error("MI3303", format!("the relay `{}` has no host", r.name))
+                Diagnostic::error(Code::MI3303, format!("the relay `{}` has no host", r.name))
                     .key_path(&r.ptr)
                     .help("add `host: smtp.example.com` (and `port`), or a `preset: google_workspace | microsoft_365`"),
             );
@@ -232,7 +239,7 @@ fn string_test(t: &StringTest, ptr: &str, max_values: Option<usize>, out: &mut V
     let ops = t.operators();
     if ops.len() != 1 {
         out.push(
-            Diagnostic::error("MI3304", "a string test needs exactly one operator")
+            Diagnostic::error(Code::MI3304, "a string test needs exactly one operator")
                 .path(ptr)
                 .help("write one of `equals`, `not_equals`, `starts_with`, `ends_with`, `contains`, e.g. `{ ends_with: \"@example.com\" }`"),
         );
@@ -241,15 +248,18 @@ fn string_test(t: &StringTest, ptr: &str, max_values: Option<usize>, out: &mut V
     let (_, values) = ops[0];
     if values.is_empty() || values.iter().any(String::is_empty) {
         out.push(
-            Diagnostic::error("MI3304", "a string test needs at least one non-empty value")
-                .path(ptr)
-                .help("give a value or a list of values"),
+            Diagnostic::error(
+                Code::MI3304,
+                "a string test needs at least one non-empty value",
+            )
+            .path(ptr)
+            .help("give a value or a list of values"),
         );
     }
     if let Some(max) = max_values.filter(|max| values.len() > *max) {
         out.push(
             Diagnostic::error(
-                "MI3304",
+                Code::MI3304,
                 format!(
                     "a string test takes at most {max} values, not {}",
                     values.len()
@@ -261,48 +271,53 @@ fn string_test(t: &StringTest, ptr: &str, max_values: Option<usize>, out: &mut V
     }
 }
 
-fn cidr_problem(value: &str, v6: bool) -> Option<String> {
-    let Some((addr, len)) = value.split_once('/') else {
-        return Some(format!(
-            "`{value}` is not a CIDR range: add the prefix length, e.g. `{value}/32`"
-        ));
-    };
-    let max = if v6 { 128 } else { 32 };
-    let ok_len = len.parse::<u8>().is_ok_and(|l| l <= max);
-    let ok_addr = if v6 {
-        addr.parse::<std::net::Ipv6Addr>().is_ok()
-    } else {
-        addr.parse::<std::net::Ipv4Addr>().is_ok()
-    };
-    if ok_addr && ok_len {
-        None
-    } else {
-        Some(format!(
-            "`{value}` is not an {} CIDR range",
-            if v6 { "IPv6" } else { "IPv4" }
-        ))
-    }
-}
-
-fn ip_test(t: &IpTest, ptr: &str, family: Option<bool>, out: &mut Vec<Diagnostic>) {
+/// The IP ranges of a test, by the one CIDR rule (see [`crate::values`]):
+/// `family` is IPv4 (`sender_ip`), IPv6 (`sender_ipv6`) or either (`source_ip`).
+fn ip_test(t: &IpTest, ptr: &str, family: Family, out: &mut Vec<Diagnostic>) {
     let (_, values) = t.parts();
     if values.is_empty() || values.len() > 10 {
         out.push(
-            Diagnostic::error("MI3305", "an IP test takes 1 to 10 CIDR ranges")
+            Diagnostic::error(Code::MI3305, "an IP test takes 1 to 10 CIDR ranges")
                 .path(ptr)
                 .help("list between 1 and 10 ranges"),
         );
     }
     for v in values {
-        let v6 = family.unwrap_or(v.contains(':'));
-        if let Some(why) = cidr_problem(v, v6) {
-            let help = match family {
-                Some(false) if v.contains(':') => "IPv6 ranges go under `sender_ipv6`".to_string(),
-                Some(true) if !v.contains(':') => "IPv4 ranges go under `sender_ip`".to_string(),
-                _ => "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`".to_string(),
-            };
-            out.push(Diagnostic::error("MI3305", why).path(ptr).help(help));
-        }
+        let (message, help) = match values::parse_cidr(v, family) {
+            Ok(_) => continue,
+            Err(CidrError::NoPrefix { suggestion }) => (
+                format!("`{v}` is not a CIDR range: add the prefix length, e.g. `{suggestion}`"),
+                "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`".to_string(),
+            ),
+            Err(CidrError::HostBits { network, host }) => (
+                format!("the CIDR range `{v}` has host bits set"),
+                format!("did you mean `{network}`? (or `{host}` for the one address)"),
+            ),
+            Err(_) => {
+                let v6 = match family {
+                    Family::V4 => false,
+                    Family::V6 => true,
+                    Family::Any => v.contains(':'),
+                };
+                let help = match family {
+                    Family::V4 if v.contains(':') => "IPv6 ranges go under `sender_ipv6`",
+                    Family::V6 if !v.contains(':') => "IPv4 ranges go under `sender_ip`",
+                    _ => "write `address/prefix`, e.g. `203.0.113.0/24` or `2001:db8::/32`",
+                };
+                (
+                    format!(
+                        "`{v}` is not an {} CIDR range",
+                        if v6 { "IPv6" } else { "IPv4" }
+                    ),
+                    help.to_string(),
+                )
+            }
+        };
+        out.push(
+            Diagnostic::error(Code::MI3305, message)
+                .path(ptr)
+                .help(help),
+        );
     }
 }
 
@@ -322,15 +337,18 @@ fn analysis(t: &AnalysisTest, ptr: &str, in_rule: bool, m: &Model, out: &mut Vec
     let n = usize::from(t.is.is_some()) + strings + verdicts;
     if n != 1 {
         out.push(
-            Diagnostic::error("MI3306", "an analysis test needs exactly one of `is`, a string operator, `verdict` or `not_verdict`")
+            Diagnostic::error(Code::MI3306, "an analysis test needs exactly one of `is`, a string operator, `verdict` or `not_verdict`")
                 .path(ptr)
                 .help("e.g. `{ addon: spamhaus, field: addon.spamhaus_dbl.result, is: true }`"),
         );
     } else if verdicts == 1 && !in_rule {
         out.push(
-            Diagnostic::error("MI3306", "traffic policies cannot test an add-on verdict")
-                .path(ptr)
-                .help("use `is` or a string operator here, or move the verdict test into a rule"),
+            Diagnostic::error(
+                Code::MI3306,
+                "traffic policies cannot test an add-on verdict",
+            )
+            .path(ptr)
+            .help("use `is` or a string operator here, or move the verdict test into a rule"),
         );
     }
 }
@@ -356,7 +374,7 @@ fn tls_test(t: &TlsTest, ptr: &str, out: &mut Vec<Diagnostic>) -> bool {
     if n != 1 {
         out.push(
             Diagnostic::error(
-                "MI3307",
+                Code::MI3307,
                 "a TLS test needs exactly one of `min`, `is`, `below`",
             )
             .path(ptr)
@@ -373,7 +391,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
             && let Err(why) = size.bytes()
         {
             out.push(
-                Diagnostic::error("MI3308", "`max_message_size` is not a size")
+                Diagnostic::error(Code::MI3308, "`max_message_size` is not a size")
                     .path(format!("{}/max_message_size", tp.ptr))
                     .help(why),
             );
@@ -381,7 +399,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
         if tp.statements.is_empty() && tp.default == Verdict::Deny {
             out.push(
                 Diagnostic::error(
-                    "MI3309",
+                    Code::MI3309,
                     format!("the traffic policy `{}` refuses all mail", tp.name),
                 )
                 .key_path(&tp.ptr)
@@ -396,7 +414,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
             let sptr = format!("{}/statements/{i}/{key}", tp.ptr);
             if st.conditions().is_empty() {
                 out.push(
-                    Diagnostic::error("MI3309", "a statement needs at least one condition")
+                    Diagnostic::error(Code::MI3309, "a statement needs at least one condition")
                         .path(&sptr)
                         .help("add a condition, or use the policy's `default` instead"),
                 );
@@ -408,10 +426,10 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
                         string_test(t, &format!("{cptr}/recipient"), None, out)
                     }
                     PolicyCondition::SenderIp(t) => {
-                        ip_test(t, &format!("{cptr}/sender_ip"), Some(false), out)
+                        ip_test(t, &format!("{cptr}/sender_ip"), Family::V4, out)
                     }
                     PolicyCondition::SenderIpv6(t) => {
-                        ip_test(t, &format!("{cptr}/sender_ipv6"), Some(true), out)
+                        ip_test(t, &format!("{cptr}/sender_ipv6"), Family::V6, out)
                     }
                     PolicyCondition::Tls(t) => {
                         let p = format!("{cptr}/tls");
@@ -420,7 +438,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
                             && (key != "deny" || st.conditions().len() != 1)
                         {
                             out.push(
-                                Diagnostic::error("MI3307", "`tls: { below: … }` must be the only condition of a `deny` statement")
+                                Diagnostic::error(Code::MI3307, "`tls: { below: … }` must be the only condition of a `deny` statement")
                                     .path(&p)
                                     .help("write it as its own statement `- deny: [ { tls: { below: \"1.2\" } } ]`, or test `{ min: … }` here"),
                             );
@@ -434,7 +452,7 @@ fn traffic_policies(m: &Model, out: &mut Vec<Diagnostic>) {
                         address_list(&t.list, &p, m, out);
                         if t.address != crate::spec::AddressAttribute::Recipient {
                             out.push(
-                                Diagnostic::error("MI3306", "traffic policies can look up only the recipient in an address list")
+                                Diagnostic::error(Code::MI3306, "traffic policies can look up only the recipient in an address list")
                                     .path(format!("{p}/address"))
                                     .help("remove `address`, or move the test into a rule"),
                             );
@@ -450,7 +468,7 @@ fn size_test(t: &SizeTest, ptr: &str, out: &mut Vec<Diagnostic>) {
     let ops = t.operators();
     if ops.len() != 1 {
         out.push(
-            Diagnostic::error("MI3308", "a size test needs exactly one operator")
+            Diagnostic::error(Code::MI3308, "a size test needs exactly one operator")
                 .path(ptr)
                 .help("one of `equals`, `not_equals`, `less_than`, `greater_than`, `at_most`, `at_least`, e.g. `{ greater_than: 10MB }`"),
         );
@@ -458,7 +476,7 @@ fn size_test(t: &SizeTest, ptr: &str, out: &mut Vec<Diagnostic>) {
     }
     if let Err(why) = ops[0].2.bytes() {
         out.push(
-            Diagnostic::error("MI3308", "not a size")
+            Diagnostic::error(Code::MI3308, "not a size")
                 .path(format!("{ptr}/{}", ops[0].0))
                 .help(why),
         );
@@ -509,7 +527,7 @@ fn rule_condition(c: &RuleCondition, ptr: &str, m: &Model, out: &mut Vec<Diagnos
         }
         C::Spf(_) | C::Dkim(_) | C::Dmarc(_) | C::Tls(_) | C::TlsWrapped(_) | C::ReadReceipt(_) => {
         }
-        C::SourceIp(t) => ip_test(t, &format!("{ptr}/source_ip"), None, out),
+        C::SourceIp(t) => ip_test(t, &format!("{ptr}/source_ip"), Family::Any, out),
         C::MessageSize(t) => size_test(t, &format!("{ptr}/message_size"), out),
         C::Analysis(t) => analysis(t, &format!("{ptr}/analysis"), true, m, out),
         C::AddressList(t) => address_list(&t.list, &format!("{ptr}/address_list"), m, out),
@@ -560,9 +578,12 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
     for rs in &mm.rule_sets {
         if rs.rules.is_empty() {
             out.push(
-                Diagnostic::error("MI3310", format!("the rule set `{}` has no rules", rs.name))
-                    .key_path(&rs.ptr)
-                    .help("add at least one rule"),
+                Diagnostic::error(
+                    Code::MI3310,
+                    format!("the rule set `{}` has no rules", rs.name),
+                )
+                .key_path(&rs.ptr)
+                .help("add at least one rule"),
             );
         }
         let mut seen: BTreeMap<&str, String> = BTreeMap::new();
@@ -571,7 +592,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(why) = rule_name_problem(&rule.name, 32) {
                 out.push(
                     Diagnostic::error(
-                        "MI3311",
+                        Code::MI3311,
                         format!("`{}` is not a valid rule name", rule.name),
                     )
                     .path(format!("{rptr}/name"))
@@ -580,7 +601,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if let Some(first) = seen.insert(&rule.name, rptr.clone()) {
                 out.push(
-                    Diagnostic::error("MI3311", format!("two rules are named `{}`", rule.name))
+                    Diagnostic::error(Code::MI3311, format!("two rules are named `{}`", rule.name))
                         .path(format!("{rptr}/name"))
                         .related_path(format!("{first}/name"), "first used here")
                         .help("give every rule of a rule set its own name"),
@@ -590,7 +611,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
                 if conds.len() > 10 {
                     out.push(
                         Diagnostic::error(
-                            "MI3312",
+                            Code::MI3312,
                             format!(
                                 "a rule takes at most 10 `{key}` conditions, not {}",
                                 conds.len()
@@ -607,7 +628,7 @@ fn rule_sets(m: &Model, out: &mut Vec<Diagnostic>) {
             if rule.actions.is_empty() || rule.actions.len() > 10 {
                 out.push(
                     Diagnostic::error(
-                        "MI3312",
+                        Code::MI3312,
                         format!("a rule takes 1 to 10 actions, not {}", rule.actions.len()),
                     )
                     .path(format!("{rptr}/actions"))
@@ -656,14 +677,14 @@ fn rule_action(a: &RuleAction, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) 
         RuleAction::AddHeader(h) => {
             if !header_name_ok(&h.name) {
                 out.push(
-                    Diagnostic::error("MI3313", format!("`{}` cannot be an added header name", h.name))
+                    Diagnostic::error(Code::MI3313, format!("`{}` cannot be an added header name", h.name))
                         .path(format!("{ptr}/add_header/name"))
                         .help("Mail Manager adds only `X-` headers of letters, digits and `-`, at most 64 characters, e.g. `X-Archived`"),
                 );
             }
             if h.value.is_empty() || h.value.chars().count() > 128 {
                 out.push(
-                    Diagnostic::error("MI3313", "a header value is 1 to 128 characters long")
+                    Diagnostic::error(Code::MI3313, "a header value is 1 to 128 characters long")
                         .path(format!("{ptr}/add_header/value"))
                         .help("shorten the value"),
                 );
@@ -673,42 +694,41 @@ fn rule_action(a: &RuleAction, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) 
             let v = list.as_slice();
             if v.is_empty() || v.len() > 100 {
                 out.push(
-                    Diagnostic::error("MI3314", "`replace_recipients` takes 1 to 100 addresses")
-                        .path(format!("{ptr}/replace_recipients"))
-                        .help("list the new recipients"),
+                    Diagnostic::error(
+                        Code::MI3314,
+                        "`replace_recipients` takes 1 to 100 addresses",
+                    )
+                    .path(format!("{ptr}/replace_recipients"))
+                    .help("list the new recipients"),
                 );
             }
             for addr in v {
-                if !address_ok(addr) {
+                if let Some(why) = values::email_problem(addr) {
                     out.push(
-                        Diagnostic::error("MI3314", format!("`{addr}` is not an email address"))
-                            .path(format!("{ptr}/replace_recipients"))
-                            .help("write `name@example.com` (letters, digits and `@+.-`)"),
+                        Diagnostic::error(
+                            Code::MI3314,
+                            format!("`{addr}` is not an email address"),
+                        )
+                        .path(format!("{ptr}/replace_recipients"))
+                        .help(why),
                     );
                 }
             }
         }
-        RuleAction::Bounce(b) if !address_ok(&b.sender) => {
+        RuleAction::Bounce(b) if values::email_problem(&b.sender).is_some() => {
             out.push(
-                    Diagnostic::error("MI3314", format!("`{}` is not an email address", b.sender))
+                    Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
                         .path(format!("{ptr}/bounce/sender"))
                         .help("the bounce sender is an address on a verified identity, e.g. `postmaster@example.com`"),
                 );
         }
         RuleAction::Drop(false) => out.push(
-            Diagnostic::error("MI3315", "`drop: false` does nothing")
+            Diagnostic::error(Code::MI3315, "`drop: false` does nothing")
                 .path(format!("{ptr}/drop"))
                 .help("remove the action, or write `drop: true`"),
         ),
         _ => {}
     }
-}
-
-fn address_ok(a: &str) -> bool {
-    a.split_once('@')
-        .is_some_and(|(l, d)| !l.is_empty() && domain_problem(d).is_none() && a.len() <= 254)
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@+.-_".contains(c))
 }
 
 fn ingress(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -735,12 +755,12 @@ fn ingress(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         match s.kind {
             IngressType::Auth if s.password.is_none() => out.push(
-                Diagnostic::error("MI3316", format!("the `auth` ingress `{}` has no password", i.name))
+                Diagnostic::error(Code::MI3316, format!("the `auth` ingress `{}` has no password", i.name))
                     .key_path(&i.ptr)
                     .help("add `password: generate` (a random password in a new secret) or `password: { secret: arn:aws:secretsmanager:… }`"),
             ),
             IngressType::Mtls if s.trust_store.is_none() => out.push(
-                Diagnostic::error("MI3316", format!("the `mtls` ingress `{}` has no trust store", i.name))
+                Diagnostic::error(Code::MI3316, format!("the `mtls` ingress `{}` has no trust store", i.name))
                     .key_path(&i.ptr)
                     .help("add `trust_store: { ca: \"-----BEGIN CERTIFICATE-----…\" }`"),
             ),
@@ -748,16 +768,22 @@ fn ingress(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         if s.kind != IngressType::Auth && s.password.is_some() {
             out.push(
-                Diagnostic::error("MI3316", "only `auth` ingress endpoints take a password")
-                    .path(format!("{}/password", i.ptr))
-                    .help("remove `password`, or set `type: auth`"),
+                Diagnostic::error(
+                    Code::MI3316,
+                    "only `auth` ingress endpoints take a password",
+                )
+                .path(format!("{}/password", i.ptr))
+                .help("remove `password`, or set `type: auth`"),
             );
         }
         if s.kind != IngressType::Mtls && s.trust_store.is_some() {
             out.push(
-                Diagnostic::error("MI3316", "only `mtls` ingress endpoints take a trust store")
-                    .path(format!("{}/trust_store", i.ptr))
-                    .help("remove `trust_store`, or set `type: mtls`"),
+                Diagnostic::error(
+                    Code::MI3316,
+                    "only `mtls` ingress endpoints take a trust store",
+                )
+                .path(format!("{}/trust_store", i.ptr))
+                .help("remove `trust_store`, or set `type: mtls`"),
             );
         }
     }
@@ -768,7 +794,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         if let Some(why) = domain_problem(&x.domain) {
             out.push(
                 Diagnostic::error(
-                    "MI3003",
+                    Code::MI3003,
                     format!("`{}` is not a valid domain name", x.domain),
                 )
                 .path(&x.ptr)
@@ -777,7 +803,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         } else if x.zone.is_none() {
             out.push(
                 Diagnostic::error(
-                    "MI3002",
+                    Code::MI3002,
                     format!("the MX domain `{}` is in no declared DNS zone", x.domain),
                 )
                 .path(&x.ptr)
@@ -791,7 +817,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         }) {
             out.push(
                 Diagnostic::error(
-                    "MI3317",
+                    Code::MI3317,
                     format!(
                         "`{}` is the MAIL FROM domain of `{}` and cannot receive mail",
                         x.domain, id.domain
@@ -810,7 +836,7 @@ fn mx_domains(m: &Model, out: &mut Vec<Diagnostic>) {
         if !i.mx.is_empty() && matches!(i.spec.network, Some(crate::spec::Network::Vpc(_))) {
             out.push(
                 Diagnostic::error(
-                    "MI3318",
+                    Code::MI3318,
                     format!("the VPC ingress `{}` cannot receive internet mail", i.name),
                 )
                 .path(format!("{}/mx", i.ptr))
@@ -829,7 +855,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
     if active.len() > 1 {
         out.push(
             Diagnostic::error(
-                "MI3319",
+                Code::MI3319,
                 format!(
                     "{} receipt rule sets are active in `{}`; SES allows one",
                     active.len(),
@@ -850,7 +876,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                 .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
         {
             out.push(
-                Diagnostic::error("MI3320", format!("`{}` cannot be part of a bucket name", b.name))
+                Diagnostic::error(Code::MI3320, format!("`{}` cannot be part of a bucket name", b.name))
                     .key_path(&b.ptr)
                     .help(format!("buckets are named `<project>-<name>-<account>-<region>` (at most 63 characters): use a short name of lowercase letters, digits and `-` (this one makes {len})")),
             );
@@ -864,7 +890,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::error(
-                    "MI3320",
+                    Code::MI3320,
                     format!("`{}` cannot be part of a topic name", t.name),
                 )
                 .key_path(&t.ptr)
@@ -881,7 +907,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             || rs.name.len() + m.project.len() >= 64
         {
             out.push(
-                Diagnostic::error("MI3321", format!("`{}` is not a valid receipt rule set name", rs.name))
+                Diagnostic::error(Code::MI3321, format!("`{}` is not a valid receipt rule set name", rs.name))
                     .key_path(&rs.ptr)
                     .help("use letters, digits, `_`, `.` and `-`; `<project>-<name>` must be under 64 characters"),
             );
@@ -896,7 +922,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "MI3321",
+                        Code::MI3321,
                         format!("`{}` is not a valid receipt rule name", rule.name),
                     )
                     .path(format!("{rptr}/name"))
@@ -906,7 +932,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(first) = seen.insert(&rule.name, rptr.clone()) {
                 out.push(
                     Diagnostic::error(
-                        "MI3321",
+                        Code::MI3321,
                         format!("two receipt rules are named `{}`", rule.name),
                     )
                     .path(format!("{rptr}/name"))
@@ -915,11 +941,16 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
             for (j, r) in rule.recipients.iter().enumerate() {
-                let dom = r.rsplit('@').next().unwrap_or(r);
-                if let Some(why) = domain_problem(dom.trim_start_matches('.')) {
+                // An address, a domain, or `.example.com` for its subdomains.
+                let problem = if r.contains('@') {
+                    values::email_problem(r).map(|why| (Code::MI3314, why))
+                } else {
+                    domain_problem(r.trim_start_matches('.')).map(|why| (Code::MI3003, why))
+                };
+                if let Some((code, why)) = problem {
                     out.push(
                         Diagnostic::error(
-                            "MI3003",
+                            code,
                             format!("`{r}` is not a recipient address or domain"),
                         )
                         .path(format!("{rptr}/recipients/{j}"))
@@ -929,7 +960,7 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if rule.actions.is_empty() {
                 out.push(
-                    Diagnostic::error("MI3312", "a receipt rule needs at least one action")
+                    Diagnostic::error(Code::MI3312, "a receipt rule needs at least one action")
                         .path(format!("{rptr}/actions"))
                         .help("add an action such as `s3: { bucket: … }`"),
                 );
@@ -959,9 +990,9 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
                     }
                     ReceiptAction::Lambda(l) => ("lambda", &l.topic),
                     ReceiptAction::Bounce(b) => {
-                        if !address_ok(&b.sender) {
+                        if values::email_problem(&b.sender).is_some() {
                             out.push(
-                                Diagnostic::error("MI3314", format!("`{}` is not an email address", b.sender))
+                                Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
                                     .path(format!("{aptr}/bounce/sender"))
                                     .help("write an address on a verified identity, e.g. `postmaster@example.com`"),
                             );
@@ -985,16 +1016,40 @@ fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
 mod tests {
     use super::*;
 
+    fn ip(ranges: &[&str], family: Family) -> Vec<(String, String)> {
+        let t = IpTest::In(crate::spec::OneOrMany::Many(
+            ranges.iter().map(|r| r.to_string()).collect(),
+        ));
+        let mut out = Vec::new();
+        ip_test(&t, "/x", family, &mut out);
+        out.into_iter()
+            .map(|d| (d.message, d.help.unwrap_or_default()))
+            .collect()
+    }
+
     #[test]
     fn cidrs() {
-        assert_eq!(cidr_problem("10.0.0.0/8", false), None);
-        assert_eq!(cidr_problem("2001:db8::/32", true), None);
-        assert!(cidr_problem("10.0.0.0", false).unwrap().contains("prefix"));
-        assert!(cidr_problem("10.0.0.0/33", false).is_some());
-        assert!(cidr_problem("2001:db8::/32", false).is_some());
+        assert!(ip(&["10.0.0.0/8", "0.0.0.0/0"], Family::V4).is_empty());
+        assert!(ip(&["2001:db8::/32"], Family::V6).is_empty());
+        assert!(ip(&["2001:db8::/32", "203.0.113.0/24"], Family::Any).is_empty());
+        let d = ip(&["10.0.0.0"], Family::V4);
+        assert!(
+            d[0].0.contains("add the prefix length, e.g. `10.0.0.0/32`"),
+            "{d:?}"
+        );
+        let d = ip(&["10.0.0.0/33"], Family::V4);
+        assert_eq!(d[0].0, "`10.0.0.0/33` is not an IPv4 CIDR range");
+        let d = ip(&["2001:db8::/32"], Family::V4);
+        assert_eq!(d[0].1, "IPv6 ranges go under `sender_ipv6`");
+        let d = ip(&["10.0.0.1/24"], Family::Any);
+        assert_eq!(d[0].0, "the CIDR range `10.0.0.1/24` has host bits set");
+        assert!(d[0].1.contains("did you mean `10.0.0.0/24`?"), "{d:?}");
+        assert_eq!(ip(&[], Family::Any).len(), 1);
+    }
+
+    #[test]
+    fn headers() {
         assert!(header_name_ok("X-Archived"));
         assert!(!header_name_ok("Subject"));
-        assert!(address_ok("a+b@example.com"));
-        assert!(!address_ok("nobody"));
     }
 }

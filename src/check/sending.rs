@@ -1,21 +1,23 @@
 //! Checks, sending side: regions and the global endpoint, identity forms
 //! (addresses, BYODKIM, replication), references to configuration sets and
-//! identities, IAM trust, physical names, DNS record clashes and overrides.
+//! identities, IAM trust, physical names and DNS record clashes. Overrides
+//! are judged against the compiled templates, after compile (see
+//! [`super::compiled`]).
 
 use std::collections::BTreeMap;
 
-use super::{domain_problem, region_diag};
+use super::region_diag;
 use crate::cfn_data;
-use crate::compile;
-use crate::diag::{Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::dns;
 use crate::ids;
 use crate::model::sending::{NamedRef, RoleScope};
 use crate::model::{Dkim, Model};
 use crate::spec::Replication;
+use crate::values::{self, domain_problem};
 
 /// Every sending rule, in order.
-pub fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
     secondary_region(m, out);
     global_endpoint(m, out);
     identity_forms(m, out);
@@ -25,7 +27,6 @@ pub fn check_sending(m: &Model, out: &mut Vec<Diagnostic>) {
     event_destinations(m, out);
     sending_ids_unique(m, out);
     dns_clashes(m, out);
-    overrides(m, out);
 }
 
 fn secondary_region(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -35,7 +36,7 @@ fn secondary_region(m: &Model, out: &mut Vec<Diagnostic>) {
     } else if *s == m.primary {
         out.push(
             Diagnostic::error(
-                "MI3101",
+                Code::MI3101,
                 format!("the secondary region `{s}` is the primary region"),
             )
             .path("/regions/secondary")
@@ -51,7 +52,7 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
     if m.secondary.is_none() {
         out.push(
             Diagnostic::error(
-                "MI3102",
+                Code::MI3102,
                 format!("the global endpoint `{}` needs a secondary region", g.name),
             )
             .key_path(&g.ptr)
@@ -62,7 +63,7 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
     if facts.is_some_and(|f| !f.regions.contains(&m.primary)) {
         out.push(
             Diagnostic::error(
-                "MI3102",
+                Code::MI3102,
                 format!("global endpoints are not available in `{}`", m.primary),
             )
             .path("/regions/primary")
@@ -71,24 +72,13 @@ fn global_endpoint(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Why `addr` is not an email address, if it is not.
-fn address_problem(addr: &str) -> Option<String> {
-    let Some((local, domain)) = addr.rsplit_once('@') else {
-        return Some("an address has one `@`".into());
-    };
-    if local.is_empty() || local.contains('@') || local.chars().any(char::is_whitespace) {
-        return Some(format!("`{local}` is not a valid local part"));
-    }
-    domain_problem(domain)
-}
-
 fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
     for id in &m.identities {
         if id.is_email {
-            if let Some(why) = address_problem(&id.domain) {
+            if let Some(why) = values::email_problem(&id.domain) {
                 out.push(
                     Diagnostic::error(
-                        "MI3003",
+                        Code::MI3314,
                         format!("`{}` is not a valid email address", id.domain),
                     )
                     .key_path(&id.ptr)
@@ -104,7 +94,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
                 if let Some(ptr) = ptr {
                     out.push(
                         Diagnostic::error(
-                            "MI3103",
+                            Code::MI3103,
                             format!("`{what}` does not apply to the email address `{}`", id.domain),
                         )
                         .path(ptr)
@@ -117,7 +107,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(ptr) = &id.plain_key {
             out.push(
                 Diagnostic::error(
-                    "MI3104",
+                    Code::MI3104,
                     format!("the BYODKIM private key of `{}` is written inline", id.domain),
                 )
                 .path(ptr)
@@ -128,7 +118,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             if selector.is_empty() {
                 out.push(
                     Diagnostic::error(
-                        "MI3105",
+                        Code::MI3105,
                         format!("`{}` uses `dkim: byodkim` without a `byodkim:` key", id.domain),
                     )
                     .path(format!("{}/dkim", id.settings_ptr))
@@ -139,7 +129,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "MI3105",
+                        Code::MI3105,
                         format!("`{selector}` is not a usable DKIM selector"),
                     )
                     .path(format!("{ptr}/selector"))
@@ -152,7 +142,7 @@ fn identity_forms(m: &Model, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "MI3106",
+                        Code::MI3106,
                         format!("the BYODKIM identity `{}` cannot be a DEED parent", id.domain),
                     )
                     .path(format!("{}/replication", id.settings_ptr))
@@ -180,7 +170,7 @@ fn dangling(r: &NamedRef, kind: &str, names: &[&str], out: &mut Vec<Diagnostic>)
         ),
     };
     out.push(
-        Diagnostic::error("MI2001", format!("there is no {kind} `{}`", r.name))
+        Diagnostic::error(Code::MI2001, format!("there is no {kind} `{}`", r.name))
             .path(&r.ptr)
             .help(help),
     );
@@ -220,7 +210,7 @@ fn roles(m: &Model, out: &mut Vec<Diagnostic>) {
         if r.principal.is_none() {
             out.push(
                 Diagnostic::error(
-                    "MI3107",
+                    Code::MI3107,
                     format!("the role `{}` must be trusted by one service or one account", r.name),
                 )
                 .path(format!("{}/trust", r.ptr))
@@ -230,7 +220,7 @@ fn roles(m: &Model, out: &mut Vec<Diagnostic>) {
         if r.scope == RoleScope::All && m.identities.is_empty() {
             out.push(
                 Diagnostic::error(
-                    "MI3107",
+                    Code::MI3107,
                     format!("the role `{}` may send as no identity: none is declared", r.name),
                 )
                 .key_path(&r.ptr)
@@ -263,7 +253,7 @@ fn physical_names(m: &Model, out: &mut Vec<Diagnostic>) {
         if !ok(&full) {
             out.push(
                 Diagnostic::error(
-                    "MI3108",
+                    Code::MI3108,
                     format!("the {kind} name `{full}` is not accepted by SES or IAM"),
                 )
                 .key_path(ptr)
@@ -288,7 +278,7 @@ fn event_destinations(m: &Model, out: &mut Vec<Diagnostic>) {
             if targets != 1 {
                 out.push(
                     Diagnostic::error(
-                        "MI3109",
+                        Code::MI3109,
                         format!("the event destination `{name}` has {targets} targets"),
                     )
                     .key_path(format!("{}/events/{}", c.ptr, crate::load::escape_pointer(name)))
@@ -322,7 +312,7 @@ fn sending_ids_unique(m: &Model, out: &mut Vec<Diagnostic>) {
     for (id, name, ptr) in elements {
         if let Some((first, first_ptr)) = seen.get(&id) {
             out.push(
-                Diagnostic::error("MI2002", format!("`{name}` and `{first}` both become the logical id `{id}`"))
+                Diagnostic::error(Code::MI2002, format!("`{name}` and `{first}` both become the logical id `{id}`"))
                     .key_path(ptr)
                     .related_path(*first_ptr, format!("`{first}` is declared here"))
                     .help("rename one of them: logical ids are letters and digits only, so `.`, `-` and `_` do not tell names apart"),
@@ -338,7 +328,7 @@ fn dns_clashes(m: &Model, out: &mut Vec<Diagnostic>) {
     for (r, first) in dns::duplicates(&records) {
         out.push(
             Diagnostic::error(
-                "MI3110",
+                Code::MI3110,
                 format!(
                     "two {} records named `{}` ({} and {})",
                     r.rtype,
@@ -351,75 +341,5 @@ fn dns_clashes(m: &Model, out: &mut Vec<Diagnostic>) {
             .related_path(&first.owner, format!("the {} record comes from here", first.purpose))
             .help("a name holds one record set per type: change one of the names (e.g. another MAIL FROM subdomain)"),
         );
-    }
-}
-
-fn overrides(m: &Model, out: &mut Vec<Diagnostic>) {
-    if m.sending.overrides.is_empty() {
-        return;
-    }
-    let Ok(set) = compile::compile(m) else { return };
-    let mut generated: BTreeMap<&str, &str> = BTreeMap::new();
-    for s in &set.stacks {
-        for (id, r) in &s.template.resources {
-            generated.insert(id, &r.resource_type);
-        }
-    }
-    for o in &m.sending.overrides {
-        let Some(rtype) = generated.get(o.logical_id.as_str()) else {
-            let help = match suggest(&o.logical_id, generated.keys().copied()) {
-                Some(s) => format!("did you mean `{s}`? (`mailinfra build` writes every logical id)"),
-                None => "overrides name a logical id of a generated resource; `mailinfra build` writes them all".into(),
-            };
-            out.push(
-                Diagnostic::error(
-                    "MI3111",
-                    format!(
-                        "no generated resource has the logical id `{}`",
-                        o.logical_id
-                    ),
-                )
-                .key_path(&o.ptr)
-                .help(help),
-            );
-            continue;
-        };
-        let Some(facts) = cfn_data::type_facts(rtype) else {
-            continue;
-        };
-        for key in o.properties.keys() {
-            if facts.properties.iter().any(|p| p == key) {
-                continue;
-            }
-            let help = match suggest(key, facts.properties.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("properties of {rtype}: {}", facts.properties.join(", ")),
-            };
-            out.push(
-                Diagnostic::error(
-                    "MI3112",
-                    format!("the resource type `{rtype}` has no property `{key}`"),
-                )
-                .key_path(format!(
-                    "{}/properties/{}",
-                    o.ptr,
-                    crate::load::escape_pointer(key)
-                ))
-                .help(help),
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses() {
-        assert_eq!(address_problem("a@example.com"), None);
-        assert!(address_problem("a@b@example.com").is_some());
-        assert!(address_problem("@example.com").is_some());
-        assert!(address_problem("a@com").is_some());
     }
 }

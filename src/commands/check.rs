@@ -10,7 +10,7 @@ use super::{Error, Exit, Result};
 use crate::aws::{StackApi as _, StackResource};
 use crate::build::{self, Artifact};
 use crate::compile::Concern;
-use crate::diag::{Diagnostic, Format, Severity};
+use crate::diag::{Code, Diagnostic, Format, Severity};
 use crate::model::Model;
 use crate::pipeline;
 use crate::placement::Lock;
@@ -113,7 +113,7 @@ async fn sending_resources(
             Ok(r) => resources.extend(r),
             Err(e) => unreadable.push(
                 Diagnostic::error(
-                    "MI5003",
+                    Code::MI5003,
                     format!("cannot read stack `{}` in {region}: {e:#}", a.entry.name),
                 )
                 .help("readiness cannot be judged without it: check the credentials and run `mailinfra check --live` again"),

@@ -17,14 +17,14 @@ use crate::aws::retry::{Timing, retrying};
 use crate::aws::ses::{IdentityState, MailApi, read_identities};
 use crate::aws::{StackApi, StackResource};
 use crate::compile::sending::{deed_origin, is_deed_replica};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::model::{Dkim, DomainIdentity, Model};
 
 /// Runs drift detection on one stack and reports drifted resources.
 pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Diagnostic> {
     let cant = |e: anyhow::Error| {
         vec![
-            Diagnostic::error("MI5004", format!("cannot check `{stack}` for drift: {e:#}"))
+            Diagnostic::error(Code::MI5004, format!("cannot check `{stack}` for drift: {e:#}"))
                 .help("check the credentials and that the stack is in a stable state, then run `mailinfra check --live` again"),
         ]
     };
@@ -32,7 +32,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
         Ok(Some(i)) => i,
         Ok(None) => {
             return vec![
-                Diagnostic::error("MI5002", format!("stack `{stack}` is not deployed"))
+                Diagnostic::error(Code::MI5002, format!("stack `{stack}` is not deployed"))
                     .help("run `mailinfra apply` to deploy it"),
             ];
         }
@@ -42,7 +42,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
     if !matches!(info.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE") {
         out.push(
             Diagnostic::error(
-                "MI5002",
+                Code::MI5002,
                 format!(
                     "stack `{stack}` is {}, not in a deployed state",
                     info.status
@@ -71,7 +71,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
     if status.detection == "DETECTION_FAILED" {
         out.push(
             Diagnostic::error(
-                "MI5004",
+                Code::MI5004,
                 format!(
                     "drift detection on `{stack}` failed for some resources: {}",
                     status.reason.unwrap_or_default()
@@ -96,7 +96,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
                     };
                     out.push(
                         Diagnostic::error(
-                            "MI5001",
+                            Code::MI5001,
                             format!("`{}` ({}) in `{stack}` {what}", d.logical_id, d.resource_type),
                         )
                         .help("the next apply that touches it reverts the change: put the change into the spec, or revert it by hand"),
@@ -143,7 +143,7 @@ pub fn readiness(
         for missing in want.difference(have) {
             out.push(
                 Diagnostic::error(
-                    "MI5003",
+                    Code::MI5003,
                     format!("{kind} `{missing}` exists in {p_region} but not in {s_region}"),
                 )
                 .path("/regions/secondary")
@@ -155,7 +155,7 @@ pub fn readiness(
         if r.status.ends_with("_FAILED") {
             out.push(
                 Diagnostic::error(
-                    "MI5003",
+                    Code::MI5003,
                     format!("`{}` ({}) is {}", r.logical_id, r.resource_type, r.status),
                 )
                 .help("run `mailinfra plan` and `mailinfra apply` to repair it"),
@@ -194,7 +194,7 @@ pub async fn identities(
     if let Some(e) = first_error {
         out.push(
             Diagnostic::error(
-                "MI5004",
+                Code::MI5004,
                 format!("cannot read {failed} identit{} in {region} from SES: {e:#}", if failed == 1 { "y" } else { "ies" }),
             )
             .help("check the credentials and the `ses:GetEmailIdentity` permission, then run `mailinfra check --live` again"),
@@ -234,7 +234,7 @@ pub fn identity_findings(
     let Some(state) = state else {
         return vec![
             Diagnostic::error(
-                "MI5005",
+                Code::MI5005,
                 format!("identity `{name}` does not exist in SES in {region}"),
             )
             .key_path(&id.ptr)
@@ -259,7 +259,7 @@ pub fn identity_findings(
         };
         out.push(
             Diagnostic::error(
-                "MI5005",
+                Code::MI5005,
                 format!(
                     "identity `{name}` is not verified for sending in {region} (verification status {})",
                     state.verification_status.as_deref().unwrap_or("unknown")
@@ -298,7 +298,7 @@ fn dkim_finding(
     {
         return Some(if replica {
             Diagnostic::error(
-                "MI5006",
+                Code::MI5006,
                 format!(
                     "DKIM of identity `{name}` in {region} is not replicated from {}: it uses {}",
                     model.primary,
@@ -310,7 +310,7 @@ fn dkim_finding(
             ))
         } else {
             Diagnostic::error(
-                "MI5006",
+                Code::MI5006,
                 format!(
                     "DKIM of identity `{name}` in {region} uses {}, but the spec says {spec_mode}",
                     origin_mode(have)
@@ -324,7 +324,7 @@ fn dkim_finding(
     if !state.dkim_signing_enabled {
         return Some(
             Diagnostic::error(
-                "MI5006",
+                Code::MI5006,
                 format!("DKIM signing is turned off for identity `{name}` in {region}"),
             )
             .help(format!(
@@ -346,7 +346,7 @@ fn dkim_finding(
         };
         return Some(
             Diagnostic::error(
-                "MI5006",
+                Code::MI5006,
                 format!("DKIM of identity `{name}` is not working in {region} (status {status})"),
             )
             .help(help),
@@ -607,7 +607,10 @@ mod tests {
         );
         let t = Timing::fast(std::time::Duration::from_millis(1));
         let d = identities(&m, "us-east-1", &Fake(known), &t).await;
-        let got: Vec<(&str, &str)> = d.iter().map(|d| (d.code, d.message.as_str())).collect();
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.code.as_str(), d.message.as_str()))
+            .collect();
         assert_eq!(
             got,
             [

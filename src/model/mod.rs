@@ -14,7 +14,7 @@ pub mod sending;
 pub use sending::{ConfigSet, EmailTemplate, GlobalEndpoint, NamedRef, Override, SendingRole};
 
 /// Default TTL of the records mailinfra creates.
-pub const DEFAULT_TTL: u32 = 300;
+pub(crate) const DEFAULT_TTL: u32 = 300;
 
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -112,14 +112,8 @@ pub struct Archive {
     pub ptr: String,
 }
 
-impl Model {
-    /// The zone a DNS name lies in: the declared zone with the longest apex that
-    /// equals the name or is a suffix of it at a label boundary.
-    pub fn zone_of(&self, name: &str) -> Option<usize> {
-        zone_of(&self.zones, name)
-    }
-}
-
+/// The zone a DNS name lies in: the declared zone with the longest apex that
+/// equals the name or is a suffix of it at a label boundary.
 fn zone_of(zones: &[Zone], name: &str) -> Option<usize> {
     zones
         .iter()
@@ -130,7 +124,7 @@ fn zone_of(zones: &[Zone], name: &str) -> Option<usize> {
 }
 
 /// Builds the model. Infallible: anything wrong is judged by `check`.
-pub fn resolve(spec: &Spec) -> Model {
+pub(crate) fn resolve(spec: &Spec) -> Model {
     let zones: Vec<Zone> = spec
         .dns
         .iter()

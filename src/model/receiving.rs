@@ -106,7 +106,7 @@ pub struct ReceiptRuleSet {
 }
 
 /// The M365 inbound host for a tenant: `nutrition.co` → `nutrition-co.mail.protection.outlook.com`.
-pub fn m365_host(tenant: &str) -> String {
+pub(crate) fn m365_host(tenant: &str) -> String {
     let t = tenant.trim_end_matches('.').to_ascii_lowercase();
     let prefix = t
         .strip_suffix(".mail.protection.outlook.com")
@@ -115,7 +115,7 @@ pub fn m365_host(tenant: &str) -> String {
     format!("{prefix}.mail.protection.outlook.com")
 }
 
-pub const GOOGLE_WORKSPACE_HOST: &str = "aspmx.l.google.com";
+pub(crate) const GOOGLE_WORKSPACE_HOST: &str = "aspmx.l.google.com";
 
 fn mx_list(domains: &[String], priority: u16, base: &str, zones: &[Zone]) -> Vec<Mx> {
     domains
@@ -133,7 +133,7 @@ fn mx_list(domains: &[String], priority: u16, base: &str, zones: &[Zone]) -> Vec
         .collect()
 }
 
-pub fn resolve_mail_manager(
+pub(crate) fn resolve_mail_manager(
     mm: Option<&spec::MailManager>,
     primary: &str,
     zones: &[Zone],
@@ -232,7 +232,7 @@ pub fn resolve_mail_manager(
     }
 }
 
-pub fn resolve_classic(
+pub(crate) fn resolve_classic(
     r: Option<&spec::Receiving>,
     primary: &str,
     zones: &[Zone],
@@ -281,16 +281,16 @@ pub fn resolve_classic(
 }
 
 impl MailManager {
-    pub fn relay(&self, name: &str) -> Option<&Relay> {
+    pub(crate) fn relay(&self, name: &str) -> Option<&Relay> {
         self.relays.iter().find(|r| r.name == name)
     }
-    pub fn traffic_policy(&self, name: &str) -> Option<&TrafficPolicy> {
+    pub(crate) fn traffic_policy(&self, name: &str) -> Option<&TrafficPolicy> {
         self.traffic_policies.iter().find(|r| r.name == name)
     }
-    pub fn rule_set(&self, name: &str) -> Option<&RuleSet> {
+    pub(crate) fn rule_set(&self, name: &str) -> Option<&RuleSet> {
         self.rule_sets.iter().find(|r| r.name == name)
     }
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.relays.is_empty()
             && self.address_lists.is_empty()
             && self.addons.is_empty()

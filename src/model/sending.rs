@@ -80,7 +80,7 @@ pub struct Override {
 }
 
 /// One identity before resolution: a plain entry, or one domain of a group.
-pub struct IdentityEntry<'a> {
+pub(crate) struct IdentityEntry<'a> {
     pub domain: String,
     pub id: &'a spec::Identity,
     /// Where the identity is named (the key, or the group's list item).
@@ -90,7 +90,7 @@ pub struct IdentityEntry<'a> {
 }
 
 /// Every identity in spec order, groups expanded in place.
-pub fn identity_entries(spec: &Spec) -> Vec<IdentityEntry<'_>> {
+pub(crate) fn identity_entries(spec: &Spec) -> Vec<IdentityEntry<'_>> {
     let mut out = Vec::new();
     for (key, id) in &spec.identities {
         let ptr = format!("/identities/{}", escape_pointer(key));
@@ -117,14 +117,14 @@ pub fn identity_entries(spec: &Spec) -> Vec<IdentityEntry<'_>> {
 
 /// The name of the entry an identity reference may use: the identity key, or
 /// any domain of a group.
-pub fn identity_names(spec: &Spec) -> Vec<String> {
+pub(crate) fn identity_names(spec: &Spec) -> Vec<String> {
     identity_entries(spec)
         .into_iter()
         .map(|e| e.domain)
         .collect()
 }
 
-pub fn resolve(spec: &Spec) -> Sending {
+pub(crate) fn resolve(spec: &Spec) -> Sending {
     let set_index = |n: &str| spec.configuration_sets.keys().position(|k| k == n);
     let names = identity_names(spec);
     let config_sets = spec

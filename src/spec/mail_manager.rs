@@ -95,7 +95,7 @@ pub enum Retention {
 
 impl Retention {
     /// CloudFormation's `RetentionPeriod` value.
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             Retention::ThreeMonths => "THREE_MONTHS",
             Retention::SixMonths => "SIX_MONTHS",
@@ -116,9 +116,6 @@ impl Retention {
         }
     }
 }
-
-/// A secret given by its Secrets Manager ARN.
-pub const SECRET_ARN_PATTERN: &str = r"^arn:(aws|aws-cn|aws-us-gov|aws-eusc):secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=,.@-]+$";
 
 /// An SMTP relay: a server that Mail Manager hands mail to.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -184,7 +181,7 @@ pub enum AddonName {
 }
 
 impl AddonName {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             AddonName::TrendMicroVsapi => "TRENDMICRO_VSAPI",
             AddonName::SpamhausDbl => "SPAMHAUS_DBL",
@@ -204,45 +201,12 @@ pub enum Size {
 
 impl Size {
     /// The size in bytes, or why the text is not a size.
-    pub fn bytes(&self) -> Result<u64, String> {
+    pub(crate) fn bytes(&self) -> Result<u64, String> {
         match self {
             Size::Bytes(b) => Ok(*b),
-            Size::Text(t) => parse_size(t),
+            Size::Text(t) => crate::values::parse_size(t),
         }
     }
-}
-
-/// `25MB` → 25 000 000; `10 MiB` → 10 485 760. Units: B, KB, MB, GB (powers of
-/// 1000) and KiB, MiB, GiB (powers of 1024).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let unit = unit.trim();
-    let factor: u64 = match unit {
-        "" | "B" => 1,
-        "KB" | "kB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => {
-            return Err(format!(
-                "`{other}` is not a size unit; use B, KB, MB, GB, KiB, MiB or GiB"
-            ));
-        }
-    };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` does not start with a number"))?;
-    let bytes = value * factor as f64;
-    if !(bytes.is_finite() && (1.0..=1e15).contains(&bytes)) {
-        return Err(format!("`{text}` is not a usable size"));
-    }
-    Ok(bytes.round() as u64)
 }
 
 impl JsonSchema for Size {
@@ -296,13 +260,13 @@ pub enum PolicyStatement {
 }
 
 impl PolicyStatement {
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         match self {
             PolicyStatement::Allow(_) => Verdict::Allow,
             PolicyStatement::Deny(_) => Verdict::Deny,
         }
     }
-    pub fn conditions(&self) -> &[PolicyCondition] {
+    pub(crate) fn conditions(&self) -> &[PolicyCondition] {
         match self {
             PolicyStatement::Allow(c) | PolicyStatement::Deny(c) => c,
         }
@@ -346,7 +310,7 @@ pub struct StringTest {
 
 impl StringTest {
     /// The operators given, with their CloudFormation names and values.
-    pub fn operators(&self) -> Vec<(&'static str, &[String])> {
+    pub(crate) fn operators(&self) -> Vec<(&'static str, &[String])> {
         [
             ("EQUALS", &self.equals),
             ("NOT_EQUALS", &self.not_equals),
@@ -378,7 +342,7 @@ pub struct NotIn {
 
 impl IpTest {
     /// (negated, ranges)
-    pub fn parts(&self) -> (bool, &[String]) {
+    pub(crate) fn parts(&self) -> (bool, &[String]) {
         match self {
             IpTest::In(v) => (false, v.as_slice()),
             IpTest::Not(n) => (true, n.not.as_slice()),
@@ -398,7 +362,7 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             TlsVersion::Tls12 => "TLS1_2",
             TlsVersion::Tls13 => "TLS1_3",
@@ -456,7 +420,7 @@ pub struct AnalysisTest {
 }
 
 impl AnalysisTest {
-    pub fn string_test(&self) -> StringTest {
+    pub(crate) fn string_test(&self) -> StringTest {
         StringTest {
             equals: self.equals.clone(),
             not_equals: self.not_equals.clone(),
@@ -498,7 +462,7 @@ pub enum AddressAttribute {
 }
 
 impl AddressAttribute {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             AddressAttribute::Recipient => "RECIPIENT",
             AddressAttribute::MailFrom => "MAIL_FROM",
@@ -521,7 +485,7 @@ pub enum AuthVerdict {
 }
 
 impl AuthVerdict {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             AuthVerdict::Pass => "PASS",
             AuthVerdict::Fail => "FAIL",
@@ -540,7 +504,7 @@ pub enum VerdictValues {
 }
 
 impl VerdictValues {
-    pub fn as_slice(&self) -> &[AuthVerdict] {
+    pub(crate) fn as_slice(&self) -> &[AuthVerdict] {
         match self {
             VerdictValues::One(v) => std::slice::from_ref(v),
             VerdictValues::Many(v) => v,
@@ -563,7 +527,7 @@ pub struct NotVerdict {
 }
 
 impl VerdictTest {
-    pub fn parts(&self) -> (bool, &[AuthVerdict]) {
+    pub(crate) fn parts(&self) -> (bool, &[AuthVerdict]) {
         match self {
             VerdictTest::Is(v) => (false, v.as_slice()),
             VerdictTest::Not(n) => (true, n.not.as_slice()),
@@ -581,7 +545,7 @@ pub enum DmarcValue {
 }
 
 impl DmarcValue {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             DmarcValue::None => "NONE",
             DmarcValue::Quarantine => "QUARANTINE",
@@ -612,7 +576,7 @@ pub struct NotDmarc {
 }
 
 impl DmarcTest {
-    pub fn parts(&self) -> (bool, &[DmarcValue]) {
+    pub(crate) fn parts(&self) -> (bool, &[DmarcValue]) {
         let (neg, v) = match self {
             DmarcTest::Is(v) => (false, v),
             DmarcTest::Not(n) => (true, &n.not),
@@ -677,7 +641,7 @@ pub enum CertificateField {
 }
 
 impl CertificateField {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             CertificateField::Cn => "CN",
             CertificateField::SanRfc822Name => "SAN_RFC822_NAME",
@@ -710,7 +674,7 @@ pub struct SizeTest {
 }
 
 impl SizeTest {
-    pub fn operators(&self) -> Vec<(&'static str, &'static str, &Size)> {
+    pub(crate) fn operators(&self) -> Vec<(&'static str, &'static str, &Size)> {
         [
             ("equals", "EQUALS", &self.equals),
             ("not_equals", "NOT_EQUALS", &self.not_equals),
@@ -805,7 +769,7 @@ pub enum OnFailure {
 }
 
 impl OnFailure {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             OnFailure::Continue => "CONTINUE",
             OnFailure::Drop => "DROP",
@@ -823,9 +787,6 @@ pub enum MailFromMode {
     #[default]
     Replace,
 }
-
-/// An IAM role ARN the action runs as (instead of a generated one).
-pub const ROLE_ARN_PATTERN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$";
 
 /// A rule action.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -875,13 +836,13 @@ pub struct ArchiveTargetFull {
 }
 
 impl ArchiveTarget {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             ArchiveTarget::Name(n) => n,
             ArchiveTarget::Full(f) => &f.to,
         }
     }
-    pub fn on_failure(&self) -> OnFailure {
+    pub(crate) fn on_failure(&self) -> OnFailure {
         match self {
             ArchiveTarget::Name(_) => OnFailure::Continue,
             ArchiveTarget::Full(f) => f.on_failure,
@@ -1189,19 +1150,4 @@ pub struct VpcNetwork {
     /// VPC interface endpoint id (`vpce-` and 17 characters).
     #[schemars(regex(pattern = r"^vpce-[a-zA-Z0-9]{17}$"))]
     pub vpc_endpoint: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("25MB"), Ok(25_000_000));
-        assert_eq!(parse_size("10 MiB"), Ok(10 * 1024 * 1024));
-        assert_eq!(parse_size("1.5KB"), Ok(1500));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("10 parsecs").unwrap_err().contains("unit"));
-        assert!(parse_size("MB").is_err());
-    }
 }

@@ -160,7 +160,7 @@ impl From<KeyLength> for u32 {
 }
 
 impl KeyLength {
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             KeyLength::Rsa2048 => "RSA_2048_BIT",
             KeyLength::Rsa1024 => "RSA_1024_BIT",
@@ -306,14 +306,14 @@ impl Default for OneOrMany {
 }
 
 impl OneOrMany {
-    pub fn as_slice(&self) -> &[String] {
+    pub(crate) fn as_slice(&self) -> &[String] {
         match self {
             OneOrMany::One(s) => std::slice::from_ref(s),
             OneOrMany::Many(v) => v,
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.as_slice().is_empty()
     }
 }

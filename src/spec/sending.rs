@@ -141,7 +141,7 @@ pub enum EventType {
 
 impl EventType {
     /// CloudFormation's `MatchingEventTypes` spelling.
-    pub fn cfn(self) -> &'static str {
+    pub(crate) fn cfn(self) -> &'static str {
         match self {
             EventType::Send => "send",
             EventType::Reject => "reject",

@@ -147,8 +147,9 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     // The journal survives a failed or cancelled apply, for `mailinfra status`.
     let steps = jobs["apply"]["steps"].as_array().unwrap();
     assert!(
-        steps.iter().any(|s| s["if"] == "always()"
-            && s["with"]["path"] == ".mailinfra-journal.jsonl"),
+        steps
+            .iter()
+            .any(|s| s["if"] == "always()" && s["with"]["path"] == ".mailinfra-journal.jsonl"),
         "the apply job does not keep its journal"
     );
     // mailinfra.lock changes placement: it triggers the workflow too.

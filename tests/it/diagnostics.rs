@@ -46,7 +46,7 @@ fn first_code(c: &Checked) -> &'static str {
         .iter()
         .find(|d| d.is_error())
         .or(c.diagnostics.first())
-        .map_or("none", |d| d.code)
+        .map_or("none", |d| d.code.as_str())
 }
 
 #[test]
@@ -370,7 +370,7 @@ fn allow_comments_silence_warnings_only() {
     assert_eq!(doc.allows[1].line, 8);
     // MI1013 is a warning: silenced on the comment's line, in the node the
     // line opens, and on the line after a comment that stands alone.
-    let mk = |path: &str| Diagnostic::error("MI1013", "w").path(path);
+    let mk = |path: &str| Diagnostic::error(mailinfra::diag::Code::MI1013, "w").path(path);
     let warnings = vec![
         mk("/tags"),
         mk("/tags/team"),

@@ -1,0 +1,578 @@
+//! The code table: every diagnostic code mailinfra can emit, with its default
+//! severity, a one-line title, the explanation behind `mailinfra explain`, and
+//! the input that shows it is emitted.
+//!
+//! Codes are grouped by stage — `MI1xxx` load and schema, `MI2xxx` references,
+//! `MI3xxx` semantics, `MI4xxx` lints, `MI5xxx` live checks of deployed stacks —
+//! and are never reused: a code that is dropped moves to [`RETIRED`]. The
+//! [`Code`] enum is the only way to name a code when building a
+//! [`Diagnostic`](super::Diagnostic), so a diagnostic cannot carry a code that
+//! is not in this table. `docs/diagnostic-codes.md` and `mailinfra explain` are
+//! generated from it (see `crate::codes`).
+
+use super::Severity;
+
+/// What shows that a code is really emitted (checked by a test in `crate::codes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Witness {
+    /// An invalid fixture (`tests/fixtures/invalid/*.yaml`) whose expected
+    /// diagnostics (`snapshots/diagnostics/*.json.snap`) contain the code.
+    Fixture,
+    /// The named test produces the code and checks it: for codes that no spec
+    /// file alone can produce (unreadable files, limits found while building,
+    /// live checks against AWS).
+    Test(&'static str),
+}
+
+/// One row of the table.
+#[derive(Debug)]
+pub struct Info {
+    pub code: Code,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub explain: &'static str,
+    pub witness: Witness,
+}
+
+/// Codes that were documented once and are no longer (never emitted); they
+/// are not reused. Listed in the generated doc; the tests keep them out of the
+/// table.
+#[cfg(test)]
+pub(crate) const RETIRED: &[&str] = &["MI3009", "MI3010", "MI3011", "MI3012", "MI3013"];
+
+macro_rules! codes {
+    ($(
+        $code:ident {
+            severity: $severity:ident,
+            title: $title:literal,
+            witness: $witness:expr,
+            explain: $explain:literal $(,)?
+        }
+    )*) => {
+        /// A diagnostic code. Variants are declared in code order, so the
+        /// derived order is the order of the code strings.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($code,)*
+        }
+
+        /// Every code, in code order (`CODES[c as usize].code == c`).
+        pub(crate) const CODES: &[Info] = {
+            use Witness::{Fixture, Test};
+            &[$(Info {
+                code: Code::$code,
+                severity: Severity::$severity,
+                title: $title,
+                explain: $explain,
+                witness: $witness,
+            },)*]
+        };
+
+        impl Code {
+            /// The code as written: `MI1101`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$code => stringify!($code),)*
+                }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// The code's row in the table.
+    pub(crate) fn info(self) -> &'static Info {
+        &CODES[self as usize]
+    }
+
+    /// The severity a diagnostic with this code has unless the user changes it.
+    pub(crate) fn severity(self) -> Severity {
+        self.info().severity
+    }
+
+    /// The code written as `text` (case-insensitive), if there is one.
+    pub(crate) fn parse(text: &str) -> Option<Code> {
+        CODES
+            .iter()
+            .map(|i| i.code)
+            .find(|c| c.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A code compares equal to its text, so `d.code == "MI1101"` reads as written.
+impl PartialEq<str> for Code {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+codes! {
+    MI1001 {
+        severity: Error,
+        title: "spec file cannot be read",
+        witness: Test("files_that_are_not_specs"),
+        explain: "The spec path does not exist, is a directory, a FIFO or device, or cannot be read. Pass the spec file with `-f FILE`; it must be a regular file.",
+    }
+    MI1002 {
+        severity: Error,
+        title: "spec file too large",
+        witness: Test("files_that_are_not_specs"),
+        explain: "Specs are capped at 10 MiB so that a wrong path (a log, a disk image) fails fast. Large tenant lists fit easily under the cap with the compact forms.",
+    }
+    MI1003 {
+        severity: Error,
+        title: "spec file is not UTF-8 text",
+        witness: Test("encodings_and_odd_bytes"),
+        explain: "The file holds invalid UTF-8, a NUL byte, or is UTF-16. The message gives the byte offset. Save the file as UTF-8; a UTF-8 byte-order mark and CRLF line ends are accepted.",
+    }
+    MI1004 {
+        severity: Error,
+        title: "invalid YAML",
+        witness: Fixture,
+        explain: "The YAML parser stopped here. Common causes: tabs used for indentation (YAML allows spaces only), an unclosed quote or bracket, a `key: value` at the wrong indentation.",
+    }
+    MI1005 {
+        severity: Error,
+        title: "empty spec",
+        witness: Fixture,
+        explain: "The file holds no document. Start from a blueprint with `mailinfra init --blueprint NAME`.",
+    }
+    MI1006 {
+        severity: Error,
+        title: "several YAML documents",
+        witness: Fixture,
+        explain: "A spec is exactly one YAML document. A second `---` starts another document; remove it or merge the documents.",
+    }
+    MI1007 {
+        severity: Error,
+        title: "document root is not a mapping",
+        witness: Fixture,
+        explain: "The top level of a spec is a mapping of keys such as `version`, `project` and `regions`.",
+    }
+    MI1008 {
+        severity: Error,
+        title: "duplicate key",
+        witness: Fixture,
+        explain: "A key appears twice in one mapping. YAML parsers disagree on which value wins, so mailinfra rejects it; both places are named.",
+    }
+    MI1009 {
+        severity: Error,
+        title: "alias expansion too large",
+        witness: Fixture,
+        explain: "YAML anchors and aliases expanded to more than a million nodes (a \"billion laughs\" document). Write the values out or use fewer nested aliases.",
+    }
+    MI1010 {
+        severity: Error,
+        title: "nesting too deep",
+        witness: Fixture,
+        explain: "The document nests deeper than any valid spec. Check the indentation or brackets at the position given.",
+    }
+    MI1011 {
+        severity: Error,
+        title: "complex mapping key",
+        witness: Fixture,
+        explain: "Mapping keys are plain names or domains; a list or mapping cannot be a key.",
+    }
+    MI1012 {
+        severity: Error,
+        title: "unsupported YAML tag",
+        witness: Fixture,
+        explain: "Local YAML tags such as CloudFormation's `!Ref` or `!GetAtt` are not part of the spec language. Where raw CloudFormation is allowed (overrides), write the long form: `{ Ref: Name }`, `{ \"Fn::GetAtt\": [Name, Attr] }`.",
+    }
+    MI1013 {
+        severity: Warning,
+        title: "allow comment cannot apply",
+        witness: Fixture,
+        explain: "A `# mailinfra: allow CODE` comment names a code that does not exist, or an error (only warnings and infos can be silenced). The comment silences the named codes on its own line and in the node whose key is on that line (with everything nested in it); on a line by itself it applies to the next line that holds content. Example: `example.com:  # mailinfra: allow MI4001, MI4002`.",
+    }
+    MI1101 {
+        severity: Error,
+        title: "unknown key",
+        witness: Fixture,
+        explain: "The key is not part of the spec at this place. The help names the nearest valid key; `mailinfra schema` prints every key, and an editor with the schema modeline completes them.",
+    }
+    MI1102 {
+        severity: Error,
+        title: "wrong type",
+        witness: Fixture,
+        explain: "The value has the wrong type, e.g. a number where a string is expected. YAML reads `0755`, `1.10` and `true` as numbers and booleans: quote them to keep them strings.",
+    }
+    MI1103 {
+        severity: Error,
+        title: "missing required key",
+        witness: Fixture,
+        explain: "A required key is missing from this mapping.",
+    }
+    MI1104 {
+        severity: Error,
+        title: "value not allowed",
+        witness: Fixture,
+        explain: "The value is not one of the allowed values; the help lists them.",
+    }
+    MI1105 {
+        severity: Error,
+        title: "value does not match its format",
+        witness: Fixture,
+        explain: "The value breaks the pattern or length the field requires, usually because CloudFormation or SES would reject it at deploy time.",
+    }
+    MI1106 {
+        severity: Error,
+        title: "value out of range",
+        witness: Fixture,
+        explain: "A number or a list size is outside its allowed range; the help gives the limit.",
+    }
+    MI1107 {
+        severity: Error,
+        title: "schema violation",
+        witness: Fixture,
+        explain: "The value does not fit the schema, or the spec types, at this place. `mailinfra schema` prints the schema. A common cause is a whole number written with a decimal point, such as `ttl: 300.0`: write `300`.",
+    }
+    MI2001 {
+        severity: Error,
+        title: "unknown reference",
+        witness: Fixture,
+        explain: "A name refers to something the spec does not declare. Declare it, or fix the name; the help names the nearest declared one.",
+    }
+    MI2002 {
+        severity: Error,
+        title: "names collide as logical ids",
+        witness: Fixture,
+        explain: "Two names become the same CloudFormation logical id once reduced to letters and digits (`mail.example.com` and `mail-example.com` both become `MailExampleCom`). Logical ids are the identity of deployed resources, so mailinfra never adds a silent suffix: rename one of them.",
+    }
+    MI3001 {
+        severity: Error,
+        title: "unknown region",
+        witness: Fixture,
+        explain: "The region is not an AWS region CloudFormation knows, e.g. a typo such as `us-east-7` or `eu_west_1`.",
+    }
+    MI3002 {
+        severity: Error,
+        title: "domain outside every declared zone",
+        witness: Fixture,
+        explain: "Every DNS name the topology needs (an identity, its MAIL FROM domain, its `_dmarc` record) must lie in a zone under `dns:`, either a Route 53 hosted zone (records are deployed) or an `external` zone (records are listed by `mailinfra dns` for you to publish).",
+    }
+    MI3003 {
+        severity: Error,
+        title: "invalid domain name",
+        witness: Fixture,
+        explain: "Domain names are lowercase LDH labels of at most 63 characters, at most 253 characters in all, with at least two labels. Internationalised names are written as A-labels (`xn--…`).",
+    }
+    MI3004 {
+        severity: Error,
+        title: "MAIL FROM domain is not a subdomain of its identity",
+        witness: Fixture,
+        explain: "SES requires the custom MAIL FROM domain to be a subdomain of the identity's domain, and it must not be used to receive mail.",
+    }
+    MI3005 {
+        severity: Error,
+        title: "invalid DMARC report address",
+        witness: Fixture,
+        explain: "DMARC report addresses are `mailto:` URIs of an email address (by the rule MI3314 explains), e.g. `mailto:dmarc@example.com`.",
+    }
+    MI3006 {
+        severity: Error,
+        title: "invalid tag",
+        witness: Fixture,
+        explain: "Tag keys are 1–128 characters, values at most 256, keys must not start with `aws:`, and Mail Manager resources accept only letters, digits and `/_+=.:@-` in tag values (no spaces).",
+    }
+    MI3007 {
+        severity: Error,
+        title: "ARN in another partition",
+        witness: Fixture,
+        explain: "An ARN names a partition (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`) other than the one of the region it is used in. Resources cannot refer across partitions: use a resource in the same partition.",
+    }
+    MI3008 {
+        severity: Error,
+        title: "name breaks a CloudFormation name rule",
+        witness: Fixture,
+        explain: "The name becomes part of a physical resource name (e.g. `ArchiveName` is `<project>-<name>`, at most 64 characters of letters, digits, `_` and `-`, starting and ending with a letter or digit). CloudFormation would reject it at deploy time; rename it.",
+    }
+    MI3101 {
+        severity: Error,
+        title: "secondary region is the primary",
+        witness: Fixture,
+        explain: "`regions.secondary` names the primary region. A secondary region is a second, different sending region; remove it for a single-region setup.",
+    }
+    MI3102 {
+        severity: Error,
+        title: "global endpoint cannot be created",
+        witness: Fixture,
+        explain: "An SES global endpoint (multi-region endpoint) routes between the primary and the secondary region, so it needs `regions.secondary`, and it exists only in the regions where `AWS::SES::MultiRegionEndpoint` is available. Any change to the endpoint replaces it.",
+    }
+    MI3103 {
+        severity: Error,
+        title: "setting does not apply to an email address",
+        witness: Fixture,
+        explain: "An email address identity has no DKIM, custom MAIL FROM or DMARC of its own: those belong to its domain. Declare the domain as an identity and set them there.",
+    }
+    MI3104 {
+        severity: Error,
+        title: "inline secret",
+        witness: Fixture,
+        explain: "A BYODKIM private key (or any secret) is written in the spec. Secrets never go into the spec or the templates: store it in AWS Secrets Manager and write `{ secret: NAME_OR_ARN, json_key: FIELD }`; the template resolves it with a dynamic reference at deploy time.",
+    }
+    MI3105 {
+        severity: Error,
+        title: "incomplete BYODKIM",
+        witness: Fixture,
+        explain: "`dkim: byodkim` needs `byodkim: { selector, private_key, public_key }`; the selector must form a valid DNS name `<selector>._domainkey.<domain>`.",
+    }
+    MI3106 {
+        severity: Error,
+        title: "BYODKIM identity as DEED parent",
+        witness: Fixture,
+        explain: "Deterministic Easy DKIM replicates Easy DKIM keys only. A BYODKIM identity is created in the secondary region with the same key instead; remove `replication: deed`.",
+    }
+    MI3107 {
+        severity: Error,
+        title: "sending role without principal or identities",
+        witness: Fixture,
+        explain: "A sending role is trusted by exactly one service (`ec2`, `lambda`, `ecs_tasks`) or one account, and may send as the declared identities (all by default, a list, or `\"*\"` written explicitly).",
+    }
+    MI3108 {
+        severity: Error,
+        title: "invalid resource name",
+        witness: Fixture,
+        explain: "Configuration set, template and role names become `<project>-<name>`: letters, digits, `-` and `_`, at most 64 characters.",
+    }
+    MI3109 {
+        severity: Error,
+        title: "event destination needs one target",
+        witness: Fixture,
+        explain: "Each event destination sends to exactly one of SNS, EventBridge, Kinesis Firehose or CloudWatch. Declare one destination per target.",
+    }
+    MI3110 {
+        severity: Error,
+        title: "DNS record clash",
+        witness: Fixture,
+        explain: "Route 53 holds one record set per name and type. MX records for one name are merged; two TXT or CNAME records with one name (e.g. a MAIL FROM domain that is also a BYODKIM name) are rejected rather than silently duplicated.",
+    }
+    MI3111 {
+        severity: Error,
+        title: "override of an unknown resource",
+        witness: Fixture,
+        explain: "`overrides` are keyed by the logical id of a generated resource; `mailinfra build` writes the templates with every logical id.",
+    }
+    MI3112 {
+        severity: Error,
+        title: "override of an unknown property",
+        witness: Fixture,
+        explain: "An override names a property the resource type does not have in the official CloudFormation schema. The nearest property name is suggested.",
+    }
+    MI3113 {
+        severity: Error,
+        title: "stack too large",
+        witness: Test("a_shared_part_beyond_the_limits_is_an_error_naming_the_stack"),
+        explain: "A CloudFormation stack holds at most 500 resources, 200 outputs, 200 parameters, 60 dynamic references and 1,000,000 template bytes. `build` splits each region's sending side into shards that stay within 80 % of every limit (see \"Stacks and placement\" in the README), so this error means something that cannot be split is too large: the shared resources of a region (configuration sets, templates, roles, the global endpoint; a role listing thousands of identities is the usual cause: scope it with `identities: \"*\"` or a shorter list), or a shard whose elements grew past the headroom since they were placed (move one element to another stack by editing `mailinfra.lock`; moving replaces its resources).",
+    }
+    MI3300 {
+        severity: Error,
+        title: "region listed twice",
+        witness: Fixture,
+        explain: "Each region appears once in `mail_manager.regions`.",
+    }
+    MI3301 {
+        severity: Error,
+        title: "service not available in the region",
+        witness: Fixture,
+        explain: "The CloudFormation resource types for this part of SES do not exist in the region (from the official resource schemas, `src/data/cfn.json`). Mail Manager and classic receiving exist in fewer regions than sending: choose another region with `mail_manager.regions` or `receiving.region`.",
+    }
+    MI3302 {
+        severity: Error,
+        title: "invalid Mail Manager name",
+        witness: Fixture,
+        explain: "Mail Manager resources are named `<project>-<name>`. Names use letters, digits, `_` and `-`; traffic policies and ingress endpoints allow at most 63 characters in all, relays and rule sets 100.",
+    }
+    MI3303 {
+        severity: Error,
+        title: "incomplete relay",
+        witness: Fixture,
+        explain: "A relay needs a host: give `host` (and `port`, default 25), or a preset. `preset: microsoft_365` needs `tenant` (the mailbox domain, e.g. `nutrition.co`, which becomes `nutrition-co.mail.protection.outlook.com`); `tenant` is only used by that preset.",
+    }
+    MI3304 {
+        severity: Error,
+        title: "invalid string test",
+        witness: Fixture,
+        explain: "A string test has exactly one operator (`equals`, `not_equals`, `starts_with`, `ends_with`, `contains`) with one value or a list; rule conditions take at most 10 values.",
+    }
+    MI3305 {
+        severity: Error,
+        title: "invalid CIDR range",
+        witness: Fixture,
+        explain: "IP tests take 1 to 10 CIDR ranges (`203.0.113.0/24`, `2001:db8::/32`). A range is `ADDRESS/PREFIX`: the prefix is required (`/32` or `/128` for one address) and at most 32 (IPv4) or 128 (IPv6), neither IPv4 octets nor the prefix have leading zeros, and the host bits are zero: `10.0.0.1/24` is rejected, with the range it names (`10.0.0.0/24`) or the one address (`10.0.0.1/32`) as the fix. In traffic policies IPv4 ranges go under `sender_ip` and IPv6 ranges under `sender_ipv6`.",
+    }
+    MI3306 {
+        severity: Error,
+        title: "invalid add-on or address list test",
+        witness: Fixture,
+        explain: "An analysis test names an add-on under `mail_manager.addons`, a result `field`, and exactly one test: `is`, a string operator, or (rules only) `verdict`/`not_verdict`. Traffic policies can look up only the recipient in an address list.",
+    }
+    MI3307 {
+        severity: Error,
+        title: "invalid TLS test",
+        witness: Fixture,
+        explain: "A TLS test has exactly one of `min`, `is` or `below` (versions \"1.2\" and \"1.3\"). Mail Manager cannot test \"below\" directly: mailinfra compiles `- deny: [ { tls: { below: V } } ]` into a policy whose later statements and default allow only TLS V or newer, so it must be the only condition of a `deny` statement.",
+    }
+    MI3308 {
+        severity: Error,
+        title: "invalid size",
+        witness: Fixture,
+        explain: "Sizes are bytes or a number with a unit: B, KB, MB, GB (powers of 1000), KiB, MiB, GiB (powers of 1024), from 1 byte to 1,000,000 GB. A size test has exactly one operator.",
+    }
+    MI3309 {
+        severity: Error,
+        title: "invalid traffic policy",
+        witness: Fixture,
+        explain: "Every statement needs at least one condition, and a policy that denies by default needs an `allow` statement, or it refuses all mail.",
+    }
+    MI3310 {
+        severity: Error,
+        title: "empty rule set",
+        witness: Fixture,
+        explain: "A rule set needs at least one rule.",
+    }
+    MI3311 {
+        severity: Error,
+        title: "invalid rule name",
+        witness: Fixture,
+        explain: "Mail Manager rule names are 1 to 32 letters, digits, `_`, `.` and `-`, unique within their rule set.",
+    }
+    MI3312 {
+        severity: Error,
+        title: "too many conditions or actions",
+        witness: Fixture,
+        explain: "A Mail Manager rule has 1 to 10 actions, at most 10 `when` and 10 `unless` conditions; a receipt rule has at least one action.",
+    }
+    MI3313 {
+        severity: Error,
+        title: "invalid added header",
+        witness: Fixture,
+        explain: "Mail Manager adds only headers named `X-` followed by letters, digits and `-` (at most 64 characters), with a value of 1 to 128 characters.",
+    }
+    MI3314 {
+        severity: Error,
+        title: "invalid email address",
+        witness: Fixture,
+        explain: "Email addresses (identities written as an address, receipt rule recipients, replacement recipients, bounce senders) are `local@domain` with an unquoted ASCII local part of at most 64 characters (`+` tags are fine; no leading, trailing or doubled dot), a valid domain, and at most 254 characters in all. Quoted local parts are valid email but SES and Mail Manager do not accept them. `replace_recipients` takes 1 to 100 addresses.",
+    }
+    MI3315 {
+        severity: Error,
+        title: "action does nothing",
+        witness: Fixture,
+        explain: "`drop: false` is not an action: remove it or write `drop: true`.",
+    }
+    MI3316 {
+        severity: Error,
+        title: "ingress authentication mismatch",
+        witness: Fixture,
+        explain: "`auth` endpoints need `password` (`generate` or `{ secret: ARN }`; plain passwords are never accepted), `mtls` endpoints need `trust_store`, and other types take neither.",
+    }
+    MI3317 {
+        severity: Error,
+        title: "MAIL FROM domain receives mail",
+        witness: Fixture,
+        explain: "A custom MAIL FROM domain's MX points at SES feedback; it cannot also be an inbound mail domain.",
+    }
+    MI3318 {
+        severity: Error,
+        title: "MX for a VPC ingress",
+        witness: Fixture,
+        explain: "An ingress endpoint reached through a VPC endpoint cannot receive internet mail, so publishing MX records for it breaks delivery.",
+    }
+    MI3319 {
+        severity: Error,
+        title: "several active receipt rule sets",
+        witness: Fixture,
+        explain: "SES has one active receipt rule set per region and account; mailinfra activates the one marked `active` (the only one, by default).",
+    }
+    MI3320 {
+        severity: Error,
+        title: "invalid bucket or topic name",
+        witness: Fixture,
+        explain: "Receiving buckets are named `<project>-<name>-<account>-<region>` and must fit S3's 63 characters of lowercase letters, digits and `-`; topics are named `<project>-<name>`.",
+    }
+    MI3321 {
+        severity: Error,
+        title: "invalid receipt rule name",
+        witness: Fixture,
+        explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
+    }
+    MI4001 {
+        severity: Warning,
+        title: "open relay path (EchoSpoofing)",
+        witness: Fixture,
+        explain: "An open ingress endpoint whose traffic policy allows by default passes mail from anyone on the internet; a rule that relays or sends it onward lends it Mail Manager's reputation and IPs, which downstream systems may trust. Allow-list the sending system's IP ranges in the traffic policy (`default: deny` plus `allow: [ { sender_ip: [...] } ]`) or in the rule (`source_ip`), and for shared senders such as Microsoft 365 also check the tenant header (`mime_header`). Authenticated (`auth`, `mtls`) endpoints are not at risk.",
+    }
+    MI4002 {
+        severity: Warning,
+        title: "old TLS accepted",
+        witness: Fixture,
+        explain: "The ingress endpoint's traffic policy has no TLS test, so connections with TLS 1.0/1.1 (or no TLS) are accepted. Add `- deny: [ { tls: { below: \"1.2\" } } ]` as the first statement.",
+    }
+    MI4003 {
+        severity: Warning,
+        title: "open ingress accepts any recipient",
+        witness: Fixture,
+        explain: "An open endpoint that allows by default and never tests the recipient accepts (and bills) mail for any domain. Deny by default and allow your own domains or an address list.",
+    }
+    MI4004 {
+        severity: Warning,
+        title: "relay to a mailbox provider replaces MAIL FROM",
+        witness: Fixture,
+        explain: "Google Workspace and Microsoft 365 evaluate SPF against the envelope sender. With the MAIL FROM replaced by Mail Manager's, mail fails SPF or loses the original sender; use `mail_from: preserve` and allow-list Mail Manager's IPs at the provider.",
+    }
+    MI4005 {
+        severity: Info,
+        title: "archive without customer managed key",
+        witness: Fixture,
+        explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
+    }
+    MI5001 {
+        severity: Warning,
+        title: "deployed resource drifted",
+        witness: Test("drift_is_reported_per_resource"),
+        explain: "`check --live` ran CloudFormation drift detection: the resource was changed or deleted outside CloudFormation (console, CLI, another tool). The next apply that touches the resource reverts the change, which may undo an incident fix. Put the change into the spec, or revert it by hand. Drift detection compares only the properties the template sets.",
+    }
+    MI5002 {
+        severity: Warning,
+        title: "stack not deployed or not settled",
+        witness: Test("a_stack_that_is_not_deployed_is_mi5002"),
+        explain: "`check --live` found a stack of the build missing, or in a state other than CREATE_COMPLETE/UPDATE_COMPLETE (rolled back, failed, in progress). Run `mailinfra plan` to see what blocks it and `mailinfra apply` to deploy.",
+    }
+    MI5003 {
+        severity: Error,
+        title: "secondary region not ready for failover",
+        witness: Test("missing_secondary_resources_are_reported"),
+        explain: "A global endpoint fails sending over to the secondary region, which then needs the same identities, configuration sets and templates as the primary. `check --live` compares the deployed sending stacks of both regions (from CloudFormation). Whether the identities are verified and DKIM keys replicated is SES state that CloudFormation does not show: `check --live` reads it from SES and reports it as MI5005 and MI5006.",
+    }
+    MI5004 {
+        severity: Warning,
+        title: "live state cannot be read",
+        witness: Test("identities_reads_every_identity_and_sums_up_read_errors"),
+        explain: "`check --live` could not read a stack or finish drift detection (credentials, permissions, throttling, or resource types drift detection does not support), or could not read identities from SES (`ses:GetEmailIdentity`). The other findings still hold.",
+    }
+    MI5005 {
+        severity: Error,
+        title: "identity missing or not verified in SES",
+        witness: Test("a_missing_identity_is_one_mi5005_at_its_key"),
+        explain: "`check --live` read the identity from SES (`GetEmailIdentity`) in each region of the spec: it does not exist there, or SES does not let you send from it yet; the message gives its verification status. A missing identity is created by `mailinfra apply`. A domain is verified once SES sees its DNS records (`mailinfra dns --live` lists them), which can take up to 72 hours; a DEED replica in the secondary region is verified through the primary's DKIM records; an email address through the link SES mails to it. Mail from an unverified identity is rejected, and a global endpoint fails over to a region that cannot send.",
+    }
+    MI5006 {
+        severity: Error,
+        title: "DKIM not working as the spec says",
+        witness: Test("failed_dkim_on_a_verified_identity_is_mi5006"),
+        explain: "`check --live` read the identity's DKIM attributes from SES. Either the keys come from another origin than the spec says (`SigningAttributesOrigin`: `AWS_SES` for Easy DKIM, `EXTERNAL` for BYODKIM, `AWS_SES_<REGION>` for a DEED replica of the identity in that region; in the secondary region a DEED identity must be replicated from the primary), or DKIM signing is turned off, or the DKIM status of a verified identity is not SUCCESS (records removed or wrong). An identity becomes a DEED replica only when it is created, so a secondary identity with its own keys must be deleted and created again as a replica (or set `replication: independent`). Mail without a valid DKIM signature fails DMARC alignment through DKIM.",
+    }
+}
