@@ -65,6 +65,12 @@ pub fn deed_policy(domain: &str) -> String {
 
 pub const GLOBAL_ENDPOINT: &str = "GlobalEndpoint";
 
+/// The logical id of a Mail Manager ingress endpoint (its A record output is
+/// read by other stacks, so the id is shared by compile and the DNS records).
+pub fn ingress(name: &str) -> String {
+    format!("Ingress{}", pascal(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

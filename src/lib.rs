@@ -12,11 +12,11 @@ pub mod cli;
 pub mod codes;
 pub mod commands;
 pub mod compile;
+pub mod compiled_check;
 pub mod deploy;
 pub mod diag;
 pub mod diff;
-// kept while callers move to crate::compile::dns
-pub use compile::dns;
+pub mod dns;
 pub mod exit;
 pub mod hash;
 pub mod ids;

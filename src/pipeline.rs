@@ -10,7 +10,7 @@ use crate::compile::{self, StackSet};
 use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::model::{self, Model};
 use crate::placement::Lock;
-use crate::{build, check, codes, load, schema};
+use crate::{build, check, codes, compiled_check, load, schema};
 
 /// The front end's result: a model when the spec has no errors, and every diagnostic.
 pub struct Checked {
@@ -72,7 +72,8 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
             if !model.sending.overrides.is_empty()
                 && let Ok(set) = compile::compile(&model)
             {
-                out.diagnostics.extend(check::compiled(&model, &set));
+                out.diagnostics
+                    .extend(compiled_check::compiled(&model, &set));
             }
             out.model = Some(model);
         }

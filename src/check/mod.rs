@@ -6,12 +6,11 @@
 //! strings (domains, addresses, CIDRs, …) are judged by [`crate::values`].
 //!
 //! `check` runs before compile and never runs the compiler. The rules that
-//! need the compiled templates (overrides) are `compiled`, which the
-//! pipeline runs after compile.
+//! need the compiled templates (overrides) are `crate::compiled_check`, a
+//! stage of its own that the pipeline runs after compile.
 
 use std::collections::BTreeMap;
 
-mod compiled;
 mod names;
 
 use crate::diag::{Code, Diagnostic};
@@ -22,8 +21,6 @@ use crate::values::{self, domain_problem};
 mod lints;
 mod receiving;
 mod sending;
-
-pub(crate) use compiled::compiled;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 

@@ -6,8 +6,8 @@ use super::args::{AwsArgs, Cli, DnsFormat};
 use super::context::{check, connect, out, report, runtime, summary_line};
 use super::{Exit, Result};
 use crate::aws::{SdkStackApi, StackApi as _};
-use crate::compile::dns::{Record, Text, output_key, records};
 use crate::diag::Format;
+use crate::dns::{Record, Text, output_key, records};
 use crate::model::{Model, ZoneKind};
 use crate::pipeline;
 use crate::placement::Lock;
@@ -53,7 +53,7 @@ async fn live_values(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::R
         };
         if let Some(info) = api.describe_stack(&s.name).await? {
             for (k, v) in info.outputs {
-                for (key, value) in crate::compile::dns::expand_output(&k, &v) {
+                for (key, value) in crate::dns::expand_output(&k, &v) {
                     live.insert((s.region.clone(), key), value);
                 }
             }

@@ -37,7 +37,7 @@ pub fn rule_set_id(name: &str) -> String {
     format!("RuleSet{}", pascal(name))
 }
 pub fn ingress_id(name: &str) -> String {
-    format!("Ingress{}", pascal(name))
+    crate::ids::ingress(name)
 }
 fn action_role_id(rule_set: &str, rule: usize, action: usize) -> String {
     format!("RuleSet{}Rule{rule}Action{action}Role", pascal(rule_set))

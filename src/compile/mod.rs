@@ -7,15 +7,14 @@
 
 use serde_json::{Value, json};
 
-pub mod dns;
 pub mod mail_manager;
 pub mod receiving;
 
+use crate::dns::{self, Text};
 use crate::model::Model;
 use crate::model::ZoneKind;
 use crate::placement::Lock;
 use crate::template::{Resource, Template, get_att};
-use dns::Text;
 
 pub mod sending;
 pub mod shard;

@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::shard::{self, Group, Unit};
-use super::{CompiledStack, Concern, dns, stack_name, text};
+use super::{CompiledStack, Concern, stack_name, text};
+use crate::dns;
 use crate::ids;
 use crate::model::sending::{ConfigSet, EmailTemplate, Principal, RoleScope, SendingRole};
 use crate::model::{Dkim, DomainIdentity, Model, ZoneKind};

@@ -1,7 +1,7 @@
 //! Checks over the compiled templates: the one rule that needs to know what
 //! compile generates. `overrides` name generated resources by logical id and
 //! set their properties, so they are judged after compile, against its
-//! output; the checks before compile (`super::check`) never run the compiler.
+//! output; the checks before compile (`crate::check`) never run the compiler.
 //! The pipeline calls [`compiled`] once the model compiles.
 
 use std::collections::BTreeMap;

@@ -432,7 +432,7 @@ pub fn receiving_records(model: &Model) -> Vec<Placed> {
                 e.2.push((
                     mx.priority,
                     Text::Deferred {
-                        logical_id: super::mail_manager::ingress_id(&i.name),
+                        logical_id: ids::ingress(&i.name),
                         attribute: "ARecord".into(),
                         placeholder: format!(
                             "{} <a-record-of-ingress-{}-{region}>",
