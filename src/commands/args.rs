@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::diag::Format;
+use crate::render::diagnostics::Format;
 
 /// Amazon SES mail infrastructure as code.
 ///

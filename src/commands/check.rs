@@ -10,10 +10,11 @@ use super::{Error, Exit, Result};
 use crate::aws::{StackApi as _, StackResource};
 use crate::build::{self, Artifact};
 use crate::compile::Concern;
-use crate::diag::{Code, Diagnostic, Format, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::Model;
 use crate::pipeline;
 use crate::placement::Lock;
+use crate::render::diagnostics::Format;
 
 pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Result<Exit> {
     let mut checked = check(cli);

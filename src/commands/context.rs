@@ -13,9 +13,10 @@ use super::{Error, Result};
 use crate::aws::{Connection, S3TemplateStore, SdkStackApi};
 use crate::build::{self, Artifact};
 use crate::deploy::{self, StackPlan, Timing};
-use crate::diag::{self, Format};
+use crate::diag;
 use crate::pipeline::{self, Checked, Judge};
 use crate::placement::{self, Lock};
+use crate::render::diagnostics::Format;
 
 /// Whether to paint output for a stream that is (or is not) a terminal.
 pub fn use_color(choice: ColorChoice, tty: bool) -> bool {
@@ -63,7 +64,7 @@ pub(crate) fn report(checked: &Checked, format: Format, cli: &Cli) {
     if checked.diagnostics.is_empty() && format == Format::Human {
         return;
     }
-    let src = diag::Source {
+    let src = crate::render::diagnostics::Source {
         file: &checked.file,
         text: checked.text.as_deref(),
     };
@@ -72,12 +73,18 @@ pub(crate) fn report(checked: &Checked, format: Format, cli: &Cli) {
             let color = use_color(cli.color, std::io::stderr().is_terminal());
             eprint!(
                 "{}",
-                diag::render(&checked.diagnostics, &src, format, color)
+                crate::render::diagnostics::render(&checked.diagnostics, &src, format, color)
             );
         }
         _ => {
             // Diagnostics on a closed pipe: the exit code still tells.
-            out(&diag::render(&checked.diagnostics, &src, format, false)).ok();
+            out(&crate::render::diagnostics::render(
+                &checked.diagnostics,
+                &src,
+                format,
+                false,
+            ))
+            .ok();
         }
     }
 }

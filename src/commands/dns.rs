@@ -6,11 +6,11 @@ use super::args::{AwsArgs, Cli, DnsFormat};
 use super::context::{check, connect, out, report, runtime, summary_line};
 use super::{Exit, Result};
 use crate::aws::{SdkStackApi, StackApi as _};
-use crate::diag::Format;
 use crate::dns::{Record, Text, output_key, records};
 use crate::model::{Model, ZoneKind};
 use crate::pipeline;
 use crate::placement::Lock;
+use crate::render::diagnostics::Format;
 use crate::render::dns::{self as dns_render, Row};
 
 pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Result<Exit> {

@@ -4,7 +4,7 @@
 use super::args::Cli;
 use super::context::{check, findings, report, summary_line};
 use super::{Exit, Result};
-use crate::diag::Format;
+use crate::render::diagnostics::Format;
 
 pub(super) fn run(cli: &Cli, format: Format) -> Result<Exit> {
     let checked = check(cli);

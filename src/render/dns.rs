@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::paint::Paint;
 use super::table::{Cell, Table};
-use crate::diag::Paint;
 
 /// One record with its values resolved as far as possible.
 pub struct Row {

@@ -1,10 +1,12 @@
-//! Every rendering of a result: plans (human, markdown, JSON), apply
-//! outcomes, status, DNS records; all tables through [`table`]. Rendering
+//! Every rendering of a result: diagnostics (human, JSON, GitHub), plans
+//! (human, markdown, JSON), apply outcomes, status, DNS records; all tables through [`table`]. Rendering
 //! decides nothing: it receives data and draws it as a string, and the
 //! command decides where it goes.
 
+pub mod diagnostics;
 pub mod dns;
 pub mod outcome;
+pub(crate) mod paint;
 pub mod plan;
 pub mod status;
 pub(crate) mod table;

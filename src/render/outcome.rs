@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::paint::Paint;
 use super::table::{Cell, Table};
 use crate::deploy::{OutcomeKind, StackOutcome};
-use crate::diag::Paint;
 
 fn outcome_word(k: OutcomeKind) -> &'static str {
     match k {

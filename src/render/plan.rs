@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::paint::Paint;
 use crate::deploy::{PlanStatus, StackPlan};
-use crate::diag::Paint;
 use crate::diff::{Action, Replacement, ResourceChange};
 
 /// Totals over a plan.

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::paint::Paint;
 use super::table::Table;
 use crate::deploy::status::{LastApply, StackStatus, Unsettled};
-use crate::diag::Paint;
 
 pub fn human(last: Option<&LastApply>, unsettled: &[Unsettled], stacks: &[StackStatus]) -> String {
     let mut out = String::new();

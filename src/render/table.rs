@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::diag::Paint;
+use super::paint::Paint;
 
 /// A table being filled in, row by row.
 pub(crate) struct Table {

@@ -115,7 +115,7 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     assert!(has("plan", &|c| matches!(
         c.command,
         Command::Validate {
-            format: mailinfra::diag::Format::Github
+            format: mailinfra::render::diagnostics::Format::Github
         }
     )));
     assert!(has("plan", &|c| matches!(c.command, Command::Build { .. })));

@@ -7,8 +7,8 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use mailinfra::diag::{self, Format, Source};
 use mailinfra::pipeline::{self, Checked, Judge};
+use mailinfra::render::diagnostics::{self as diag, Format, Source};
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = common::root().join("tests/fixtures/invalid");
