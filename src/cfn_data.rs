@@ -8,21 +8,23 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
-pub struct TypeFacts {
+pub(crate) struct TypeFacts {
     pub regions: Vec<String>,
     pub create_only: Vec<String>,
     pub properties: Vec<String>,
-    pub read_only: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CfnData {
+pub(crate) struct CfnData {
+    /// The cfn-lint whose bundled schemas the facts were read from (a test
+    /// holds it to the version `scripts/test` installs).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub cfn_lint_version: String,
     pub regions: Vec<String>,
     pub types: BTreeMap<String, TypeFacts>,
 }
 
-pub fn data() -> &'static CfnData {
+pub(crate) fn data() -> &'static CfnData {
     static DATA: OnceLock<CfnData> = OnceLock::new();
     DATA.get_or_init(|| {
         // The file is committed and parsed by a unit test, so this cannot fail at run time.
@@ -31,17 +33,17 @@ pub fn data() -> &'static CfnData {
 }
 
 /// Whether `region` is a region CloudFormation knows.
-pub fn is_region(region: &str) -> bool {
+pub(crate) fn is_region(region: &str) -> bool {
     data().regions.iter().any(|r| r == region)
 }
 
-pub fn type_facts(resource_type: &str) -> Option<&'static TypeFacts> {
+pub(crate) fn type_facts(resource_type: &str) -> Option<&'static TypeFacts> {
     data().types.get(resource_type)
 }
 
 /// Whether changing `property` (a top-level name or a `A/B` path) of a resource
 /// of this type replaces it.
-pub fn replaces(resource_type: &str, property: &str) -> bool {
+pub(crate) fn replaces(resource_type: &str, property: &str) -> bool {
     type_facts(resource_type).is_some_and(|t| {
         t.create_only
             .iter()
@@ -52,6 +54,24 @@ pub fn replaces(resource_type: &str, property: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The facts come from the cfn-lint the test suite lints templates with.
+    #[test]
+    fn facts_match_the_pinned_cfn_lint() {
+        let script = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test"),
+        )
+        .unwrap();
+        let pinned = script
+            .lines()
+            .find_map(|l| l.strip_prefix("CFN_LINT_VERSION="))
+            .expect("scripts/test pins cfn-lint");
+        assert_eq!(
+            data().cfn_lint_version,
+            pinned,
+            "src/data/cfn.json is from another cfn-lint: run scripts/gen-cfn-data.py"
+        );
+    }
 
     #[test]
     fn data_parses_and_knows_ses() {

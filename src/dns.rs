@@ -11,7 +11,7 @@ use crate::spec::{Alignment, DmarcPolicy};
 
 /// A value that is either known now or read from a deployed resource's attribute.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Text {
+pub(crate) enum Text {
     Literal(String),
     /// `Fn::GetAtt [logical_id, attribute]`, shown offline as `placeholder`.
     Deferred {
@@ -22,12 +22,12 @@ pub enum Text {
 }
 
 /// The stack output that carries a deferred value: `<logical id><attribute>`.
-pub fn output_key(logical_id: &str, attribute: &str) -> String {
+pub(crate) fn output_key(logical_id: &str, attribute: &str) -> String {
     format!("{logical_id}{attribute}")
 }
 
 /// An Easy DKIM identity's token attributes, in the order of its one output.
-pub const DKIM_TOKENS: [&str; 6] = [
+pub(crate) const DKIM_TOKENS: [&str; 6] = [
     "DkimDNSTokenName1",
     "DkimDNSTokenValue1",
     "DkimDNSTokenName2",
@@ -38,13 +38,13 @@ pub const DKIM_TOKENS: [&str; 6] = [
 
 /// The output holding an identity's [`DKIM_TOKENS`], space-separated (one
 /// output per identity keeps a shard of 160 identities within 200 outputs).
-pub fn dkim_output_key(identity_logical_id: &str) -> String {
+pub(crate) fn dkim_output_key(identity_logical_id: &str) -> String {
     format!("{identity_logical_id}DkimTokens")
 }
 
 /// A deployed output as `(output key, value)` pairs keyed like [`output_key`]:
 /// a DKIM tokens output becomes its six attributes, anything else stays as is.
-pub fn expand_output(key: &str, value: &str) -> Vec<(String, String)> {
+pub(crate) fn expand_output(key: &str, value: &str) -> Vec<(String, String)> {
     if let Some(lid) = key.strip_suffix("DkimTokens") {
         let parts: Vec<&str> = value.split(' ').collect();
         if parts.len() == DKIM_TOKENS.len() {
@@ -59,7 +59,7 @@ pub fn expand_output(key: &str, value: &str) -> Vec<(String, String)> {
 }
 
 impl Text {
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         match self {
             Text::Literal(s) => s,
             Text::Deferred { placeholder, .. } => placeholder,
@@ -68,7 +68,7 @@ impl Text {
 }
 
 #[derive(Clone, Debug)]
-pub struct Record {
+pub(crate) struct Record {
     /// Logical id of the record set, when deployed.
     pub logical_id: String,
     pub name: Text,
@@ -89,10 +89,10 @@ pub struct Record {
 }
 
 /// The TXT value SES wants for a custom MAIL FROM domain.
-pub const SPF_AMAZONSES: &str = "\"v=spf1 include:amazonses.com ~all\"";
+pub(crate) const SPF_AMAZONSES: &str = "\"v=spf1 include:amazonses.com ~all\"";
 
 /// All records, in a stable order (by owner, then purpose).
-pub fn records(model: &Model) -> Vec<Record> {
+pub(crate) fn records(model: &Model) -> Vec<Record> {
     let mut out = Vec::new();
     for (index, id) in model.identities.iter().enumerate() {
         easy_dkim_records(model, index, id, &mut out);
@@ -289,7 +289,7 @@ fn name_key(t: &Text) -> String {
 }
 
 /// Pairs of records (later, earlier) with the same literal name and type.
-pub fn duplicates(records: &[Record]) -> Vec<(&Record, &Record)> {
+pub(crate) fn duplicates(records: &[Record]) -> Vec<(&Record, &Record)> {
     let mut first: std::collections::HashMap<(&str, &str), &Record> = Default::default();
     let mut out = Vec::new();
     for r in records {
@@ -321,7 +321,7 @@ fn alignment(a: Alignment) -> &'static str {
 }
 
 /// `v=DMARC1; p=quarantine; rua=mailto:…` with tags in RFC 7489 order, defaults omitted.
-pub fn dmarc_value(d: &crate::spec::Dmarc) -> String {
+pub(crate) fn dmarc_value(d: &crate::spec::Dmarc) -> String {
     let mut tags = vec!["v=DMARC1".to_string(), format!("p={}", policy(d.policy))];
     if let Some(sp) = d.subdomain_policy {
         tags.push(format!("sp={}", policy(sp)));
@@ -395,7 +395,7 @@ mod tests {
 /// A receiving MX record with the stack that holds it (the one whose resource
 /// it reads: the ingress endpoint's `ARecord`).
 #[derive(Clone, Debug)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub record: Record,
     pub region: String,
     /// `mail-manager` or `receiving`.
@@ -408,13 +408,13 @@ pub struct Placed {
 }
 
 /// Whether a record is deployed by the receiving stacks rather than the sending stack.
-pub fn placed_elsewhere(r: &Record) -> bool {
+pub(crate) fn placed_elsewhere(r: &Record) -> bool {
     r.owner.starts_with("/mail_manager/") || r.owner.starts_with("/receiving")
 }
 
 /// The MX records of Mail Manager ingress endpoints and classic receiving.
 /// Values for one domain are merged into one record set per stack.
-pub fn receiving_records(model: &Model) -> Vec<Placed> {
+pub(crate) fn receiving_records(model: &Model) -> Vec<Placed> {
     use std::collections::BTreeMap;
     // domain → (region, concern) → (zone, owner, [(priority, value)])
     type Values = Vec<(u16, Text)>;

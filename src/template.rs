@@ -48,18 +48,18 @@ pub struct Template {
 }
 
 /// `{ "Fn::GetAtt": [id, attr] }`
-pub fn get_att(id: &str, attr: &str) -> Value {
+pub(crate) fn get_att(id: &str, attr: &str) -> Value {
     json!({ "Fn::GetAtt": [id, attr] })
 }
 
 /// `{ "Ref": id }`
-pub fn reference(id: &str) -> Value {
+pub(crate) fn reference(id: &str) -> Value {
     json!({ "Ref": id })
 }
 
 /// An IAM role that only AWS Lambda may assume, with one inline policy: the
 /// execution role of a custom-resource handler.
-pub fn lambda_role(policy_name: &str, statements: Value) -> Resource {
+pub(crate) fn lambda_role(policy_name: &str, statements: Value) -> Resource {
     Resource::new("AWS::IAM::Role")
         .prop(
             "AssumeRolePolicyDocument",
@@ -75,7 +75,7 @@ pub fn lambda_role(policy_name: &str, statements: Value) -> Resource {
 }
 
 /// CloudFormation's tag list form.
-pub fn tag_list(tags: &[(String, String)]) -> Value {
+pub(crate) fn tag_list(tags: &[(String, String)]) -> Value {
     Value::Array(
         tags.iter()
             .map(|(k, v)| json!({ "Key": k, "Value": v }))
@@ -251,7 +251,7 @@ impl Serialize for SortedValues<'_> {
 }
 
 /// Canonical text of any JSON value (serde_json's map is ordered by key).
-pub fn render_value(v: &Value) -> String {
+pub(crate) fn render_value(v: &Value) -> String {
     let mut s = serde_json::to_string_pretty(&sort_keys(v)).unwrap_or_default();
     s.push('\n');
     s
@@ -260,7 +260,7 @@ pub fn render_value(v: &Value) -> String {
 /// A copy of `v` whose objects list their keys in sorted order. Keys are sorted
 /// here, not by `serde_json::Map`: a dependency can turn on serde_json's
 /// `preserve_order` (feature unification), and bytes and orders must not change.
-pub fn sort_keys(v: &Value) -> Value {
+pub(crate) fn sort_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
@@ -276,8 +276,10 @@ pub fn sort_keys(v: &Value) -> Value {
     }
 }
 
-/// The IAM capabilities a template needs to be deployed, exactly.
-pub fn capabilities(template: &Value) -> Vec<String> {
+/// The IAM capabilities a template needs to be deployed, exactly (of a
+/// template as JSON; [`Template::capabilities`] is the same for the typed one).
+#[cfg(test)]
+fn capabilities(template: &Value) -> Vec<String> {
     let resources = template.get("Resources").and_then(Value::as_object);
     capabilities_of(resources.into_iter().flat_map(|m| m.values()).map(|r| {
         (

@@ -122,7 +122,7 @@ pub(crate) struct Front {
 
 impl Front {
     /// The spec's `deploy` settings (defaults when the spec has none).
-    pub fn spec_deploy(&self) -> crate::spec::Deploy {
+    pub(crate) fn spec_deploy(&self) -> crate::spec::Deploy {
         self.checked
             .model
             .as_ref()
@@ -168,7 +168,7 @@ pub(crate) struct PlacementState {
 
 impl PlacementState {
     /// `plan` and `apply` deploy only a placement the lock file records.
-    pub fn require_current(&self) -> Result<()> {
+    pub(crate) fn require_current(&self) -> Result<()> {
         if self.needed && !self.current {
             return Err(Error::Invalid(format!(
                 "`{}` does not record where every element of the spec goes; run `mailinfra build` and commit `{}` (it keeps resources from moving between stacks)",

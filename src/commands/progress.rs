@@ -15,14 +15,14 @@ pub(super) struct Reporter {
 }
 
 impl Reporter {
-    pub fn new() -> Reporter {
+    pub(super) fn new() -> Reporter {
         let tty = std::io::stderr().is_terminal();
         Reporter {
             bars: tty.then(|| (indicatif::MultiProgress::new(), Default::default())),
         }
     }
 
-    pub fn report(&self, p: Progress) {
+    pub(super) fn report(&self, p: Progress) {
         let line = match &p {
             Progress::StackStarted { stack, region, .. } => format!("{stack} ({region}): applying"),
             Progress::Event { stack, event } => {

@@ -5,13 +5,13 @@
 //! place in the spec so that checks can point at it. No diagnostics here beyond
 //! what cannot be represented; judging the model is `check`'s job.
 
-pub mod receiving;
+pub(crate) mod receiving;
 
 use crate::load::escape_pointer;
 use crate::spec::{self, DkimMode, KeyLength, MailFrom, MxFailure, Replication, Retention, Spec};
 
-pub mod sending;
-pub use sending::{ConfigSet, EmailTemplate, GlobalEndpoint, NamedRef, Override, SendingRole};
+pub(crate) mod sending;
+pub(crate) use sending::NamedRef;
 
 /// Default TTL of the records mailinfra creates.
 pub(crate) const DEFAULT_TTL: u32 = 300;

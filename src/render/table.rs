@@ -33,7 +33,7 @@ impl From<&str> for Cell {
 
 impl Cell {
     /// `text` drawn in `style` (an SGR code such as `1;31`) when colour is on.
-    pub fn painted(text: impl Into<String>, style: Option<&'static str>) -> Cell {
+    pub(crate) fn painted(text: impl Into<String>, style: Option<&'static str>) -> Cell {
         Cell {
             text: text.into(),
             style,
@@ -42,7 +42,7 @@ impl Cell {
 }
 
 impl Table {
-    pub fn new<const N: usize>(header: [&str; N]) -> Table {
+    pub(crate) fn new<const N: usize>(header: [&str; N]) -> Table {
         Table {
             header: header.iter().map(|h| (*h).to_string()).collect(),
             min: vec![0; N],
@@ -51,19 +51,19 @@ impl Table {
     }
 
     /// Column `column` is at least `width` characters wide.
-    pub fn min_width(mut self, column: usize, width: usize) -> Table {
+    pub(crate) fn min_width(mut self, column: usize, width: usize) -> Table {
         if let Some(m) = self.min.get_mut(column) {
             *m = width;
         }
         self
     }
 
-    pub fn row(&mut self, cells: impl IntoIterator<Item = Cell>) {
+    pub(crate) fn row(&mut self, cells: impl IntoIterator<Item = Cell>) {
         self.rows.push(cells.into_iter().collect());
     }
 
     /// The table as lines of text, painted when `paint` is on.
-    pub fn render(&self, paint: Paint) -> String {
+    pub(crate) fn render(&self, paint: Paint) -> String {
         let mut width: Vec<usize> = self
             .header
             .iter()

@@ -11,7 +11,7 @@ use super::OneOrMany;
 /// SES Mail Manager.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MailManager {
+pub(crate) struct MailManager {
     /// Regions Mail Manager resources are created in (default: the primary region).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
@@ -43,7 +43,7 @@ pub struct MailManager {
 /// are never deleted or replaced by an apply unless explicitly allowed.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Archive {
+pub(crate) struct Archive {
     /// How long mail is kept (default `6 months`).
     #[serde(default)]
     pub retention: Retention,
@@ -120,7 +120,7 @@ impl Retention {
 /// An SMTP relay: a server that Mail Manager hands mail to.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Relay {
+pub(crate) struct Relay {
     /// A mailbox provider preset: `google_workspace` (`aspmx.l.google.com:25`) or
     /// `microsoft_365` (`<tenant>.mail.protection.outlook.com:25`, needs `tenant`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,12 +160,12 @@ pub enum RelayPreset {
 /// A Mail Manager address list (members are managed outside the template).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AddressList {}
+pub(crate) struct AddressList {}
 
 /// A Mail Manager add-on subscription with its instance.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Addon {
+pub(crate) struct Addon {
     /// The add-on: `trend_micro_vsapi`, `spamhaus_dbl`, `abusix_mail_intelligence`
     /// or `vade_advanced_email_security`.
     pub addon: AddonName,
@@ -237,7 +237,7 @@ pub enum Verdict {
 /// otherwise `default` does.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TrafficPolicy {
+pub(crate) struct TrafficPolicy {
     /// What happens to mail no statement matches (default `deny`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Verdict>,
@@ -692,7 +692,7 @@ impl SizeTest {
 /// A rule set: ordered rules, each applied when its conditions hold.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RuleSet {
+pub(crate) struct RuleSet {
     /// The rules, in order.
     pub rules: Vec<Rule>,
 }

@@ -11,18 +11,18 @@ use schemars::JsonSchema;
 
 mod mail_manager;
 mod receiving;
-pub use mail_manager::*;
-pub use receiving::*;
+pub(crate) use mail_manager::*;
+pub(crate) use receiving::*;
 use serde::{Deserialize, Serialize};
 
-pub mod sending;
-pub use sending::*;
+pub(crate) mod sending;
+pub(crate) use sending::*;
 
 /// A mailinfra spec: what mail infrastructure exists.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "mailinfra spec", extend("$id" = "https://mailinfra.dev/schemas/mailinfra.schema.json"))]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Spec format version. Always `1`.
     #[schemars(range(min = 1, max = 1))]
     pub version: u32,
@@ -77,7 +77,7 @@ pub struct Spec {
 /// Regions.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Regions {
+pub(crate) struct Regions {
     /// The primary region, e.g. `us-east-1`.
     pub primary: String,
     /// The secondary sending region: identities, configuration sets and
@@ -90,7 +90,7 @@ pub struct Regions {
 /// `external` (records are listed for you to publish, never deployed).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Zone {
+pub(crate) enum Zone {
     /// `external`: records for this zone are published by someone else.
     External(ExternalZone),
     /// A Route 53 hosted zone.
@@ -100,14 +100,14 @@ pub enum Zone {
 /// The keyword `external`.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum ExternalZone {
+pub(crate) enum ExternalZone {
     External,
 }
 
 /// A Route 53 hosted zone.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Route53Zone {
+pub(crate) struct Route53Zone {
     /// The hosted zone id: up to 32 uppercase letters and digits, such as `Z0123456789ABCDEFGHIJ`
     #[schemars(regex(pattern = r"^[A-Z0-9]{1,32}$"))]
     pub route53_zone_id: String,
@@ -120,7 +120,7 @@ pub struct Route53Zone {
 /// How a domain signs mail with DKIM.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum DkimMode {
+pub(crate) enum DkimMode {
     /// Easy DKIM: SES makes the keys; three CNAME records.
     #[default]
     Easy,
@@ -184,7 +184,7 @@ impl JsonSchema for KeyLength {
 /// A domain identity.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// DKIM signing: `easy` (default), `byodkim` or `none`.
     #[serde(default)]
     pub dkim: DkimMode,
@@ -219,7 +219,7 @@ pub struct Identity {
 /// Custom MAIL FROM.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum MailFrom {
+pub(crate) enum MailFrom {
     /// The MAIL FROM domain.
     Domain(String),
     /// The MAIL FROM domain with its behaviour when the MX record is missing.
@@ -229,7 +229,7 @@ pub enum MailFrom {
 /// Custom MAIL FROM, long form.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MailFromFull {
+pub(crate) struct MailFromFull {
     /// The MAIL FROM domain, a subdomain of the identity.
     pub domain: String,
     /// What SES does when the MX record is missing: `use_default` (send from

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Classic SES receiving.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Receiving {
+pub(crate) struct Receiving {
     /// The region that receives (default: the primary region). SES receiving
     /// exists in fewer regions than sending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,7 +32,7 @@ pub struct Receiving {
 /// An S3 bucket for received mail.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     /// Delete objects this many days after they arrive (default: keep).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 36500))]
@@ -46,12 +46,12 @@ pub struct Bucket {
 /// An SNS topic.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Topic {}
+pub(crate) struct Topic {}
 
 /// A receipt rule set.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReceiptRuleSet {
+pub(crate) struct ReceiptRuleSet {
     /// Make this the active rule set of the region (default: true when it is the
     /// only rule set). Activation is done by a custom resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]

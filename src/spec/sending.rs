@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// SES Global Endpoint (multi-region endpoint) across `primary` and `secondary`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GlobalEndpoint {
+pub(crate) struct GlobalEndpoint {
     /// Endpoint name: letters, digits, `_` and `-`. Changing it replaces the endpoint.
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[\w\-_]+$"))]
     pub name: String,
@@ -30,7 +30,7 @@ pub enum Replication {
 /// BYODKIM: your own key pair. The private key comes from a secret, never inline.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Byodkim {
+pub(crate) struct Byodkim {
     /// The DKIM selector: the TXT record is `<selector>._domainkey.<domain>`.
     #[schemars(length(min = 1, max = 63))]
     pub selector: String,
@@ -45,7 +45,7 @@ pub struct Byodkim {
 /// A value that must come from a secret.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum SecretValue {
+pub(crate) enum SecretValue {
     /// A reference to a Secrets Manager secret.
     Secret(SecretRef),
     /// A value written inline: always rejected, secrets never go into the spec.
@@ -230,7 +230,7 @@ pub struct EmailTemplate {
 /// IAM for applications that send.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Iam {
+pub(crate) struct Iam {
     /// Sending roles, keyed by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roles: BTreeMap<String, SendingRole>,
@@ -251,7 +251,7 @@ pub enum TrustedService {
 /// Who may assume a role.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Trust {
+pub(crate) struct Trust {
     /// An AWS service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<TrustedService>,
@@ -280,7 +280,7 @@ pub enum SendAction {
 /// An IAM role applications assume to send.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SendingRole {
+pub(crate) struct SendingRole {
     /// Who may assume the role.
     pub trust: Trust,
     /// What it may do.
@@ -302,7 +302,7 @@ pub struct SendingRole {
 /// Identities a role may use.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum RoleIdentities {
+pub(crate) enum RoleIdentities {
     /// Declared identity names.
     List(Vec<String>),
     /// `"*"`: any resource.
@@ -311,7 +311,7 @@ pub enum RoleIdentities {
 
 /// The literal `"*"`.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-pub enum AnyResource {
+pub(crate) enum AnyResource {
     #[serde(rename = "*")]
     Any,
 }
@@ -319,7 +319,7 @@ pub enum AnyResource {
 /// Raw CloudFormation overrides of one generated resource.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Override {
+pub(crate) struct Override {
     /// Properties merged over the generated ones (objects merge key by key,
     /// anything else replaces; `null` removes the property).
     pub properties: serde_json::Map<String, serde_json::Value>,

@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The `mailinfra` binary under test.
-pub fn mailinfra() -> Command {
+pub(crate) fn mailinfra() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mailinfra"));
     c.env("NO_COLOR", "1")
         .env_remove("AWS_PROFILE")
@@ -17,7 +17,7 @@ pub fn mailinfra() -> Command {
     c
 }
 
-pub fn run(args: &[&str], cwd: &Path) -> Output {
+pub(crate) fn run(args: &[&str], cwd: &Path) -> Output {
     mailinfra()
         .args(args)
         .current_dir(cwd)
@@ -25,12 +25,12 @@ pub fn run(args: &[&str], cwd: &Path) -> Output {
         .expect("mailinfra runs")
 }
 
-pub fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// insta settings: snapshots live in `snapshots/<group>/`.
-pub fn snapshot_settings(group: &str) -> insta::Settings {
+pub(crate) fn snapshot_settings(group: &str) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path(root().join("snapshots").join(group));
     s.set_prepend_module_to_snapshot(false);
@@ -46,7 +46,7 @@ pub fn snapshot_settings(group: &str) -> insta::Settings {
 /// Path of the `cfn-lint` to use: `$MAILINFRA_CFN_LINT` (scripts/test sets it),
 /// else `.venv/bin/cfn-lint`. Without either the test fails: templates are
 /// never left unlinted silently.
-pub fn cfn_lint_bin() -> PathBuf {
+pub(crate) fn cfn_lint_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("MAILINFRA_CFN_LINT") {
         let p = PathBuf::from(p);
         assert!(
@@ -68,7 +68,7 @@ pub fn cfn_lint_bin() -> PathBuf {
 
 /// What one cfn-lint run says about its templates.
 #[derive(Debug, PartialEq, Eq)]
-pub enum LintVerdict {
+pub(crate) enum LintVerdict {
     /// No error: nothing found, or warnings and informational findings only.
     Clean,
     /// Errors in the templates: cfn-lint's error lines.
@@ -115,7 +115,7 @@ fn finding_level(line: &str) -> Option<i32> {
 /// output. Only a run that exits with a combination of 0, 2, 4 and 8, prints no
 /// Python traceback, and prints only findings (one for every level its exit
 /// code names) checked the templates.
-pub fn classify_cfn_lint(code: Option<i32>, stdout: &str, stderr: &str) -> LintVerdict {
+pub(crate) fn classify_cfn_lint(code: Option<i32>, stdout: &str, stderr: &str) -> LintVerdict {
     let Some(code) = code else {
         return LintVerdict::Broken("cfn-lint was killed by a signal".into());
     };
@@ -157,7 +157,7 @@ pub fn classify_cfn_lint(code: Option<i32>, stdout: &str, stderr: &str) -> LintV
 /// takes seconds to start). Returns why the templates fail: cfn-lint found an
 /// error, or cfn-lint itself failed (with its output, stderr included); `None`
 /// when every run is clean.
-pub fn cfn_lint_failure(bin: &Path, templates: &[(PathBuf, String)]) -> Option<String> {
+pub(crate) fn cfn_lint_failure(bin: &Path, templates: &[(PathBuf, String)]) -> Option<String> {
     let mut by_region: std::collections::BTreeMap<&str, Vec<&Path>> = Default::default();
     for (path, region) in templates {
         by_region.entry(region.as_str()).or_default().push(path);
@@ -194,7 +194,7 @@ pub fn cfn_lint_failure(bin: &Path, templates: &[(PathBuf, String)]) -> Option<S
 
 /// Lints templates with cfn-lint ([`cfn_lint_bin`]); panics with cfn-lint's
 /// output when any template has an error, or when cfn-lint itself fails.
-pub fn cfn_lint(templates: &[(PathBuf, String)]) {
+pub(crate) fn cfn_lint(templates: &[(PathBuf, String)]) {
     if let Some(failure) = cfn_lint_failure(&cfn_lint_bin(), templates) {
         panic!("{failure}");
     }
@@ -202,7 +202,7 @@ pub fn cfn_lint(templates: &[(PathBuf, String)]) {
 
 /// The CloudFormation-compatible endpoint: `$MAILINFRA_TEST_ENDPOINT` (set by
 /// scripts/test), else a `moto_server` from `.venv` started for this process.
-pub fn cfn_endpoint() -> String {
+pub(crate) fn cfn_endpoint() -> String {
     static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ENDPOINT
         .get_or_init(|| {
@@ -240,7 +240,7 @@ pub fn cfn_endpoint() -> String {
 }
 
 /// Environment for a CLI run against the test server with dummy credentials.
-pub fn with_test_aws(c: &mut Command) -> &mut Command {
+pub(crate) fn with_test_aws(c: &mut Command) -> &mut Command {
     c.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_SESSION_TOKEN", "testing")
@@ -250,7 +250,7 @@ pub fn with_test_aws(c: &mut Command) -> &mut Command {
 }
 
 /// Runs the binary in `dir` against the test server, with dummy credentials.
-pub fn run_aws(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn run_aws(args: &[&str], dir: &Path) -> Output {
     let mut c = mailinfra();
     with_test_aws(&mut c);
     c.args(args)
@@ -260,12 +260,12 @@ pub fn run_aws(args: &[&str], dir: &Path) -> Output {
 }
 
 /// A fresh scratch directory.
-pub fn scratch() -> tempfile::TempDir {
+pub(crate) fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
 /// The Python of `.venv` (it has boto3, which moto depends on).
-pub fn venv_python() -> PathBuf {
+pub(crate) fn venv_python() -> PathBuf {
     let p = root().join(".venv/bin/python");
     assert!(p.exists(), "no .venv: run the tests with scripts/test");
     p
@@ -273,7 +273,7 @@ pub fn venv_python() -> PathBuf {
 
 /// Runs a boto3 snippet against the test server; `client(name)` is predefined.
 /// Returns its stdout, trimmed.
-pub fn boto3(code: &str) -> String {
+pub(crate) fn boto3(code: &str) -> String {
     let prelude = format!(
         "import boto3, json\n\
          def client(name, region='us-east-1'):\n    \

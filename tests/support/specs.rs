@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 /// The `i`-th tenant domain of [`isv_spec`].
-pub fn tenant(i: usize) -> String {
+pub(crate) fn tenant(i: usize) -> String {
     if i.is_multiple_of(2) {
         format!("t{i:05}.mail.isv.io")
     } else {
@@ -23,18 +23,18 @@ pub fn tenant(i: usize) -> String {
 }
 
 /// The first `n` tenant domains.
-pub fn tenants(n: usize) -> Vec<String> {
+pub(crate) fn tenants(n: usize) -> Vec<String> {
     (0..n).map(tenant).collect()
 }
 
 /// An ISV spec with `n` tenant domains, in one region or two.
-pub fn isv_spec(n: usize, two_regions: bool) -> String {
+pub(crate) fn isv_spec(n: usize, two_regions: bool) -> String {
     isv_spec_with(&tenants(n), two_regions)
 }
 
 /// An ISV spec with exactly these tenant domains (subdomains of `mail.isv.io`
 /// get Route 53 records, others must lie in `customers.example`).
-pub fn isv_spec_with(domains: &[String], two_regions: bool) -> String {
+pub(crate) fn isv_spec_with(domains: &[String], two_regions: bool) -> String {
     let mut s = String::with_capacity(200 + domains.len() * 32);
     s.push_str("version: 1\nproject: isv\n");
     if two_regions {
@@ -78,7 +78,7 @@ pub fn isv_spec_with(domains: &[String], two_regions: bool) -> String {
 
 /// A valid spec with `n` sending identities spread over 10 external zones,
 /// each with a MAIL FROM domain and a DMARC policy (about 8 nodes each).
-pub fn domains_spec(n: usize) -> String {
+pub(crate) fn domains_spec(n: usize) -> String {
     let mut s = String::with_capacity(n * 120 + 256);
     s.push_str("version: 1\nproject: bench\nregions:\n  primary: eu-west-1\ndns:\n");
     for z in 0..10 {
