@@ -76,17 +76,17 @@ impl StackApi for SdkStackApi {
         let Some(s) = out.stacks().first() else {
             return Ok(None);
         };
-        if s.stack_status()
-            .is_some_and(|st| st.as_str() == "DELETE_COMPLETE")
-        {
+        let status = s
+            .stack_status()
+            .map(|st| StackStatus::parse(st.as_str()))
+            .unwrap_or_default();
+        // A deleted stack is still described by ARN for a while.
+        if status == StackStatus::DeleteComplete {
             return Ok(None);
         }
         Ok(Some(StackInfo {
             arn: s.stack_id().unwrap_or_default().to_string(),
-            status: s
-                .stack_status()
-                .map(|st| st.as_str().to_string())
-                .unwrap_or_default(),
+            status,
             status_reason: s.stack_status_reason().map(str::to_string),
             last_updated: s
                 .last_updated_time()
@@ -233,11 +233,11 @@ impl StackApi for SdkStackApi {
                 stack_arn: out.stack_id().unwrap_or_default().to_string(),
                 status: out
                     .status()
-                    .map(|s| s.as_str().to_string())
+                    .map(|s| ChangeSetStatus::parse(s.as_str()))
                     .unwrap_or_default(),
                 execution_status: out
                     .execution_status()
-                    .map(|s| s.as_str().to_string())
+                    .map(|s| ExecutionStatus::parse(s.as_str()))
                     .unwrap_or_default(),
                 status_reason: out.status_reason().map(str::to_string),
                 changes: Vec::new(),
@@ -367,11 +367,11 @@ impl StackApi for SdkStackApi {
                     arn: c.change_set_id().unwrap_or_default().to_string(),
                     status: c
                         .status()
-                        .map(|s| s.as_str().to_string())
+                        .map(|s| ChangeSetStatus::parse(s.as_str()))
                         .unwrap_or_default(),
                     execution_status: c
                         .execution_status()
-                        .map(|s| s.as_str().to_string())
+                        .map(|s| ExecutionStatus::parse(s.as_str()))
                         .unwrap_or_default(),
                 }
             }));
@@ -527,5 +527,36 @@ impl StackApi for SdkStackApi {
                 _ => return Ok(out),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every status this SDK knows has its own variant: only values newer
+    /// than the SDK end up as `Other`.
+    #[test]
+    fn every_status_of_the_sdk_is_known() {
+        use aws_sdk_cloudformation::types as sdk;
+        for v in sdk::StackStatus::values() {
+            assert!(
+                !matches!(StackStatus::parse(v), StackStatus::Other(_)),
+                "{v}"
+            );
+        }
+        for v in sdk::ChangeSetStatus::values() {
+            assert!(
+                !matches!(ChangeSetStatus::parse(v), ChangeSetStatus::Other(_)),
+                "{v}"
+            );
+        }
+        for v in sdk::ExecutionStatus::values() {
+            assert!(
+                !matches!(ExecutionStatus::parse(v), ExecutionStatus::Other(_)),
+                "{v}"
+            );
+        }
+        assert_eq!(StackStatus::KNOWN.len(), sdk::StackStatus::values().len());
     }
 }

@@ -61,7 +61,7 @@ async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::Stack
             };
             match retrying(t, || api.describe_stack(&a.entry.name)).await {
                 Ok(Some(info)) => {
-                    s.status = Some(info.status);
+                    s.status = Some(info.status.to_string());
                     s.last_updated = info.last_updated;
                 }
                 Ok(None) => {}

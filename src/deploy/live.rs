@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use crate::aws::retry::{Timing, retrying};
 use crate::aws::ses::{IdentityState, MailApi, read_identities};
-use crate::aws::{StackApi, StackResource};
+use crate::aws::{StackApi, StackResource, StackStatus};
 use crate::compile::sending::{deed_origin, is_deed_replica};
 use crate::diag::Diagnostic;
 use crate::model::{Dkim, DomainIdentity, Model};
@@ -39,7 +39,10 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
         Err(e) => return cant(e),
     };
     let mut out = Vec::new();
-    if !matches!(info.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE") {
+    if !matches!(
+        info.status,
+        StackStatus::CreateComplete | StackStatus::UpdateComplete
+    ) {
         out.push(
             Diagnostic::error(
                 "MI5002",
@@ -50,7 +53,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
             )
             .help("run `mailinfra plan` to see what blocks it"),
         );
-        if info.is_in_progress() || info.status == "ROLLBACK_COMPLETE" {
+        if info.is_in_progress() || info.status == StackStatus::RollbackComplete {
             return out;
         }
     }
@@ -115,7 +118,7 @@ fn sending_inventory(resources: &[StackResource]) -> [(&'static str, BTreeSet<St
         resources
             .iter()
             .filter(|r| types.contains(&r.resource_type.as_str()) && !r.physical_id.is_empty())
-            .filter(|r| !r.status.starts_with("DELETE"))
+            .filter(|r| !r.is_deleted())
             .map(|r| r.physical_id.clone())
             .collect()
     };
@@ -152,7 +155,7 @@ pub fn readiness(
         }
     }
     for r in p.iter().chain(s.iter()) {
-        if r.status.ends_with("_FAILED") {
+        if r.is_failed() {
             out.push(
                 Diagnostic::error(
                     "MI5003",

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::*;
 use super::{apply::*, follow::*, graph::*, guards::*, outcome::*};
-use crate::aws::cloudformation::{ChangeSetInfo, NewChangeSet, StackApi, StackInfo};
+use crate::aws::cloudformation::{
+    ChangeSetInfo, ChangeSetStatus, NewChangeSet, StackApi, StackInfo, StackResource, StackStatus,
+};
 use crate::aws::retry::retrying;
 use crate::aws::s3::TemplateStore;
 use crate::build::{Artifact, INLINE_TEMPLATE_LIMIT};
@@ -46,8 +48,8 @@ pub(crate) fn blocked(
         .as_deref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
-    Some(match info.status.as_str() {
-        "UPDATE_ROLLBACK_FAILED" => format!(
+    Some(match &info.status {
+        StackStatus::UpdateRollbackFailed => format!(
             "stack `{name}` is UPDATE_ROLLBACK_FAILED{reason}: an update failed and rolling it back failed too{}. \
              It cannot be updated until the rollback completes. Fix what blocks the rollback and run \
              `mailinfra apply --continue-rollback`; if a resource cannot be rolled back, name it with \
@@ -59,19 +61,21 @@ pub(crate) fn blocked(
                 format!(" (could not roll back: {})", failed.join(", "))
             }
         ),
-        "ROLLBACK_FAILED" => format!(
+        StackStatus::RollbackFailed => format!(
             "stack `{name}` failed its first create and its rollback failed too{reason}; it may still hold resources: \
              look at it in the console (region {region}) and delete what is left by hand"
         ),
-        "CREATE_FAILED" | "UPDATE_FAILED" | "IMPORT_ROLLBACK_FAILED" => format!(
+        StackStatus::CreateFailed
+        | StackStatus::UpdateFailed
+        | StackStatus::ImportRollbackFailed => format!(
             "stack `{name}` is {}{reason}: an operation stopped without rolling back; roll it back in the console \
              (or `aws cloudformation rollback-stack --stack-name {name} --region {region}`) and plan again",
             info.status
         ),
-        "DELETE_FAILED" => format!(
+        StackStatus::DeleteFailed => format!(
             "stack `{name}` failed to delete{reason}; finish or cancel the deletion in the console and plan again"
         ),
-        s if info.is_in_progress() && !info.is_review() => format!(
+        s if s.is_busy() => format!(
             "stack `{name}` is busy ({s}{}): another deploy, rollback or deletion is running; wait for it to settle \
              and plan again, or let mailinfra wait with `--wait-busy MINUTES`",
             info.last_updated
@@ -96,10 +100,7 @@ pub(crate) async fn delete_failed_create(
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|r| {
-            r.status == "DELETE_SKIPPED"
-                || (r.status.ends_with("_COMPLETE") && r.status != "DELETE_COMPLETE")
-        })
+        .filter(StackResource::outlives_its_stack)
         .map(|r| format!("{} ({}, {})", r.logical_id, r.resource_type, r.physical_id))
         .collect();
     // Termination protection was turned on before the first execution.
@@ -114,7 +115,7 @@ pub(crate) async fn delete_failed_create(
     loop {
         match api.describe_stack(&info.arn).await {
             Ok(None) => return Ok(retained),
-            Ok(Some(s)) if s.status == "DELETE_FAILED" => {
+            Ok(Some(s)) if s.status == StackStatus::DeleteFailed => {
                 bail!(
                     "deleting the failed stack `{name}` failed: {}",
                     s.status_reason.unwrap_or_default()
@@ -180,7 +181,7 @@ pub async fn plan_stack(
         plan.status = PlanStatus::NoChanges;
         return Ok(plan);
     }
-    if cs.status == "FAILED" {
+    if cs.status == ChangeSetStatus::Failed {
         // Read before the change set goes: the status reason alone often names no resource.
         let details: String = api
             .change_set_failures(&cs.arn)
@@ -232,7 +233,7 @@ async fn read_stack(
             review_is_ours: true,
         });
     };
-    let failed = if info.status == "UPDATE_ROLLBACK_FAILED" {
+    let failed = if info.status == StackStatus::UpdateRollbackFailed {
         let page = api.stack_events(&info.arn, None).await.unwrap_or_default();
         rollback_failures(&page.events, name)
     } else {
@@ -242,7 +243,7 @@ async fn read_stack(
         bail!(why);
     }
     plan.outputs = info.outputs.clone();
-    if info.status == "ROLLBACK_COMPLETE" {
+    if info.status == StackStatus::RollbackComplete {
         if opts.keep == Keep::Nothing {
             // A speculative plan changes nothing: show the create from the template alone.
             plan.notes.push(format!(
@@ -313,7 +314,7 @@ async fn clear_own_failed_change_sets(
         .unwrap_or_default();
     let mut others = 0;
     for cs in sets {
-        if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == "FAILED" {
+        if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == ChangeSetStatus::Failed {
             api.delete_change_set(&cs.arn).await.ok();
         } else {
             others += 1;
@@ -528,7 +529,8 @@ pub(crate) async fn deferred_plan(
         info = settle(api, name, &artifact.entry.region, busy, opts).await?;
     }
     let mut old = None;
-    if let Some(info) = info.filter(|i| !i.is_review() && i.status != "ROLLBACK_COMPLETE") {
+    if let Some(info) = info.filter(|i| !i.is_review() && i.status != StackStatus::RollbackComplete)
+    {
         if let Some(why) = blocked(name, &artifact.entry.region, &info, &[]) {
             bail!(why);
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::*;
 use super::{follow::*, outcome::*, plan::*};
-use crate::aws::cloudformation::StackApi;
+use crate::aws::cloudformation::{StackApi, StackStatus};
 use crate::aws::retry::retrying;
 use crate::build::Artifact;
 
@@ -45,9 +45,9 @@ pub async fn continue_rollback(
         Ok(None) => return StackOutcome::new(&plan, OutcomeKind::NoChanges),
         Err(e) => return StackOutcome::failed(&plan, format!("{e:#}")),
     };
-    if info.status != "UPDATE_ROLLBACK_FAILED" {
+    if info.status != StackStatus::UpdateRollbackFailed {
         return StackOutcome {
-            status: Some(info.status),
+            status: Some(info.status.to_string()),
             ..StackOutcome::new(&plan, OutcomeKind::NoChanges)
         };
     }
@@ -82,7 +82,7 @@ pub async fn continue_rollback(
         return StackOutcome::failed(&plan, format!("{e:#}"));
     }
     let mut out = follow(api, &plan, &info.arn, seen, opts, progress).await;
-    if out.status.as_deref() == Some("UPDATE_ROLLBACK_COMPLETE") {
+    if out.status.as_deref() == Some(StackStatus::UpdateRollbackComplete.as_str()) {
         out.kind = OutcomeKind::Applied;
         out.detail = Some("rolled back; the stack can be updated again".into());
         out.hint = Some("run `mailinfra apply` to deploy the spec".into());
