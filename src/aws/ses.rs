@@ -114,18 +114,20 @@ impl MailApi for SdkMailApi {
     }
 
     async fn list_identities(&self) -> anyhow::Result<Vec<IdentityState>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_email_identities()
-                .page_size(1000)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err("cannot list the SES identities", e))?;
-            out.extend(page.email_identities().iter().map(|i| {
+        // This paginator has no item view: pages of 1,000, flattened here.
+        let pages = self
+            .client
+            .list_email_identities()
+            .page_size(1000)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err("cannot list the SES identities", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.email_identities())
+            .map(|i| {
                 let status = i.verification_status().map(|s| s.as_str().to_string());
                 IdentityState {
                     name: i.identity_name().unwrap_or_default().to_string(),
@@ -138,13 +140,8 @@ impl MailApi for SdkMailApi {
                     verification_status: status,
                     ..IdentityState::default()
                 }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        Ok(out)
+            })
+            .collect())
     }
 }
 
