@@ -11,7 +11,7 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, TemplateStage};
 
 use super::cloudformation::*;
-use super::config::{Connection, sdk_config};
+use super::config::{Connection, WithRetryPolicy, sdk_config};
 use super::error::sdk_err;
 use crate::diff::{Action, Replacement, ResourceChange};
 
@@ -22,8 +22,11 @@ pub struct SdkStackApi {
 
 impl SdkStackApi {
     pub async fn connect(c: &Connection) -> SdkStackApi {
+        let conf = aws_sdk_cloudformation::config::Builder::from(&sdk_config(c).await)
+            .with_retry_policy(c.retry_backoff)
+            .build();
         SdkStackApi {
-            client: Client::new(&sdk_config(c).await),
+            client: Client::from_conf(conf),
         }
     }
 

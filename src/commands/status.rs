@@ -4,10 +4,9 @@
 
 use futures_util::StreamExt as _;
 
-use super::context::{connect, front, per_region, runtime, select_region, timing};
+use super::context::{connect, front, per_region, runtime, select_region};
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
-use crate::aws::retry::retrying;
 use crate::build::Artifact;
 use crate::cli::{AwsArgs, Cli, StatusFormat};
 use crate::deploy::{journal, status};
@@ -43,9 +42,7 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
 /// Reads every stack of the build, a few at a time, in the build's order.
 async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::StackStatus> {
     let apis = per_region(artifacts, async |r| connect(r, aws).await).await;
-    let t = timing();
     let apis = &apis;
-    let t = &t;
     futures_util::stream::iter(artifacts)
         .map(|a| async move {
             let mut s = status::StackStatus {
@@ -59,7 +56,7 @@ async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::Stack
             let Some(api) = apis.get(&a.entry.region) else {
                 return s;
             };
-            match retrying(t, || api.describe_stack(&a.entry.name)).await {
+            match api.describe_stack(&a.entry.name).await {
                 Ok(Some(info)) => {
                     s.status = Some(info.status.to_string());
                     s.last_updated = info.last_updated;

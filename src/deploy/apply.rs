@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use super::*;
 use super::{follow::*, graph::*, guards::*, outcome::*, plan::*};
 use crate::aws::cloudformation::{ExecutionStatus, StackApi};
-use crate::aws::retry::retrying;
 use crate::aws::s3::TemplateStore;
 use crate::build::Artifact;
 
@@ -40,13 +39,12 @@ pub async fn apply_stack(
     opts: &Options,
     progress: ProgressFn<'_>,
 ) -> StackOutcome {
-    let timing = &opts.timing;
     let Some(arn) = &plan.change_set_arn else {
         return StackOutcome::new(plan, OutcomeKind::NoChanges);
     };
     // Described once, never waited on: a change set that is not ready now is
     // someone else's business (executed, obsolete, deleted) and needs a new plan.
-    let cs = match retrying(timing, || api.describe_change_set(arn)).await {
+    let cs = match api.describe_change_set(arn).await {
         Ok(cs) => cs,
         Err(e) => {
             return StackOutcome {
@@ -114,7 +112,7 @@ pub async fn apply_stack(
         }
     }
     let token = format!("mailinfra-exec-{}", short_hash(arn));
-    if let Err(e) = retrying(timing, || api.execute_change_set(arn, &token)).await {
+    if let Err(e) = api.execute_change_set(arn, &token).await {
         // The call may have gone through although its answer was lost: look.
         let started = api
             .describe_change_set(arn)
@@ -282,8 +280,7 @@ pub(crate) async fn apply_one<A: StackApi, S: TemplateStore>(
         let mut out = StackOutcome::new(&plan, OutcomeKind::NoChanges);
         // A plan read from a file does not carry outputs; dependents may need them.
         if out.outputs.is_empty()
-            && let Ok(Some(info)) =
-                retrying(&opts.timing, || region.api.describe_stack(&plan.stack)).await
+            && let Ok(Some(info)) = region.api.describe_stack(&plan.stack).await
         {
             out.outputs = info.outputs;
         }

@@ -9,7 +9,6 @@ use anyhow::bail;
 use super::*;
 use super::{outcome::*, plan::*};
 use crate::aws::cloudformation::{StackApi, StackEvent, StackInfo, StackStatus};
-use crate::aws::retry::retrying;
 
 /// Waits up to `opts.busy_wait` for a stack that another operation is changing
 /// to settle, then returns it as it is now (`None`: that operation deleted it).
@@ -131,12 +130,7 @@ pub(crate) async fn follow(
     let mut saw_progress = false;
     let mut last_status: Option<StackStatus> = None;
     loop {
-        tokio::time::sleep(if failed_reads > 0 {
-            timing.backoff(failed_reads)
-        } else {
-            timing.poll
-        })
-        .await;
+        tokio::time::sleep(timing.pause(failed_reads)).await;
         // A failed poll is not a failed deploy: CloudFormation carries on regardless.
         match new_events(api, stack_ref, &watch.seen).await {
             Ok(fresh) => saw_progress |= watch.record(fresh),
@@ -188,7 +182,7 @@ pub(crate) async fn follow(
         {
             // Only updates can be cancelled; a create is followed to its end.
             cancelled = true;
-            watch.cancel_update(api, stack_ref, timing).await;
+            watch.cancel_update(api, stack_ref).await;
         }
         // A read right after ExecuteChangeSet can still show the state before it
         // (REVIEW_IN_PROGRESS, or the previous UPDATE_COMPLETE): accept a terminal
@@ -196,7 +190,7 @@ pub(crate) async fn follow(
         saw_progress |= info.status.is_busy();
         if !info.is_in_progress() && (saw_progress || reads >= 3) {
             // Catch events the last poll missed (it may have failed), for the root cause.
-            if let Ok(fresh) = retrying(timing, || new_events(api, stack_ref, &watch.seen)).await {
+            if let Ok(fresh) = new_events(api, stack_ref, &watch.seen).await {
                 watch.record(fresh);
             }
             return watch.settled(info, cancelled);
@@ -236,9 +230,9 @@ impl Watch<'_> {
     }
 
     /// `--cancel-on-interrupt`: cancels the running update; says how that went.
-    async fn cancel_update(&self, api: &impl StackApi, stack_ref: &str, timing: &Timing) {
+    async fn cancel_update(&self, api: &impl StackApi, stack_ref: &str) {
         let token = format!("mailinfra-cancel-{}", short_hash(stack_ref));
-        let message = match retrying(timing, || api.cancel_update_stack(stack_ref, &token)).await {
+        let message = match api.cancel_update_stack(stack_ref, &token).await {
             Ok(()) => "interrupted: the update is cancelled; following its rollback".to_string(),
             Err(e) => format!(
                 "interrupted, but the update cannot be cancelled ({e:#}); following it to its end"

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::aws::retry::{Timing, retrying};
+use super::Timing;
 use crate::aws::ses::{IdentityState, MailApi, read_identities};
 use crate::aws::{StackApi, StackResource, StackStatus};
 use crate::compile::sending::{deed_origin, is_deed_replica};
@@ -28,7 +28,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
                 .help("check the credentials and that the stack is in a stable state, then run `mailinfra check --live` again"),
         ]
     };
-    let info = match retrying(timing, || api.describe_stack(stack)).await {
+    let info = match api.describe_stack(stack).await {
         Ok(Some(i)) => i,
         Ok(None) => {
             return vec![
@@ -57,7 +57,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
             return out;
         }
     }
-    let id = match retrying(timing, || api.detect_drift(&info.arn)).await {
+    let id = match api.detect_drift(&info.arn).await {
         Ok(id) => id,
         Err(e) => return cant(e),
     };
@@ -84,7 +84,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
         );
     }
     if status.stack == "DRIFTED" {
-        match retrying(timing, || api.resource_drifts(&info.arn)).await {
+        match api.resource_drifts(&info.arn).await {
             Ok(drifts) => {
                 for d in drifts {
                     let what = if d.status == "DELETED" {
@@ -170,12 +170,14 @@ pub fn readiness(
 
 /// The SES state of every identity of the spec in `region` (the primary or
 /// the secondary): at most one MI5005 and one MI5006 per identity. Reads that
-/// fail are summed up in one MI5004 for the region.
+/// fail are summed up in one MI5004 for the region. (`_timing` is unused:
+/// the reads are retried inside the SDK client; the parameter stays until
+/// `commands::check` stops passing it.)
 pub async fn identities(
     model: &Model,
     region: &str,
     api: &impl MailApi,
-    timing: &Timing,
+    _timing: &Timing,
 ) -> Vec<Diagnostic> {
     let names: Vec<String> = model.identities.iter().map(|i| i.domain.clone()).collect();
     let mut out = Vec::new();
@@ -184,7 +186,7 @@ pub async fn identities(
     for (id, r) in model
         .identities
         .iter()
-        .zip(read_identities(api, &names, timing).await)
+        .zip(read_identities(api, &names).await)
     {
         match r {
             Ok(state) => out.extend(identity_findings(model, region, id, state.as_ref())),

@@ -15,7 +15,6 @@ use super::{apply::*, follow::*, graph::*, guards::*, outcome::*};
 use crate::aws::cloudformation::{
     ChangeSetInfo, ChangeSetStatus, NewChangeSet, StackApi, StackInfo, StackResource, StackStatus,
 };
-use crate::aws::retry::retrying;
 use crate::aws::s3::TemplateStore;
 use crate::build::{Artifact, INLINE_TEMPLATE_LIMIT};
 use crate::diff::{self, ResourceChange};
@@ -96,7 +95,8 @@ pub(crate) async fn delete_failed_create(
     name: &str,
     timing: &Timing,
 ) -> anyhow::Result<Vec<String>> {
-    let retained: Vec<String> = retrying(timing, || api.stack_resources(&info.arn))
+    let retained: Vec<String> = api
+        .stack_resources(&info.arn)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -108,7 +108,7 @@ pub(crate) async fn delete_failed_create(
         .await
         .ok();
     let token = format!("mailinfra-recreate-{}", short_hash(&info.arn));
-    retrying(timing, || api.delete_stack(&info.arn, &token))
+    api.delete_stack(&info.arn, &token)
         .await
         .with_context(|| format!("cannot delete the failed stack `{name}`"))?;
     let started = tokio::time::Instant::now();
@@ -222,7 +222,7 @@ async fn read_stack(
     let timing = &opts.timing;
     let entry = &artifact.entry;
     let name = &entry.name;
-    let mut current = retrying(timing, || api.describe_stack(name)).await?;
+    let mut current = api.describe_stack(name).await?;
     if let Some(info) = current.take() {
         current = settle(api, name, &entry.region, info, opts).await?;
     }
@@ -267,7 +267,7 @@ async fn read_stack(
     }
     plan.stack_arn = Some(info.arn.clone());
     if info.is_review() {
-        let others = clear_own_failed_change_sets(api, &info, timing).await;
+        let others = clear_own_failed_change_sets(api, &info).await;
         if others > 0 {
             plan.notes.push(format!(
                 "`{name}` is REVIEW_IN_PROGRESS with {others} other pending change set(s); they are left alone"
@@ -281,7 +281,7 @@ async fn read_stack(
     }
     plan.last_updated = info.last_updated.clone();
     plan.status = PlanStatus::Update;
-    let deployed = retrying(timing, || api.get_template(&info.arn)).await?;
+    let deployed = api.get_template(&info.arn).await?;
     // A drift-aware plan compares with the live resources: it needs a
     // change set even when the template is the same.
     if !opts.revert_drift
@@ -304,14 +304,8 @@ async fn read_stack(
 /// An earlier CREATE change set was never executed. Our own failed ones go;
 /// anyone else's, or a colleague's reviewed plan, stays untouched. Returns
 /// how many others there are.
-async fn clear_own_failed_change_sets(
-    api: &impl StackApi,
-    info: &StackInfo,
-    timing: &Timing,
-) -> usize {
-    let sets = retrying(timing, || api.list_change_sets(&info.arn))
-        .await
-        .unwrap_or_default();
+async fn clear_own_failed_change_sets(api: &impl StackApi, info: &StackInfo) -> usize {
+    let sets = api.list_change_sets(&info.arn).await.unwrap_or_default();
     let mut others = 0;
     for cs in sets {
         if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == ChangeSetStatus::Failed {
@@ -350,21 +344,19 @@ async fn create_change_set(
         .import
         .iter()
         .any(|id| template_has_resource(&artifact.body, id));
-    retrying(&opts.timing, || {
-        api.create_change_set(NewChangeSet {
-            stack: name,
-            name: &change_set_name,
-            template_body: &artifact.body,
-            template_url: template_url.as_deref(),
-            parameters: &plan.parameters,
-            create,
-            capabilities: &entry.capabilities,
-            client_token: &token,
-            description: &description,
-            role_arn: opts.role_arn.as_deref(),
-            revert_drift: opts.revert_drift,
-            import_existing,
-        })
+    api.create_change_set(NewChangeSet {
+        stack: name,
+        name: &change_set_name,
+        template_body: &artifact.body,
+        template_url: template_url.as_deref(),
+        parameters: &plan.parameters,
+        create,
+        capabilities: &entry.capabilities,
+        client_token: &token,
+        description: &description,
+        role_arn: opts.role_arn.as_deref(),
+        revert_drift: opts.revert_drift,
+        import_existing,
     })
     .await
 }
@@ -392,12 +384,7 @@ async fn wait_for_change_set(
                 timing.change_set_timeout
             );
         }
-        tokio::time::sleep(if failed_reads > 0 {
-            timing.backoff(failed_reads)
-        } else {
-            timing.poll
-        })
-        .await;
+        tokio::time::sleep(timing.pause(failed_reads)).await;
     }
 }
 
@@ -521,10 +508,9 @@ pub(crate) async fn deferred_plan(
     why: String,
     opts: &Options,
 ) -> anyhow::Result<StackPlan> {
-    let timing = &opts.timing;
     let mut plan = StackPlan::new(artifact);
     let name = &artifact.entry.name;
-    let mut info = retrying(timing, || api.describe_stack(name)).await?;
+    let mut info = api.describe_stack(name).await?;
     if let Some(busy) = info.take() {
         info = settle(api, name, &artifact.entry.region, busy, opts).await?;
     }
@@ -537,7 +523,7 @@ pub(crate) async fn deferred_plan(
         plan.status = PlanStatus::Update;
         plan.stack_arn = Some(info.arn.clone());
         plan.last_updated = info.last_updated.clone();
-        old = retrying(timing, || api.get_template(&info.arn)).await?;
+        old = api.get_template(&info.arn).await?;
         plan.deployed_sha256 = old.as_deref().map(canonical_hash);
     }
     plan.changes = local_changes(old.as_deref(), &artifact.body);

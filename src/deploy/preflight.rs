@@ -51,11 +51,13 @@ pub fn added_identities(plan: &StackPlan, body: &str) -> Vec<(String, String)> {
 
 /// Reads, region by region, whether the identities the plans add exist in
 /// SES already, and marks those changes. Returns how many were marked.
+/// (`_timing` is unused: the listing is retried inside the SDK client; the
+/// parameter stays until `commands::context` stops passing it.)
 pub async fn mark_existing<M: MailApi>(
     plans: &mut [StackPlan],
     artifacts: &[Artifact],
     apis: &BTreeMap<String, M>,
-    timing: &Timing,
+    _timing: &Timing,
 ) -> anyhow::Result<usize> {
     // region → [(plan index, logical id, identity)]
     let mut wanted: BTreeMap<&str, Vec<(usize, String, String)>> = BTreeMap::new();
@@ -76,7 +78,7 @@ pub async fn mark_existing<M: MailApi>(
             continue;
         };
         let names: Vec<String> = adds.iter().map(|(_, _, n)| n.clone()).collect();
-        let found = existing_identities(api, &names, timing).await?;
+        let found = existing_identities(api, &names).await?;
         for (i, id, name) in adds {
             if let Some((_, state)) = found.iter().find(|(n, _)| n == &name) {
                 let how = if state.verified_for_sending {

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use super::*;
 use super::{follow::*, outcome::*, plan::*};
 use crate::aws::cloudformation::{StackApi, StackStatus};
-use crate::aws::retry::retrying;
 use crate::build::Artifact;
 
 /// Continues the rollback of a stack in `UPDATE_ROLLBACK_FAILED`, skipping
@@ -40,7 +39,7 @@ pub async fn continue_rollback(
             body: String::new(),
         })
     };
-    let info = match retrying(&opts.timing, || api.describe_stack(stack)).await {
+    let info = match api.describe_stack(stack).await {
         Ok(Some(i)) => i,
         Ok(None) => return StackOutcome::new(&plan, OutcomeKind::NoChanges),
         Err(e) => return StackOutcome::failed(&plan, format!("{e:#}")),
@@ -74,10 +73,9 @@ pub async fn continue_rollback(
             skip_key.join(",")
         ))
     );
-    if let Err(e) = retrying(&opts.timing, || {
-        api.continue_update_rollback(&info.arn, skip, &token, opts.role_arn.as_deref())
-    })
-    .await
+    if let Err(e) = api
+        .continue_update_rollback(&info.arn, skip, &token, opts.role_arn.as_deref())
+        .await
     {
         return StackOutcome::failed(&plan, format!("{e:#}"));
     }
