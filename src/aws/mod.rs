@@ -8,6 +8,8 @@ pub mod cloudformation;
 pub mod cloudformation_sdk;
 pub mod config;
 pub mod error;
+#[cfg(test)]
+pub mod fake;
 pub mod s3;
 pub mod ses;
 

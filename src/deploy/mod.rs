@@ -27,6 +27,8 @@ pub mod plan;
 pub mod plan_file;
 pub mod preflight;
 pub mod rollback;
+#[cfg(test)]
+mod scenarios;
 pub mod status;
 pub mod timing;
 pub mod workspace_lock;
