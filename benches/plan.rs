@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mailinfra::aws::{
     ChangeSetInfo, ChangeSetSummary, DriftStatus, EventPage, NewChangeSet, NoTemplateStore,
-    ResourceDrift, StackApi, StackInfo, StackResource,
+    ResourceDrift, StackApi, StackInfo, StackResource, StackStatus,
 };
 use mailinfra::build::{Artifact, StackEntry};
 use mailinfra::deploy::{self, Keep, Options, Region, Timing};
@@ -37,7 +37,7 @@ impl StackApi for Counting {
         self.call().await;
         Ok(Some(StackInfo {
             arn: format!("arn:aws:cloudformation:us-east-1:1:stack/{stack}/1"),
-            status: "UPDATE_COMPLETE".into(),
+            status: StackStatus::UpdateComplete,
             last_updated: Some("2026-01-01T00:00:00Z".into()),
             ..StackInfo::default()
         }))

@@ -1,7 +1,9 @@
 //! [`StackApi`] on the real SDK. CloudFormation's quirks live here and nowhere
 //! else: a missing stack is a `ValidationError`, an empty change set is a
 //! `FAILED` one whose reason says it "didn't contain changes", change-set
-//! descriptions are paginated.
+//! descriptions are paginated. Every listing is read to its end through the
+//! SDK's paginators; only `DescribeStackEvents` is read a page at a time (the
+//! deployer stops paging at the first event it has already seen).
 
 use anyhow::Context as _;
 use aws_sdk_cloudformation::Client;
@@ -9,7 +11,7 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, TemplateStage};
 
 use super::cloudformation::*;
-use super::config::{Connection, sdk_config};
+use super::config::{Connection, WithRetryPolicy, sdk_config};
 use super::error::sdk_err;
 use crate::diff::{Action, Replacement, ResourceChange};
 
@@ -20,8 +22,11 @@ pub struct SdkStackApi {
 
 impl SdkStackApi {
     pub async fn connect(c: &Connection) -> SdkStackApi {
+        let conf = aws_sdk_cloudformation::config::Builder::from(&sdk_config(c).await)
+            .with_retry_policy(c.retry_backoff)
+            .build();
         SdkStackApi {
-            client: Client::new(&sdk_config(c).await),
+            client: Client::from_conf(conf),
         }
     }
 
@@ -66,6 +71,43 @@ fn replacement(r: Option<&aws_sdk_cloudformation::types::Replacement>) -> Replac
     }
 }
 
+/// One change of a change set, as the plan shows it.
+fn resource_change(rc: &aws_sdk_cloudformation::types::ResourceChange) -> ResourceChange {
+    let rtype = rc.resource_type().unwrap_or_default().to_string();
+    let mut properties: Vec<String> = rc
+        .details()
+        .iter()
+        .filter_map(|d| d.target()?.name().map(str::to_string))
+        .collect();
+    properties.sort();
+    properties.dedup();
+    let action = match rc.action().map(|a| a.as_str()) {
+        Some("Add") => Action::Add,
+        Some("Remove") => Action::Remove,
+        Some("Import") => Action::Import,
+        _ => Action::Modify,
+    };
+    // A policy action of `Delete`/`ReplaceAndDelete` or a detail that
+    // always recreates is a replacement even if `Replacement` says less.
+    let mut repl = replacement(rc.replacement());
+    let recreates = rc.details().iter().any(|d| {
+        d.target()
+            .and_then(|t| t.requires_recreation())
+            .is_some_and(|r| r.as_str() == "Always")
+    });
+    if repl == Replacement::Never && recreates && action == Action::Modify {
+        repl = Replacement::Conditional;
+    }
+    let logical_id = rc.logical_resource_id().unwrap_or_default();
+    let mut change = ResourceChange::new(logical_id, &rtype, action, repl, properties);
+    // Only drift-aware change sets carry it.
+    change.drift = rc
+        .resource_drift_status()
+        .map(|d| d.as_str().to_string())
+        .filter(|d| d == "MODIFIED" || d == "DELETED");
+    change
+}
+
 impl StackApi for SdkStackApi {
     async fn describe_stack(&self, stack: &str) -> anyhow::Result<Option<StackInfo>> {
         let out = match self.client.describe_stacks().stack_name(stack).send().await {
@@ -76,17 +118,17 @@ impl StackApi for SdkStackApi {
         let Some(s) = out.stacks().first() else {
             return Ok(None);
         };
-        if s.stack_status()
-            .is_some_and(|st| st.as_str() == "DELETE_COMPLETE")
-        {
+        let status = s
+            .stack_status()
+            .map(|st| StackStatus::parse(st.as_str()))
+            .unwrap_or_default();
+        // A deleted stack is still described by ARN for a while.
+        if status == StackStatus::DeleteComplete {
             return Ok(None);
         }
         Ok(Some(StackInfo {
             arn: s.stack_id().unwrap_or_default().to_string(),
-            status: s
-                .stack_status()
-                .map(|st| st.as_str().to_string())
-                .unwrap_or_default(),
+            status,
             status_reason: s.stack_status_reason().map(str::to_string),
             last_updated: s
                 .last_updated_time()
@@ -175,80 +217,39 @@ impl StackApi for SdkStackApi {
     }
 
     async fn describe_change_set(&self, arn: &str) -> anyhow::Result<ChangeSetInfo> {
-        let mut info: Option<ChangeSetInfo> = None;
-        let mut token: Option<String> = None;
-        // Read every page: a replacement on page 2 must not go unseen.
-        loop {
-            let out = self
-                .client
-                .describe_change_set()
-                .change_set_name(arn)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err("cannot describe the change set", e))?;
-            let page: Vec<ResourceChange> = out
-                .changes()
+        // Every page, before anything is rendered or guarded: a replacement on
+        // page 2 must not go unseen.
+        let pages = self
+            .client
+            .describe_change_set()
+            .change_set_name(arn)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err("cannot describe the change set", e))?;
+        let first = pages
+            .first()
+            .context("DescribeChangeSet returned nothing")?;
+        Ok(ChangeSetInfo {
+            arn: first.change_set_id().unwrap_or(arn).to_string(),
+            stack_arn: first.stack_id().unwrap_or_default().to_string(),
+            status: first
+                .status()
+                .map(|s| ChangeSetStatus::parse(s.as_str()))
+                .unwrap_or_default(),
+            execution_status: first
+                .execution_status()
+                .map(|s| ExecutionStatus::parse(s.as_str()))
+                .unwrap_or_default(),
+            status_reason: first.status_reason().map(str::to_string),
+            changes: pages
                 .iter()
+                .flat_map(|page| page.changes())
                 .filter_map(|c| c.resource_change())
-                .map(|rc| {
-                    let rtype = rc.resource_type().unwrap_or_default().to_string();
-                    let mut properties: Vec<String> = rc
-                        .details()
-                        .iter()
-                        .filter_map(|d| d.target()?.name().map(str::to_string))
-                        .collect();
-                    properties.sort();
-                    properties.dedup();
-                    let action = match rc.action().map(|a| a.as_str()) {
-                        Some("Add") => Action::Add,
-                        Some("Remove") => Action::Remove,
-                        Some("Import") => Action::Import,
-                        _ => Action::Modify,
-                    };
-                    // A policy action of `Delete`/`ReplaceAndDelete` or a detail that
-                    // always recreates is a replacement even if `Replacement` says less.
-                    let mut repl = replacement(rc.replacement());
-                    let recreates = rc.details().iter().any(|d| {
-                        d.target()
-                            .and_then(|t| t.requires_recreation())
-                            .is_some_and(|r| r.as_str() == "Always")
-                    });
-                    if repl == Replacement::Never && recreates && action == Action::Modify {
-                        repl = Replacement::Conditional;
-                    }
-                    let logical_id = rc.logical_resource_id().unwrap_or_default();
-                    let mut change =
-                        ResourceChange::new(logical_id, &rtype, action, repl, properties);
-                    // Only drift-aware change sets carry it.
-                    change.drift = rc
-                        .resource_drift_status()
-                        .map(|d| d.as_str().to_string())
-                        .filter(|d| d == "MODIFIED" || d == "DELETED");
-                    change
-                })
-                .collect();
-            let entry = info.get_or_insert_with(|| ChangeSetInfo {
-                arn: out.change_set_id().unwrap_or(arn).to_string(),
-                stack_arn: out.stack_id().unwrap_or_default().to_string(),
-                status: out
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                execution_status: out
-                    .execution_status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                status_reason: out.status_reason().map(str::to_string),
-                changes: Vec::new(),
-            });
-            entry.changes.extend(page);
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        info.context("DescribeChangeSet returned nothing")
+                .map(resource_change)
+                .collect(),
+        })
     }
 
     async fn execute_change_set(&self, arn: &str, token: &str) -> anyhow::Result<()> {
@@ -319,67 +320,56 @@ impl StackApi for SdkStackApi {
     }
 
     async fn change_set_failures(&self, change_set_arn: &str) -> anyhow::Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .describe_events()
-                .change_set_name(change_set_arn)
-                .filters(
-                    aws_sdk_cloudformation::types::EventFilter::builder()
-                        .failed_events(true)
-                        .build(),
-                )
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err("cannot read why the change set failed", e))?;
-            out.extend(page.operation_events().iter().filter_map(failure_line));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let mut out: Vec<String> = self
+            .client
+            .describe_events()
+            .change_set_name(change_set_arn)
+            .filters(
+                aws_sdk_cloudformation::types::EventFilter::builder()
+                    .failed_events(true)
+                    .build(),
+            )
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err("cannot read why the change set failed", e))?
+            .iter()
+            .filter_map(failure_line)
+            .collect();
         out.dedup();
         Ok(out)
     }
 
     async fn list_change_sets(&self, stack: &str) -> anyhow::Result<Vec<ChangeSetSummary>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_change_sets()
-                .stack_name(stack)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err(&format!("cannot list the change sets of `{stack}`"), e))?;
-            // Only this stack's (some emulators ignore the filter and list the whole region).
-            let mine = |c: &&aws_sdk_cloudformation::types::ChangeSetSummary| {
-                c.stack_id() == Some(stack) || c.stack_name() == Some(stack)
-            };
-            out.extend(page.summaries().iter().filter(mine).map(|c| {
-                ChangeSetSummary {
-                    name: c.change_set_name().unwrap_or_default().to_string(),
-                    arn: c.change_set_id().unwrap_or_default().to_string(),
-                    status: c
-                        .status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    execution_status: c
-                        .execution_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
+        let all = self
+            .client
+            .list_change_sets()
+            .stack_name(stack)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err(&format!("cannot list the change sets of `{stack}`"), e))?;
+        // Only this stack's (some emulators ignore the filter and list the whole region).
+        Ok(all
+            .iter()
+            .filter(|c| c.stack_id() == Some(stack) || c.stack_name() == Some(stack))
+            .map(|c| ChangeSetSummary {
+                name: c.change_set_name().unwrap_or_default().to_string(),
+                arn: c.change_set_id().unwrap_or_default().to_string(),
+                status: c
+                    .status()
+                    .map(|s| ChangeSetStatus::parse(s.as_str()))
+                    .unwrap_or_default(),
+                execution_status: c
+                    .execution_status()
+                    .map(|s| ExecutionStatus::parse(s.as_str()))
+                    .unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn update_termination_protection(&self, stack: &str, enable: bool) -> anyhow::Result<()> {
@@ -429,33 +419,28 @@ impl StackApi for SdkStackApi {
     }
 
     async fn stack_resources(&self, stack: &str) -> anyhow::Result<Vec<StackResource>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_stack_resources()
-                .stack_name(stack)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err(&format!("cannot list the resources of `{stack}`"), e))?;
-            out.extend(page.stack_resource_summaries().iter().map(|r| {
-                StackResource {
-                    logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
-                    physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: r.resource_type().unwrap_or_default().to_string(),
-                    status: r
-                        .resource_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
+        let all = self
+            .client
+            .list_stack_resources()
+            .stack_name(stack)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err(&format!("cannot list the resources of `{stack}`"), e))?;
+        Ok(all
+            .iter()
+            .map(|r| StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
+                resource_type: r.resource_type().unwrap_or_default().to_string(),
+                status: r
+                    .resource_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn detect_drift(&self, stack: &str) -> anyhow::Result<String> {
@@ -494,38 +479,65 @@ impl StackApi for SdkStackApi {
 
     async fn resource_drifts(&self, stack: &str) -> anyhow::Result<Vec<ResourceDrift>> {
         use aws_sdk_cloudformation::types::StackResourceDriftStatus as S;
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .describe_stack_resource_drifts()
-                .stack_name(stack)
-                .stack_resource_drift_status_filters(S::Modified)
-                .stack_resource_drift_status_filters(S::Deleted)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err(&format!("cannot read the drift of `{stack}`"), e))?;
-            out.extend(page.stack_resource_drifts().iter().map(|d| {
-                ResourceDrift {
-                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: d.resource_type().unwrap_or_default().to_string(),
-                    status: d
-                        .stack_resource_drift_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    properties: d
-                        .property_differences()
-                        .iter()
-                        .filter_map(|p| p.property_path().map(str::to_string))
-                        .collect(),
-                }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
+        // This paginator has no item view: pages, flattened here.
+        let pages = self
+            .client
+            .describe_stack_resource_drifts()
+            .stack_name(stack)
+            .stack_resource_drift_status_filters(S::Modified)
+            .stack_resource_drift_status_filters(S::Deleted)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err(&format!("cannot read the drift of `{stack}`"), e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.stack_resource_drifts())
+            .map(|d| ResourceDrift {
+                logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                resource_type: d.resource_type().unwrap_or_default().to_string(),
+                status: d
+                    .stack_resource_drift_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                properties: d
+                    .property_differences()
+                    .iter()
+                    .filter_map(|p| p.property_path().map(str::to_string))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every status this SDK knows has its own variant: only values newer
+    /// than the SDK end up as `Other`.
+    #[test]
+    fn every_status_of_the_sdk_is_known() {
+        use aws_sdk_cloudformation::types as sdk;
+        for v in sdk::StackStatus::values() {
+            assert!(
+                !matches!(StackStatus::parse(v), StackStatus::Other(_)),
+                "{v}"
+            );
         }
+        for v in sdk::ChangeSetStatus::values() {
+            assert!(
+                !matches!(ChangeSetStatus::parse(v), ChangeSetStatus::Other(_)),
+                "{v}"
+            );
+        }
+        for v in sdk::ExecutionStatus::values() {
+            assert!(
+                !matches!(ExecutionStatus::parse(v), ExecutionStatus::Other(_)),
+                "{v}"
+            );
+        }
+        assert_eq!(StackStatus::KNOWN.len(), sdk::StackStatus::values().len());
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use anyhow::{Context as _, anyhow};
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
 
-use super::config::{Connection, sdk_config};
+use super::config::{Connection, WithRetryPolicy, sdk_config};
 
 pub trait TemplateStore: Sync {
     /// Uploads `body` under a content-addressed key; returns its URL.
@@ -43,10 +43,14 @@ impl S3TemplateStore {
         let conf = sdk_config(c).await;
         let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
             .force_path_style(c.endpoint_url.is_some())
+            .with_retry_policy(c.retry_backoff)
+            .build();
+        let sts_conf = aws_sdk_sts::config::Builder::from(&conf)
+            .with_retry_policy(c.retry_backoff)
             .build();
         S3TemplateStore {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            sts: aws_sdk_sts::Client::new(&conf),
+            sts: aws_sdk_sts::Client::from_conf(sts_conf),
             bucket,
             region: c.region.clone(),
             endpoint_url: c.endpoint_url.clone(),

@@ -4,21 +4,21 @@
 //! read (does an identity already exist outside the stack).
 //!
 //! Input: identity names. Output: each identity's state as SES reports it, or
-//! `None` when SES does not know it (`NotFoundException`). Errors are the same
-//! [`crate::aws::AwsError`]s as CloudFormation's, so `deploy::retrying` retries
-//! throttling here too.
+//! `None` when SES does not know it (`NotFoundException`). Calls are retried
+//! by the same SDK policy as CloudFormation's ([`super::config`]: throttling
+//! such as `TooManyRequestsException`, 5xx), and their errors are the same
+//! [`crate::aws::AwsError`]s.
 
 use std::future::Future;
 
 use aws_sdk_sesv2::Client;
 use futures_util::StreamExt as _;
 
-use super::config::{Connection, sdk_config};
+use super::config::{Connection, WithRetryPolicy, sdk_config};
 use super::error::sdk_err;
-use crate::aws::retry::{Timing, retrying};
 
 /// How many identities are read at once. SES throttles its management API
-/// per account; the SDK and [`retrying`] back off on `TooManyRequestsException`.
+/// per account; the SDK backs off on `TooManyRequestsException`.
 pub const READ_CONCURRENCY: usize = 8;
 
 /// One email identity as `GetEmailIdentity` shows it (`ListEmailIdentities`
@@ -66,8 +66,11 @@ impl SdkMailApi {
     /// Same region, profile, endpoint and retry policy as the CloudFormation
     /// client of that connection (an endpoint override applies to every service).
     pub async fn connect(c: &Connection) -> SdkMailApi {
+        let conf = aws_sdk_sesv2::config::Builder::from(&sdk_config(c).await)
+            .with_retry_policy(c.retry_backoff)
+            .build();
         SdkMailApi {
-            client: Client::new(&sdk_config(c).await),
+            client: Client::from_conf(conf),
         }
     }
 
@@ -114,18 +117,20 @@ impl MailApi for SdkMailApi {
     }
 
     async fn list_identities(&self) -> anyhow::Result<Vec<IdentityState>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_email_identities()
-                .page_size(1000)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_err("cannot list the SES identities", e))?;
-            out.extend(page.email_identities().iter().map(|i| {
+        // This paginator has no item view: pages of 1,000, flattened here.
+        let pages = self
+            .client
+            .list_email_identities()
+            .page_size(1000)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err("cannot list the SES identities", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.email_identities())
+            .map(|i| {
                 let status = i.verification_status().map(|s| s.as_str().to_string());
                 IdentityState {
                     name: i.identity_name().unwrap_or_default().to_string(),
@@ -138,28 +143,20 @@ impl MailApi for SdkMailApi {
                     verification_status: status,
                     ..IdentityState::default()
                 }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        Ok(out)
+            })
+            .collect())
     }
 }
 
-/// Reads many identities, [`READ_CONCURRENCY`] at a time, each retried on
-/// transient errors; results in the order of `names`.
+/// Reads many identities, [`READ_CONCURRENCY`] at a time; results in the
+/// order of `names`.
 pub async fn read_identities(
     api: &impl MailApi,
     names: &[String],
-    timing: &Timing,
 ) -> Vec<anyhow::Result<Option<IdentityState>>> {
     let mut out: Vec<(usize, anyhow::Result<Option<IdentityState>>)> =
         futures_util::stream::iter(names.iter().enumerate())
-            .map(
-                |(i, name)| async move { (i, retrying(timing, || api.email_identity(name)).await) },
-            )
+            .map(|(i, name)| async move { (i, api.email_identity(name).await) })
             .buffer_unordered(READ_CONCURRENCY)
             .collect()
             .await;
@@ -175,17 +172,16 @@ pub async fn read_identities(
 pub async fn existing_identities(
     api: &impl MailApi,
     names: &[String],
-    timing: &Timing,
 ) -> anyhow::Result<Vec<(String, IdentityState)>> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let listed: std::collections::HashMap<String, IdentityState> =
-        retrying(timing, || api.list_identities())
-            .await?
-            .into_iter()
-            .map(|i| (i.name.to_ascii_lowercase(), i))
-            .collect();
+    let listed: std::collections::HashMap<String, IdentityState> = api
+        .list_identities()
+        .await?
+        .into_iter()
+        .map(|i| (i.name.to_ascii_lowercase(), i))
+        .collect();
     Ok(names
         .iter()
         .filter_map(|n| Some((n.clone(), listed.get(&n.to_ascii_lowercase())?.clone())))
@@ -201,12 +197,11 @@ mod tests {
     use super::*;
     use crate::aws::AwsError;
 
-    /// Identities by name; a name in `throttled` fails transiently that many
-    /// times first; a name in `broken` always fails.
+    /// Identities by name; a name in `broken` always fails. (Throttled reads
+    /// are retried inside the SDK client: `tests/it/ses_mocks.rs`.)
     #[derive(Default)]
     struct Fake {
         known: BTreeMap<String, IdentityState>,
-        throttled: Mutex<BTreeMap<String, u32>>,
         broken: Vec<String>,
         in_flight: Mutex<(usize, usize)>,
         listings: Mutex<usize>,
@@ -221,28 +216,12 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
             self.in_flight.lock().unwrap().0 -= 1;
-            let err = |transient: bool| {
-                Err(anyhow::Error::new(AwsError {
-                    code: Some(
-                        if transient {
-                            "TooManyRequestsException"
-                        } else {
-                            "AccessDeniedException"
-                        }
-                        .into(),
-                    ),
-                    message: format!("cannot read SES identity `{name}`"),
-                    transient,
-                }))
-            };
             if self.broken.iter().any(|b| b == name) {
-                return err(false);
-            }
-            if let Some(n) = self.throttled.lock().unwrap().get_mut(name)
-                && *n > 0
-            {
-                *n -= 1;
-                return err(true);
+                return Err(anyhow::Error::new(AwsError {
+                    code: Some("AccessDeniedException".into()),
+                    message: format!("cannot read SES identity `{name}`"),
+                    transient: false,
+                }));
             }
             Ok(self.known.get(name).cloned())
         }
@@ -279,8 +258,7 @@ mod tests {
         for n in [&all[31], &all[3], &all[17]] {
             fake.known.insert(n.clone(), state());
         }
-        fake.throttled.lock().unwrap().insert(all[17].clone(), 2);
-        let read = read_identities(&fake, &all, &Timing::fast(Duration::from_millis(1))).await;
+        let read = read_identities(&fake, &all).await;
         let got: Vec<usize> = read
             .iter()
             .enumerate()
@@ -299,7 +277,7 @@ mod tests {
             broken: vec![all[2].clone()],
             ..Default::default()
         };
-        let read = read_identities(&fake, &all, &Timing::fast(Duration::from_millis(1))).await;
+        let read = read_identities(&fake, &all).await;
         let err = read[2].as_ref().unwrap_err();
         assert_eq!(err.to_string(), "cannot read SES identity `d002.example`");
         assert!(matches!(read[1], Ok(None)));
@@ -315,9 +293,7 @@ mod tests {
         // Domains compare without regard to case.
         fake.known.insert("D017.EXAMPLE".into(), state());
         fake.known.insert("unrelated.example".into(), state());
-        let found = existing_identities(&fake, &all, &Timing::fast(Duration::from_millis(1)))
-            .await
-            .unwrap();
+        let found = existing_identities(&fake, &all).await.unwrap();
         let got: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(got, ["d003.example", "d017.example", "d031.example"]);
         assert_eq!(*fake.listings.lock().unwrap(), 1);

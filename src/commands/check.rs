@@ -72,7 +72,7 @@ async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<
     let regions = std::iter::once(&model.primary).chain(model.secondary.as_ref());
     for region in regions.filter(|r| aws.region.as_deref().is_none_or(|only| only == r.as_str())) {
         let ses = crate::aws::ses::SdkMailApi::connect(&connection(region, aws)).await;
-        found.extend(live::identities(model, region, &ses, &t).await);
+        found.extend(live::identities(model, region, &ses).await);
     }
     if let Some(secondary) = &model.secondary {
         let mut inventories = Vec::new();

@@ -318,7 +318,7 @@ pub(crate) async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], a
         crate::aws::ses::SdkMailApi::connect(&connection(r, aws)).await
     })
     .await;
-    if let Err(e) = deploy::preflight::mark_existing(plans, artifacts, &apis, &timing(aws)).await {
+    if let Err(e) = deploy::preflight::mark_existing(plans, artifacts, &apis).await {
         eprintln!(
             "warning: cannot check whether the identities to create already exist in SES ({e:#}); \
              the apply fails on any that does"

@@ -5,10 +5,9 @@
 use futures_util::StreamExt as _;
 
 use super::args::{AwsArgs, Cli, StatusFormat};
-use super::context::{connect, front, out, per_region, runtime, select_region, timing};
+use super::context::{connect, front, out, per_region, runtime, select_region};
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
-use crate::aws::retry::retrying;
 use crate::build::Artifact;
 use crate::deploy::{journal, status};
 
@@ -41,9 +40,7 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
 /// Reads every stack of the build, a few at a time, in the build's order.
 async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::StackStatus> {
     let apis = per_region(artifacts, async |r| connect(r, aws).await).await;
-    let t = timing(aws);
     let apis = &apis;
-    let t = &t;
     futures_util::stream::iter(artifacts)
         .map(|a| async move {
             let mut s = status::StackStatus {
@@ -57,9 +54,9 @@ async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::Stack
             let Some(api) = apis.get(&a.entry.region) else {
                 return s;
             };
-            match retrying(t, || api.describe_stack(&a.entry.name)).await {
+            match api.describe_stack(&a.entry.name).await {
                 Ok(Some(info)) => {
-                    s.status = Some(info.status);
+                    s.status = Some(info.status.to_string());
                     s.last_updated = info.last_updated;
                 }
                 Ok(None) => {}

@@ -6,8 +6,7 @@ use std::sync::Mutex;
 
 use super::*;
 use super::{follow::*, graph::*, guards::*, outcome::*, plan::*};
-use crate::aws::cloudformation::StackApi;
-use crate::aws::retry::retrying;
+use crate::aws::cloudformation::{ExecutionStatus, StackApi};
 use crate::aws::s3::TemplateStore;
 use crate::build::Artifact;
 
@@ -40,13 +39,12 @@ pub async fn apply_stack(
     opts: &Options,
     progress: ProgressFn<'_>,
 ) -> StackOutcome {
-    let timing = &opts.timing;
     let Some(arn) = &plan.change_set_arn else {
         return StackOutcome::new(plan, OutcomeKind::NoChanges);
     };
     // Described once, never waited on: a change set that is not ready now is
     // someone else's business (executed, obsolete, deleted) and needs a new plan.
-    let cs = match retrying(timing, || api.describe_change_set(arn)).await {
+    let cs = match api.describe_change_set(arn).await {
         Ok(cs) => cs,
         Err(e) => {
             return StackOutcome {
@@ -55,10 +53,12 @@ pub async fn apply_stack(
             };
         }
     };
-    if cs.status != "CREATE_COMPLETE" || cs.execution_status != "AVAILABLE" {
-        let why = match cs.execution_status.as_str() {
-            "OBSOLETE" => " (the stack was updated after the plan)",
-            "EXECUTE_COMPLETE" | "EXECUTE_IN_PROGRESS" => " (it was already executed)",
+    if !cs.is_executable() {
+        let why = match cs.execution_status {
+            ExecutionStatus::Obsolete => " (the stack was updated after the plan)",
+            ExecutionStatus::ExecuteComplete | ExecutionStatus::ExecuteInProgress => {
+                " (it was already executed)"
+            }
             _ => "",
         };
         return StackOutcome {
@@ -112,17 +112,15 @@ pub async fn apply_stack(
         }
     }
     let token = format!("mailinfra-exec-{}", short_hash(arn));
-    if let Err(e) = retrying(timing, || api.execute_change_set(arn, &token)).await {
+    if let Err(e) = api.execute_change_set(arn, &token).await {
         // The call may have gone through although its answer was lost: look.
-        let started = api.describe_change_set(arn).await.is_ok_and(|c| {
-            matches!(
-                c.execution_status.as_str(),
-                "EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE" | "EXECUTE_FAILED"
-            )
-        });
+        let started = api
+            .describe_change_set(arn)
+            .await
+            .is_ok_and(|c| c.execution_status.started());
         if !started {
             if crate::aws::is_transient(&e) {
-                return lost(plan, &stack_ref, "", &format!("{e:#}"));
+                return lost(plan, &stack_ref, None, &format!("{e:#}"));
             }
             // Never executed: remove the change set (and the empty stack of a first create).
             discard(api, plan).await;
@@ -282,8 +280,7 @@ pub(crate) async fn apply_one<A: StackApi, S: TemplateStore>(
         let mut out = StackOutcome::new(&plan, OutcomeKind::NoChanges);
         // A plan read from a file does not carry outputs; dependents may need them.
         if out.outputs.is_empty()
-            && let Ok(Some(info)) =
-                retrying(&opts.timing, || region.api.describe_stack(&plan.stack)).await
+            && let Ok(Some(info)) = region.api.describe_stack(&plan.stack).await
         {
             out.outputs = info.outputs;
         }

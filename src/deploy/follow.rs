@@ -8,8 +8,7 @@ use anyhow::bail;
 
 use super::*;
 use super::{outcome::*, plan::*};
-use crate::aws::cloudformation::{StackApi, StackEvent, StackInfo};
-use crate::aws::retry::retrying;
+use crate::aws::cloudformation::{StackApi, StackEvent, StackInfo, StackStatus};
 
 /// Waits up to `opts.busy_wait` for a stack that another operation is changing
 /// to settle, then returns it as it is now (`None`: that operation deleted it).
@@ -22,7 +21,7 @@ pub(crate) async fn settle(
     opts: &Options,
 ) -> anyhow::Result<Option<StackInfo>> {
     let started = tokio::time::Instant::now();
-    while info.is_in_progress() && !info.is_review() {
+    while info.status.is_busy() {
         if started.elapsed() >= opts.busy_wait {
             let latest: String = api
                 .stack_events(&info.arn, None)
@@ -129,19 +128,14 @@ pub(crate) async fn follow(
     let mut failed_reads: u32 = 0;
     let mut reads = 0;
     let mut saw_progress = false;
-    let mut last_status = String::new();
+    let mut last_status: Option<StackStatus> = None;
     loop {
-        tokio::time::sleep(if failed_reads > 0 {
-            timing.backoff(failed_reads)
-        } else {
-            timing.poll
-        })
-        .await;
+        tokio::time::sleep(timing.pause(failed_reads)).await;
         // A failed poll is not a failed deploy: CloudFormation carries on regardless.
         match new_events(api, stack_ref, &watch.seen).await {
             Ok(fresh) => saw_progress |= watch.record(fresh),
             Err(e) if crate::aws::is_credentials_error(&e) => {
-                return lost(plan, stack_ref, &last_status, &format!("{e:#}"));
+                return lost(plan, stack_ref, last_status.as_ref(), &format!("{e:#}"));
             }
             Err(_) => {}
         }
@@ -152,7 +146,7 @@ pub(crate) async fn follow(
             }
             Ok(None) => {
                 return StackOutcome {
-                    status: Some("DELETE_COMPLETE".into()),
+                    status: Some(StackStatus::DeleteComplete.to_string()),
                     ..StackOutcome::failed(
                         plan,
                         "the stack disappeared while it was being applied (deleted by someone else)".into(),
@@ -160,7 +154,7 @@ pub(crate) async fn follow(
                 };
             }
             Err(e) if crate::aws::is_credentials_error(&e) => {
-                return lost(plan, stack_ref, &last_status, &format!("{e:#}"));
+                return lost(plan, stack_ref, last_status.as_ref(), &format!("{e:#}"));
             }
             Err(e) => {
                 failed_reads += 1;
@@ -169,29 +163,34 @@ pub(crate) async fn follow(
                     message: format!("cannot read the stack ({e:#}); still watching"),
                 });
                 if started.elapsed() > timing.stack_timeout {
-                    return lost(plan, stack_ref, &last_status, "the stack could not be read");
+                    return lost(
+                        plan,
+                        stack_ref,
+                        last_status.as_ref(),
+                        "the stack could not be read",
+                    );
                 }
                 continue;
             }
         };
         reads += 1;
-        last_status = info.status.clone();
+        last_status = Some(info.status.clone());
         if opts.cancel_on_interrupt
             && !cancelled
             && opts.interrupt.is_raised()
-            && info.status == "UPDATE_IN_PROGRESS"
+            && info.status == StackStatus::UpdateInProgress
         {
             // Only updates can be cancelled; a create is followed to its end.
             cancelled = true;
-            watch.cancel_update(api, stack_ref, timing).await;
+            watch.cancel_update(api, stack_ref).await;
         }
         // A read right after ExecuteChangeSet can still show the state before it
         // (REVIEW_IN_PROGRESS, or the previous UPDATE_COMPLETE): accept a terminal
         // state only once the operation was seen, or after a few reads.
-        saw_progress |= info.is_in_progress() && !info.is_review();
+        saw_progress |= info.status.is_busy();
         if !info.is_in_progress() && (saw_progress || reads >= 3) {
             // Catch events the last poll missed (it may have failed), for the root cause.
-            if let Ok(fresh) = retrying(timing, || new_events(api, stack_ref, &watch.seen)).await {
+            if let Ok(fresh) = new_events(api, stack_ref, &watch.seen).await {
                 watch.record(fresh);
             }
             return watch.settled(info, cancelled);
@@ -200,7 +199,7 @@ pub(crate) async fn follow(
             return lost(
                 plan,
                 stack_ref,
-                &info.status,
+                Some(&info.status),
                 &format!("still {} after {:?}", info.status, timing.stack_timeout),
             );
         }
@@ -231,9 +230,9 @@ impl Watch<'_> {
     }
 
     /// `--cancel-on-interrupt`: cancels the running update; says how that went.
-    async fn cancel_update(&self, api: &impl StackApi, stack_ref: &str, timing: &Timing) {
+    async fn cancel_update(&self, api: &impl StackApi, stack_ref: &str) {
         let token = format!("mailinfra-cancel-{}", short_hash(stack_ref));
-        let message = match retrying(timing, || api.cancel_update_stack(stack_ref, &token)).await {
+        let message = match api.cancel_update_stack(stack_ref, &token).await {
             Ok(()) => "interrupted: the update is cancelled; following its rollback".to_string(),
             Err(e) => format!(
                 "interrupted, but the update cannot be cancelled ({e:#}); following it to its end"
@@ -250,12 +249,12 @@ impl Watch<'_> {
         let plan = self.plan;
         (self.progress)(Progress::StackFinished {
             stack: plan.stack.clone(),
-            status: info.status.clone(),
+            status: info.status.to_string(),
         });
         let leftovers: Vec<String> = self
             .events
             .iter()
-            .filter(|e| e.status == "DELETE_FAILED")
+            .filter(|e| e.is_delete_failure())
             .map(|e| {
                 format!(
                     "{} ({}) could not be deleted: {}; it is left in your account",
@@ -265,9 +264,9 @@ impl Watch<'_> {
                 )
             })
             .collect();
-        if succeeded(&info.status) {
+        if info.status.succeeded() {
             return StackOutcome {
-                status: Some(info.status),
+                status: Some(info.status.to_string()),
                 warnings: leftovers,
                 outputs: info.outputs,
                 ..StackOutcome::new(plan, OutcomeKind::Applied)
@@ -275,9 +274,9 @@ impl Watch<'_> {
         }
         let newest_first: Vec<StackEvent> = self.events.iter().rev().cloned().collect();
         let rollback_failed = rollback_failures(&newest_first, &plan.stack);
-        if cancelled && info.status == "UPDATE_ROLLBACK_COMPLETE" {
+        if cancelled && info.status == StackStatus::UpdateRollbackComplete {
             return StackOutcome {
-                status: Some(info.status),
+                status: Some(info.status.to_string()),
                 detail: Some("interrupted: the update was cancelled and rolled back".into()),
                 hint: Some(
                     "the stack is as it was before this apply; run `mailinfra apply` again to apply it"
@@ -290,7 +289,7 @@ impl Watch<'_> {
         StackOutcome {
             root_cause: root_cause(&self.events, &plan.stack),
             hint: Some(hint_for(&info.status, &plan.stack, &rollback_failed)),
-            status: Some(info.status.clone()),
+            status: Some(info.status.to_string()),
             warnings: leftovers,
             ..StackOutcome::failed(
                 plan,
@@ -307,9 +306,14 @@ impl Watch<'_> {
 }
 
 /// We stopped watching; CloudFormation did not stop working.
-pub(crate) fn lost(plan: &StackPlan, stack_ref: &str, status: &str, why: &str) -> StackOutcome {
+pub(crate) fn lost(
+    plan: &StackPlan,
+    stack_ref: &str,
+    status: Option<&StackStatus>,
+    why: &str,
+) -> StackOutcome {
     StackOutcome {
-        status: Some(status.to_string()).filter(|s| !s.is_empty()),
+        status: status.map(StackStatus::to_string).filter(|s| !s.is_empty()),
         hint: Some(format!(
             "the operation goes on in CloudFormation; `mailinfra status` shows where it is (its events: \
              `aws cloudformation describe-stack-events --stack-name {stack_ref} --region {}`); \

@@ -102,10 +102,7 @@ pub fn path_for(spec: &Path) -> PathBuf {
 }
 
 fn now() -> String {
-    use aws_sdk_cloudformation::primitives::{DateTime, DateTimeFormat};
-    DateTime::from(std::time::SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default()
+    crate::aws::rfc3339(std::time::SystemTime::now())
 }
 
 impl Journal {

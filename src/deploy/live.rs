@@ -13,9 +13,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::aws::retry::{Timing, retrying};
+use super::Timing;
 use crate::aws::ses::{IdentityState, MailApi, read_identities};
-use crate::aws::{StackApi, StackResource};
+use crate::aws::{StackApi, StackResource, StackStatus};
 use crate::compile::sending::{deed_origin, is_deed_replica};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Dkim, DomainIdentity, Model};
@@ -28,7 +28,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
                 .help("check the credentials and that the stack is in a stable state, then run `mailinfra check --live` again"),
         ]
     };
-    let info = match retrying(timing, || api.describe_stack(stack)).await {
+    let info = match api.describe_stack(stack).await {
         Ok(Some(i)) => i,
         Ok(None) => {
             return vec![
@@ -39,7 +39,10 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
         Err(e) => return cant(e),
     };
     let mut out = Vec::new();
-    if !matches!(info.status.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE") {
+    if !matches!(
+        info.status,
+        StackStatus::CreateComplete | StackStatus::UpdateComplete
+    ) {
         out.push(
             Diagnostic::error(
                 Code::MI5002,
@@ -50,11 +53,11 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
             )
             .help("run `mailinfra plan` to see what blocks it"),
         );
-        if info.is_in_progress() || info.status == "ROLLBACK_COMPLETE" {
+        if info.is_in_progress() || info.status == StackStatus::RollbackComplete {
             return out;
         }
     }
-    let id = match retrying(timing, || api.detect_drift(&info.arn)).await {
+    let id = match api.detect_drift(&info.arn).await {
         Ok(id) => id,
         Err(e) => return cant(e),
     };
@@ -81,7 +84,7 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
         );
     }
     if status.stack == "DRIFTED" {
-        match retrying(timing, || api.resource_drifts(&info.arn)).await {
+        match api.resource_drifts(&info.arn).await {
             Ok(drifts) => {
                 for d in drifts {
                     let what = if d.status == "DELETED" {
@@ -115,7 +118,7 @@ fn sending_inventory(resources: &[StackResource]) -> [(&'static str, BTreeSet<St
         resources
             .iter()
             .filter(|r| types.contains(&r.resource_type.as_str()) && !r.physical_id.is_empty())
-            .filter(|r| !r.status.starts_with("DELETE"))
+            .filter(|r| !r.is_deleted())
             .map(|r| r.physical_id.clone())
             .collect()
     };
@@ -152,7 +155,7 @@ pub fn readiness(
         }
     }
     for r in p.iter().chain(s.iter()) {
-        if r.status.ends_with("_FAILED") {
+        if r.is_failed() {
             out.push(
                 Diagnostic::error(
                     Code::MI5003,
@@ -167,13 +170,9 @@ pub fn readiness(
 
 /// The SES state of every identity of the spec in `region` (the primary or
 /// the secondary): at most one MI5005 and one MI5006 per identity. Reads that
-/// fail are summed up in one MI5004 for the region.
-pub async fn identities(
-    model: &Model,
-    region: &str,
-    api: &impl MailApi,
-    timing: &Timing,
-) -> Vec<Diagnostic> {
+/// fail are summed up in one MI5004 for the region (each read was retried
+/// inside the SDK client).
+pub async fn identities(model: &Model, region: &str, api: &impl MailApi) -> Vec<Diagnostic> {
     let names: Vec<String> = model.identities.iter().map(|i| i.domain.clone()).collect();
     let mut out = Vec::new();
     let mut failed = 0;
@@ -181,7 +180,7 @@ pub async fn identities(
     for (id, r) in model
         .identities
         .iter()
-        .zip(read_identities(api, &names, timing).await)
+        .zip(read_identities(api, &names).await)
     {
         match r {
             Ok(state) => out.extend(identity_findings(model, region, id, state.as_ref())),
@@ -605,8 +604,7 @@ mod tests {
             "byo.example.com".to_string(),
             Err(anyhow::anyhow!("access denied")),
         );
-        let t = Timing::fast(std::time::Duration::from_millis(1));
-        let d = identities(&m, "us-east-1", &Fake(known), &t).await;
+        let d = identities(&m, "us-east-1", &Fake(known)).await;
         let got: Vec<(&str, &str)> = d
             .iter()
             .map(|d| (d.code.as_str(), d.message.as_str()))

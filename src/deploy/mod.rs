@@ -3,9 +3,10 @@
 //!
 //! Input: rendered stacks with their dependencies. Output: plans, outcomes and
 //! a stream of [`Progress`] events that the CLI draws; nothing here prints.
-//! Reads are retried with backoff and jitter (a failed poll is never a failed
-//! deploy); mutating calls carry idempotency tokens that stay the same across
-//! retries.
+//! Calls are retried inside the AWS layer's SDK clients, never here; polls
+//! back off on their own ([`timing`]: a failed poll is never a failed deploy);
+//! mutating calls carry idempotency tokens, so the SDK's retries of them are
+//! the same request.
 //!
 //! One file per job, in the order a deploy runs them:
 //! [`graph`] (stack order), [`plan`], [`preflight`] (what already exists
@@ -26,7 +27,10 @@ pub mod plan;
 pub mod plan_file;
 pub mod preflight;
 pub mod rollback;
+#[cfg(test)]
+mod scenarios;
 pub mod status;
+pub mod timing;
 pub mod workspace_lock;
 
 use std::sync::Arc;
@@ -37,9 +41,9 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::cloudformation::StackEvent;
-pub use crate::aws::retry::Timing;
 use crate::build::Artifact;
 use crate::diff::ResourceChange;
+pub use timing::Timing;
 
 pub use apply::{apply_all, apply_stack, discard};
 pub use follow::new_events;

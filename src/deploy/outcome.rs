@@ -4,29 +4,21 @@
 use serde::Serialize;
 
 use super::*;
-use crate::aws::cloudformation::StackEvent;
+use crate::aws::cloudformation::{StackEvent, StackStatus};
 
 /// Logical ids that failed while CloudFormation was rolling back (newest-first events in).
 pub fn rollback_failures(events_newest_first: &[StackEvent], stack: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in events_newest_first {
-        if e.logical_id == stack && e.status.ends_with("ROLLBACK_IN_PROGRESS") {
+        if e.logical_id == stack && e.is_rollback_start() {
             break;
         }
-        if e.logical_id != stack && e.status.ends_with("_FAILED") && !out.contains(&e.logical_id) {
+        if e.logical_id != stack && e.is_failure() && !out.contains(&e.logical_id) {
             out.push(e.logical_id.clone());
         }
     }
     out.reverse();
     out
-}
-
-/// Terminal stack states that mean the apply worked.
-pub(crate) fn succeeded(status: &str) -> bool {
-    matches!(
-        status,
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE"
-    )
 }
 
 /// What happened to one stack.
@@ -110,7 +102,7 @@ pub(crate) fn is_cancellation(reason: &str) -> bool {
 pub fn root_cause(events_oldest_first: &[StackEvent], stack: &str) -> Option<RootCause> {
     events_oldest_first
         .iter()
-        .filter(|e| e.status.ends_with("_FAILED") && e.logical_id != stack)
+        .filter(|e| e.is_failure() && e.logical_id != stack)
         .filter(|e| !e.reason.as_deref().is_some_and(is_cancellation))
         .map(|e| RootCause {
             logical_id: e.logical_id.clone(),
@@ -122,9 +114,9 @@ pub fn root_cause(events_oldest_first: &[StackEvent], stack: &str) -> Option<Roo
 }
 
 /// What to do after a stack ended in `status`.
-pub(crate) fn hint_for(status: &str, stack: &str, rollback_failed: &[String]) -> String {
+pub(crate) fn hint_for(status: &StackStatus, stack: &str, rollback_failed: &[String]) -> String {
     match status {
-        "UPDATE_ROLLBACK_FAILED" => format!(
+        StackStatus::UpdateRollbackFailed => format!(
             "`{stack}` could not roll back{}; fix the cause and run `mailinfra apply --continue-rollback`, \
              adding `--skip LOGICAL_ID` only for resources you have fixed by hand; the stack is never deleted",
             if rollback_failed.is_empty() {
@@ -133,10 +125,10 @@ pub(crate) fn hint_for(status: &str, stack: &str, rollback_failed: &[String]) ->
                 format!(" ({})", rollback_failed.join(", "))
             }
         ),
-        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => format!(
+        StackStatus::RollbackComplete | StackStatus::RollbackFailed => format!(
             "the first create of `{stack}` was rolled back; fix the cause and run `mailinfra apply` again: it deletes the empty stack and creates it anew"
         ),
-        "UPDATE_ROLLBACK_COMPLETE" => format!(
+        StackStatus::UpdateRollbackComplete => format!(
             "`{stack}` is back as it was before this apply; fix the cause and run `mailinfra apply` again"
         ),
         _ => "fix the cause and run `mailinfra apply` again".into(),

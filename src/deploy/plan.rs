@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use super::*;
 use super::{apply::*, follow::*, graph::*, guards::*, outcome::*};
-use crate::aws::cloudformation::{ChangeSetInfo, NewChangeSet, StackApi, StackInfo};
-use crate::aws::retry::retrying;
+use crate::aws::cloudformation::{
+    ChangeSetInfo, ChangeSetStatus, NewChangeSet, StackApi, StackInfo, StackResource, StackStatus,
+};
 use crate::aws::s3::TemplateStore;
 use crate::build::{Artifact, INLINE_TEMPLATE_LIMIT};
 use crate::diff::{self, ResourceChange};
@@ -46,8 +47,8 @@ pub(crate) fn blocked(
         .as_deref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
-    Some(match info.status.as_str() {
-        "UPDATE_ROLLBACK_FAILED" => format!(
+    Some(match &info.status {
+        StackStatus::UpdateRollbackFailed => format!(
             "stack `{name}` is UPDATE_ROLLBACK_FAILED{reason}: an update failed and rolling it back failed too{}. \
              It cannot be updated until the rollback completes. Fix what blocks the rollback and run \
              `mailinfra apply --continue-rollback`; if a resource cannot be rolled back, name it with \
@@ -59,19 +60,21 @@ pub(crate) fn blocked(
                 format!(" (could not roll back: {})", failed.join(", "))
             }
         ),
-        "ROLLBACK_FAILED" => format!(
+        StackStatus::RollbackFailed => format!(
             "stack `{name}` failed its first create and its rollback failed too{reason}; it may still hold resources: \
              look at it in the console (region {region}) and delete what is left by hand"
         ),
-        "CREATE_FAILED" | "UPDATE_FAILED" | "IMPORT_ROLLBACK_FAILED" => format!(
+        StackStatus::CreateFailed
+        | StackStatus::UpdateFailed
+        | StackStatus::ImportRollbackFailed => format!(
             "stack `{name}` is {}{reason}: an operation stopped without rolling back; roll it back in the console \
              (or `aws cloudformation rollback-stack --stack-name {name} --region {region}`) and plan again",
             info.status
         ),
-        "DELETE_FAILED" => format!(
+        StackStatus::DeleteFailed => format!(
             "stack `{name}` failed to delete{reason}; finish or cancel the deletion in the console and plan again"
         ),
-        s if info.is_in_progress() && !info.is_review() => format!(
+        s if s.is_busy() => format!(
             "stack `{name}` is busy ({s}{}): another deploy, rollback or deletion is running; wait for it to settle \
              and plan again, or let mailinfra wait with `--wait-busy MINUTES`",
             info.last_updated
@@ -92,14 +95,12 @@ pub(crate) async fn delete_failed_create(
     name: &str,
     timing: &Timing,
 ) -> anyhow::Result<Vec<String>> {
-    let retained: Vec<String> = retrying(timing, || api.stack_resources(&info.arn))
+    let retained: Vec<String> = api
+        .stack_resources(&info.arn)
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|r| {
-            r.status == "DELETE_SKIPPED"
-                || (r.status.ends_with("_COMPLETE") && r.status != "DELETE_COMPLETE")
-        })
+        .filter(StackResource::outlives_its_stack)
         .map(|r| format!("{} ({}, {})", r.logical_id, r.resource_type, r.physical_id))
         .collect();
     // Termination protection was turned on before the first execution.
@@ -107,14 +108,14 @@ pub(crate) async fn delete_failed_create(
         .await
         .ok();
     let token = format!("mailinfra-recreate-{}", short_hash(&info.arn));
-    retrying(timing, || api.delete_stack(&info.arn, &token))
+    api.delete_stack(&info.arn, &token)
         .await
         .with_context(|| format!("cannot delete the failed stack `{name}`"))?;
     let started = tokio::time::Instant::now();
     loop {
         match api.describe_stack(&info.arn).await {
             Ok(None) => return Ok(retained),
-            Ok(Some(s)) if s.status == "DELETE_FAILED" => {
+            Ok(Some(s)) if s.status == StackStatus::DeleteFailed => {
                 bail!(
                     "deleting the failed stack `{name}` failed: {}",
                     s.status_reason.unwrap_or_default()
@@ -180,7 +181,7 @@ pub async fn plan_stack(
         plan.status = PlanStatus::NoChanges;
         return Ok(plan);
     }
-    if cs.status == "FAILED" {
+    if cs.status == ChangeSetStatus::Failed {
         // Read before the change set goes: the status reason alone often names no resource.
         let details: String = api
             .change_set_failures(&cs.arn)
@@ -221,7 +222,7 @@ async fn read_stack(
     let timing = &opts.timing;
     let entry = &artifact.entry;
     let name = &entry.name;
-    let mut current = retrying(timing, || api.describe_stack(name)).await?;
+    let mut current = api.describe_stack(name).await?;
     if let Some(info) = current.take() {
         current = settle(api, name, &entry.region, info, opts).await?;
     }
@@ -232,7 +233,7 @@ async fn read_stack(
             review_is_ours: true,
         });
     };
-    let failed = if info.status == "UPDATE_ROLLBACK_FAILED" {
+    let failed = if info.status == StackStatus::UpdateRollbackFailed {
         let page = api.stack_events(&info.arn, None).await.unwrap_or_default();
         rollback_failures(&page.events, name)
     } else {
@@ -242,7 +243,7 @@ async fn read_stack(
         bail!(why);
     }
     plan.outputs = info.outputs.clone();
-    if info.status == "ROLLBACK_COMPLETE" {
+    if info.status == StackStatus::RollbackComplete {
         if opts.keep == Keep::Nothing {
             // A speculative plan changes nothing: show the create from the template alone.
             plan.notes.push(format!(
@@ -266,7 +267,7 @@ async fn read_stack(
     }
     plan.stack_arn = Some(info.arn.clone());
     if info.is_review() {
-        let others = clear_own_failed_change_sets(api, &info, timing).await;
+        let others = clear_own_failed_change_sets(api, &info).await;
         if others > 0 {
             plan.notes.push(format!(
                 "`{name}` is REVIEW_IN_PROGRESS with {others} other pending change set(s); they are left alone"
@@ -280,7 +281,7 @@ async fn read_stack(
     }
     plan.last_updated = info.last_updated.clone();
     plan.status = PlanStatus::Update;
-    let deployed = retrying(timing, || api.get_template(&info.arn)).await?;
+    let deployed = api.get_template(&info.arn).await?;
     // A drift-aware plan compares with the live resources: it needs a
     // change set even when the template is the same.
     if !opts.revert_drift
@@ -303,17 +304,11 @@ async fn read_stack(
 /// An earlier CREATE change set was never executed. Our own failed ones go;
 /// anyone else's, or a colleague's reviewed plan, stays untouched. Returns
 /// how many others there are.
-async fn clear_own_failed_change_sets(
-    api: &impl StackApi,
-    info: &StackInfo,
-    timing: &Timing,
-) -> usize {
-    let sets = retrying(timing, || api.list_change_sets(&info.arn))
-        .await
-        .unwrap_or_default();
+async fn clear_own_failed_change_sets(api: &impl StackApi, info: &StackInfo) -> usize {
+    let sets = api.list_change_sets(&info.arn).await.unwrap_or_default();
     let mut others = 0;
     for cs in sets {
-        if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == "FAILED" {
+        if cs.name.starts_with(CHANGE_SET_PREFIX) && cs.status == ChangeSetStatus::Failed {
             api.delete_change_set(&cs.arn).await.ok();
         } else {
             others += 1;
@@ -349,21 +344,19 @@ async fn create_change_set(
         .import
         .iter()
         .any(|id| template_has_resource(&artifact.body, id));
-    retrying(&opts.timing, || {
-        api.create_change_set(NewChangeSet {
-            stack: name,
-            name: &change_set_name,
-            template_body: &artifact.body,
-            template_url: template_url.as_deref(),
-            parameters: &plan.parameters,
-            create,
-            capabilities: &entry.capabilities,
-            client_token: &token,
-            description: &description,
-            role_arn: opts.role_arn.as_deref(),
-            revert_drift: opts.revert_drift,
-            import_existing,
-        })
+    api.create_change_set(NewChangeSet {
+        stack: name,
+        name: &change_set_name,
+        template_body: &artifact.body,
+        template_url: template_url.as_deref(),
+        parameters: &plan.parameters,
+        create,
+        capabilities: &entry.capabilities,
+        client_token: &token,
+        description: &description,
+        role_arn: opts.role_arn.as_deref(),
+        revert_drift: opts.revert_drift,
+        import_existing,
     })
     .await
 }
@@ -391,12 +384,7 @@ async fn wait_for_change_set(
                 timing.change_set_timeout
             );
         }
-        tokio::time::sleep(if failed_reads > 0 {
-            timing.backoff(failed_reads)
-        } else {
-            timing.poll
-        })
-        .await;
+        tokio::time::sleep(timing.pause(failed_reads)).await;
     }
 }
 
@@ -520,22 +508,22 @@ pub(crate) async fn deferred_plan(
     why: String,
     opts: &Options,
 ) -> anyhow::Result<StackPlan> {
-    let timing = &opts.timing;
     let mut plan = StackPlan::new(artifact);
     let name = &artifact.entry.name;
-    let mut info = retrying(timing, || api.describe_stack(name)).await?;
+    let mut info = api.describe_stack(name).await?;
     if let Some(busy) = info.take() {
         info = settle(api, name, &artifact.entry.region, busy, opts).await?;
     }
     let mut old = None;
-    if let Some(info) = info.filter(|i| !i.is_review() && i.status != "ROLLBACK_COMPLETE") {
+    if let Some(info) = info.filter(|i| !i.is_review() && i.status != StackStatus::RollbackComplete)
+    {
         if let Some(why) = blocked(name, &artifact.entry.region, &info, &[]) {
             bail!(why);
         }
         plan.status = PlanStatus::Update;
         plan.stack_arn = Some(info.arn.clone());
         plan.last_updated = info.last_updated.clone();
-        old = retrying(timing, || api.get_template(&info.arn)).await?;
+        old = api.get_template(&info.arn).await?;
         plan.deployed_sha256 = old.as_deref().map(canonical_hash);
     }
     plan.changes = local_changes(old.as_deref(), &artifact.body);

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::aws::ses::{MailApi, existing_identities};
 use crate::build::Artifact;
-use crate::deploy::{StackPlan, Timing};
+use crate::deploy::StackPlan;
 use crate::diff::Action;
 
 pub const IDENTITY: &str = "AWS::SES::EmailIdentity";
@@ -50,12 +50,12 @@ pub fn added_identities(plan: &StackPlan, body: &str) -> Vec<(String, String)> {
 }
 
 /// Reads, region by region, whether the identities the plans add exist in
-/// SES already, and marks those changes. Returns how many were marked.
+/// SES already, and marks those changes. Returns how many were marked. (The
+/// listing is retried inside the SDK client.)
 pub async fn mark_existing<M: MailApi>(
     plans: &mut [StackPlan],
     artifacts: &[Artifact],
     apis: &BTreeMap<String, M>,
-    timing: &Timing,
 ) -> anyhow::Result<usize> {
     // region → [(plan index, logical id, identity)]
     let mut wanted: BTreeMap<&str, Vec<(usize, String, String)>> = BTreeMap::new();
@@ -76,7 +76,7 @@ pub async fn mark_existing<M: MailApi>(
             continue;
         };
         let names: Vec<String> = adds.iter().map(|(_, _, n)| n.clone()).collect();
-        let found = existing_identities(api, &names, timing).await?;
+        let found = existing_identities(api, &names).await?;
         for (i, id, name) in adds {
             if let Some((_, state)) = found.iter().find(|(n, _)| n == &name) {
                 let how = if state.verified_for_sending {
@@ -170,8 +170,7 @@ mod tests {
             Known(vec!["a.example", "b.example"]),
         )]
         .into();
-        let t = Timing::fast(std::time::Duration::from_millis(1));
-        let n = mark_existing(&mut plans, &[a], &apis, &t).await.unwrap();
+        let n = mark_existing(&mut plans, &[a], &apis).await.unwrap();
         assert_eq!(n, 1);
         let marks: Vec<Option<&str>> = plans[0]
             .changes

@@ -5,8 +5,7 @@ use std::collections::HashSet;
 
 use super::*;
 use super::{follow::*, outcome::*, plan::*};
-use crate::aws::cloudformation::StackApi;
-use crate::aws::retry::retrying;
+use crate::aws::cloudformation::{StackApi, StackStatus};
 use crate::build::Artifact;
 
 /// Continues the rollback of a stack in `UPDATE_ROLLBACK_FAILED`, skipping
@@ -40,14 +39,14 @@ pub async fn continue_rollback(
             body: String::new(),
         })
     };
-    let info = match retrying(&opts.timing, || api.describe_stack(stack)).await {
+    let info = match api.describe_stack(stack).await {
         Ok(Some(i)) => i,
         Ok(None) => return StackOutcome::new(&plan, OutcomeKind::NoChanges),
         Err(e) => return StackOutcome::failed(&plan, format!("{e:#}")),
     };
-    if info.status != "UPDATE_ROLLBACK_FAILED" {
+    if info.status != StackStatus::UpdateRollbackFailed {
         return StackOutcome {
-            status: Some(info.status),
+            status: Some(info.status.to_string()),
             ..StackOutcome::new(&plan, OutcomeKind::NoChanges)
         };
     }
@@ -74,15 +73,14 @@ pub async fn continue_rollback(
             skip_key.join(",")
         ))
     );
-    if let Err(e) = retrying(&opts.timing, || {
-        api.continue_update_rollback(&info.arn, skip, &token, opts.role_arn.as_deref())
-    })
-    .await
+    if let Err(e) = api
+        .continue_update_rollback(&info.arn, skip, &token, opts.role_arn.as_deref())
+        .await
     {
         return StackOutcome::failed(&plan, format!("{e:#}"));
     }
     let mut out = follow(api, &plan, &info.arn, seen, opts, progress).await;
-    if out.status.as_deref() == Some("UPDATE_ROLLBACK_COMPLETE") {
+    if out.status.as_deref() == Some(StackStatus::UpdateRollbackComplete.as_str()) {
         out.kind = OutcomeKind::Applied;
         out.detail = Some("rolled back; the stack can be updated again".into());
         out.hint = Some("run `mailinfra apply` to deploy the spec".into());

@@ -26,7 +26,7 @@ impl StackStatus {
     pub fn busy(&self) -> bool {
         self.status
             .as_deref()
-            .is_some_and(|s| s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS")
+            .is_some_and(|s| crate::aws::StackStatus::parse(s).is_busy())
     }
 }
 

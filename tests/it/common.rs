@@ -293,6 +293,20 @@ pub(crate) fn boto3(code: &str) -> String {
     text(&out.stdout).trim().to_string()
 }
 
+/// The first retry backoff of mocked SDK clients. They get the real retry
+/// policy (`mailinfra::aws::WithRetryPolicy`: the same attempts and
+/// classifier), only faster.
+pub(crate) const MOCK_BACKOFF: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// A retry quota of its own for one mocked SDK client. The SDK's standard
+/// mode bounds retries with a token bucket that every client of a service in
+/// the process shares; the tests run in parallel threads of one process, and
+/// would otherwise spend each other's quota and see fewer attempts than the
+/// policy allows. (The bucket is the same kind the real clients get.)
+pub(crate) fn own_retry_quota() -> aws_sdk_cloudformation::config::retry::RetryPartition {
+    aws_sdk_cloudformation::config::retry::RetryPartition::custom("mocked").build()
+}
+
 /// The cfn-lint helper tells lint errors, clean runs and cfn-lint failing apart.
 mod tests {
     use std::path::{Path, PathBuf};

@@ -2,13 +2,14 @@
 //! (`aws-smithy-mocks`): the cases a local emulator cannot produce — pending and
 //! paginated change sets, conditional replacements, throttling, a 5xx on execute,
 //! obsolete change sets, `UPDATE_ROLLBACK_FAILED`, stale reads, root causes.
-//! These run `SdkStackApi` (the real request/response code) with the deploy logic.
+//! These run `SdkStackApi` (the real request/response code) with the deploy
+//! logic, and the clients have the real retry policy (only its backoff is
+//! shorter), so every call count below counts attempts as they would be sent.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::config::retry::RetryConfig;
 use aws_sdk_cloudformation::operation::continue_update_rollback::ContinueUpdateRollbackOutput;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
@@ -28,8 +29,10 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
-use mailinfra::aws::{NoTemplateStore, SdkStackApi};
+use mailinfra::aws::{NoTemplateStore, SdkStackApi, WithRetryPolicy as _};
 use mailinfra::build::{Artifact, ParamSource, StackEntry};
+
+use crate::common;
 use mailinfra::deploy::{self, Keep, Options, OutcomeKind, PlanStatus, Progress, Timing};
 
 const STACK: &str = "demo-us-east-1-mail-manager";
@@ -39,12 +42,15 @@ const CS: &str = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/mailin
 
 const THROTTLED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>";
 
+/// `SdkStackApi` over mocked answers, with the real retry policy.
 fn client(rules: &[&Rule]) -> SdkStackApi {
     SdkStackApi::from_client(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         rules,
-        |c| c.retry_config(RetryConfig::disabled())
+        |c| c
+            .with_retry_policy(Some(common::MOCK_BACKOFF))
+            .retry_partition(common::own_retry_quota())
     ))
 }
 
@@ -357,12 +363,53 @@ async fn a_conditional_replacement_counts_as_a_replacement() {
     assert!(plan.changes[0].destructive());
 }
 
+/// An AWS error response of the query protocol.
+fn error_xml(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    )
+}
+
+/// Records the client token of every attempt of every request, as it goes on
+/// the wire (a mock rule's matcher sees the request only once, not per retry).
+#[derive(Clone, Debug, Default)]
+struct SentTokens(Arc<Mutex<Vec<(String, String)>>>);
+
+impl aws_sdk_cloudformation::config::Intercept for SentTokens {
+    fn name(&self) -> &'static str {
+        "SentTokens"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_sdk_cloudformation::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_cloudformation::config::RuntimeComponents,
+        _: &mut aws_sdk_cloudformation::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let body = std::str::from_utf8(ctx.request().body().bytes().unwrap_or_default())?;
+        let field = |key: &str| {
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_string)
+        };
+        if let (Some(action), Some(token)) = (
+            field("Action"),
+            field("ClientRequestToken").or_else(|| field("ClientToken")),
+        ) {
+            self.0.lock().unwrap().push((action, token));
+        }
+        Ok(())
+    }
+}
+
+/// The retry policy counted attempt by attempt: a call throttled twice is
+/// sent three times, and the deployer above it asks once.
 #[tokio::test]
-async fn throttled_reads_are_retried() {
+async fn a_throttled_call_is_retried_by_the_sdk_until_it_succeeds() {
     let ds = mock!(Client::describe_stacks)
         .sequence()
         .http_status(400, Some(THROTTLED.into()))
-        .times(3)
+        .times(2)
         .output(|| stacks("UPDATE_COMPLETE", 100))
         .build();
     let gt = template_rule(NEW);
@@ -377,11 +424,15 @@ async fn throttled_reads_are_retried() {
     .await
     .unwrap();
     assert_eq!(plan.status, PlanStatus::NoChanges);
-    assert_eq!(ds.num_calls(), 4);
+    assert_eq!(ds.num_calls(), 3);
+    assert_eq!(gt.num_calls(), 1);
 }
 
+/// A call throttled for good is attempted exactly the policy's 7 times —
+/// not 7 SDK attempts inside each of 6 deployer retries (42) — and fails
+/// with the service's message.
 #[tokio::test]
-async fn throttling_beyond_the_retry_budget_is_an_error_not_a_hang() {
+async fn a_call_throttled_for_good_is_attempted_seven_times_not_forty_two() {
     let ds = mock!(Client::describe_stacks)
         .sequence()
         .http_status(400, Some(THROTTLED.into()))
@@ -398,22 +449,169 @@ async fn throttling_beyond_the_retry_budget_is_an_error_not_a_hang() {
     .await
     .unwrap_err();
     assert!(format!("{err:#}").contains("Rate exceeded"), "{err:#}");
-    assert_eq!(ds.num_calls(), Timing::default().attempts as usize);
+    assert!(mailinfra::aws::is_transient(&err));
+    assert_eq!(mailinfra::aws::config::MAX_ATTEMPTS, 7);
+    assert_eq!(ds.num_calls(), 7);
 }
 
-/// A 5xx on ExecuteChangeSet is retried with the same token; polling survives
-/// throttled event reads; the deploy succeeds.
+/// An error that retrying cannot fix is sent once.
 #[tokio::test]
-async fn execute_5xx_is_retried_with_the_same_token() {
-    let tokens = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = tokens.clone();
+async fn a_validation_error_is_sent_once() {
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(
+            400,
+            Some(error_xml("ValidationError", "1 validation error detected")),
+        )
+        .repeatedly()
+        .build();
+    let api = client(&[&ds]);
+    let err = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::Nothing),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(mailinfra::aws::error_code(&err), Some("ValidationError"));
+    assert!(!mailinfra::aws::is_transient(&err));
+    assert_eq!(ds.num_calls(), 1);
+}
+
+/// What `aws::error` calls transient is what the SDK retries: the answers its
+/// standard classifiers miss (a server code with a 4xx, a 429 without a
+/// code, a 5xx other than 500/502/503/504) are retried through the policy's
+/// own classifier — and without that classifier the first would not be.
+#[tokio::test]
+async fn every_transient_answer_is_retried_by_the_policy() {
+    let answers: [(u16, Option<String>); 6] = [
+        (400, Some(error_xml("InternalFailure", "unknown error"))),
+        (400, Some(error_xml("ServiceUnavailable", "try again"))),
+        (400, Some(error_xml("RequestLimitExceeded", "slow down"))),
+        (503, Some(error_xml("ServiceUnavailable", "try again"))),
+        (429, None),
+        (501, None),
+    ];
+    for (status, body) in answers.clone() {
+        let ds = mock!(Client::describe_stacks)
+            .sequence()
+            .http_status(status, body.clone())
+            .output(|| stacks("UPDATE_COMPLETE", 100))
+            .build();
+        let api = client(&[&ds]);
+        let info = mailinfra::aws::StackApi::describe_stack(&api, STACK)
+            .await
+            .unwrap_or_else(|e| panic!("{status} {body:?}: {e:#}"))
+            .unwrap();
+        assert_eq!(info.status, mailinfra::aws::StackStatus::UpdateComplete);
+        assert_eq!(ds.num_calls(), 2, "{status} {body:?}");
+    }
+    // The SDK's standard classifiers alone: an InternalFailure with a 400 is final.
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(answers[0].0, answers[0].1.clone())
+        .output(|| stacks("UPDATE_COMPLETE", 100))
+        .build();
+    let standard_only = SdkStackApi::from_client(mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&ds],
+        |c| c
+            .retry_config(mailinfra::aws::config::retry_config(Some(
+                common::MOCK_BACKOFF
+            )))
+            .retry_partition(common::own_retry_quota())
+    ));
+    let err = mailinfra::aws::StackApi::describe_stack(&standard_only, STACK)
+        .await
+        .unwrap_err();
+    assert!(mailinfra::aws::is_transient(&err), "{err:#}");
+    assert_eq!(ds.num_calls(), 1);
+}
+
+/// A stack read that fails even after the SDK's attempts is a failed poll,
+/// not a failed deploy: the deployer warns, backs off and reads again.
+#[tokio::test]
+async fn a_poll_that_fails_after_every_attempt_backs_off_and_goes_on() {
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let ev = mock!(Client::describe_stack_events).then_output(|| events(vec![]));
+    let ds = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(7)
+        .output(|| stacks("UPDATE_IN_PROGRESS", 100))
+        .output(|| stacks("UPDATE_COMPLETE", 200))
+        .repeatedly()
+        .build();
+    let api = client(&[&describe, &execute, &ev, &ds]);
+    let warnings = Mutex::new(Vec::new());
+    let progress = |p: Progress| {
+        if let Progress::Warning { message, .. } = p {
+            warnings.lock().unwrap().push(message);
+        }
+    };
+    let out = deploy::apply_stack(
+        &api,
+        &planned(PlanStatus::Update),
+        &opts(Keep::ChangeSets),
+        &progress,
+    )
+    .await;
+    assert_eq!(out.kind, OutcomeKind::Applied, "{out:?}");
+    assert_eq!(ds.num_calls(), 9);
+    let warnings = warnings.lock().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("cannot read the stack") && warnings[0].ends_with("still watching"),
+        "{warnings:?}"
+    );
+}
+
+/// A 5xx on CreateChangeSet and on ExecuteChangeSet is retried by the SDK
+/// with the same client token on the wire; polling survives throttled event
+/// reads; the deploy succeeds.
+#[tokio::test]
+async fn mutating_calls_are_retried_with_the_same_token() {
+    let sent = SentTokens::default();
+    let with_tokens = |rules: &[&Rule]| {
+        let sent = sent.clone();
+        SdkStackApi::from_client(mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            rules,
+            move |c| c
+                .with_retry_policy(Some(common::MOCK_BACKOFF))
+                .retry_partition(common::own_retry_quota())
+                .interceptor(sent.clone())
+        ))
+    };
+    let cc = mock!(Client::create_change_set)
+        .sequence()
+        .http_status(503, None)
+        .output(created_output)
+        .build();
+    let ready = mock!(Client::describe_change_set)
+        .then_output(|| change_set("CREATE_COMPLETE", "AVAILABLE", vec![], None));
+    let (ds, gt) = (describe_stack_rule("UPDATE_COMPLETE"), template_rule(OLD));
+    let api = with_tokens(&[&ds, &gt, &cc, &ready]);
+    let plan = deploy::plan_stack(
+        &api,
+        &NoTemplateStore,
+        &artifact(STACK, NEW),
+        &[],
+        &opts(Keep::ChangeSets),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.status, PlanStatus::Update);
+    assert_eq!(cc.num_calls(), 2);
+
     let execute = mock!(Client::execute_change_set)
-        .match_requests(move |r| {
-            seen.lock()
-                .unwrap()
-                .push(r.client_request_token().unwrap_or("").to_string());
-            true
-        })
         .sequence()
         .http_status(500, None)
         .output(|| ExecuteChangeSetOutput::builder().build())
@@ -479,7 +677,7 @@ async fn execute_5xx_is_retried_with_the_same_token() {
         .output(|| stacks("UPDATE_COMPLETE", 200))
         .repeatedly()
         .build();
-    let api = client(&[&execute, &describe, &ev, &ds]);
+    let api = with_tokens(&[&execute, &describe, &ev, &ds]);
     let log = Mutex::new(Vec::new());
     let progress = |p: Progress| {
         if let Progress::Event { event, .. } = p {
@@ -495,10 +693,22 @@ async fn execute_5xx_is_retried_with_the_same_token() {
     .await;
     assert_eq!(out.kind, OutcomeKind::Applied, "{out:?}");
     assert_eq!(out.status.as_deref(), Some("UPDATE_COMPLETE"));
-    let tokens = tokens.lock().unwrap();
-    assert_eq!(tokens.len(), 2);
-    assert_eq!(tokens[0], tokens[1]);
-    assert!(tokens[0].starts_with("mailinfra-exec-"));
+    assert_eq!(execute.num_calls(), 2);
+    let sent = sent.0.lock().unwrap();
+    let tokens = |action: &str| -> Vec<&str> {
+        sent.iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, t)| t.as_str())
+            .collect()
+    };
+    let create = tokens("CreateChangeSet");
+    assert_eq!(create.len(), 2, "{sent:?}");
+    assert_eq!(create[0], create[1]);
+    assert!(create[0].starts_with("mailinfra-"), "{create:?}");
+    let exec = tokens("ExecuteChangeSet");
+    assert_eq!(exec.len(), 2, "{sent:?}");
+    assert_eq!(exec[0], exec[1]);
+    assert!(exec[0].starts_with("mailinfra-exec-"), "{exec:?}");
     // Each event once, oldest first, none from before the apply.
     assert_eq!(*log.lock().unwrap(), vec!["e1", "e2", "e3"]);
 }

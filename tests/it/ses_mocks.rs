@@ -1,22 +1,22 @@
 //! `SdkMailApi` (the real SESv2 request/response code) against operation-level
 //! mocks of the SDK client (`aws-smithy-mocks`): how `GetEmailIdentity`
 //! answers map to `IdentityState`, a missing identity, a DEED replica,
-//! throttling and a denied read.
-
-use std::time::Duration;
+//! throttling and a denied read. The clients have the real retry policy
+//! (only its backoff is shorter): call counts count attempts.
 
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
 use aws_sdk_sesv2::types::{
     DkimAttributes, DkimSigningAttributesOrigin, DkimStatus, IdentityType, VerificationStatus,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
+use mailinfra::aws::WithRetryPolicy as _;
 use mailinfra::aws::ses::{
     IdentityState, MailApi, SdkMailApi, existing_identities, read_identities,
 };
-use mailinfra::deploy::Timing;
+
+use crate::common;
 
 const THROTTLED: &str = r#"{"__type":"TooManyRequestsException","message":"Too many requests"}"#;
 const NOT_FOUND: &str =
@@ -28,7 +28,9 @@ fn client(rules: &[&Rule]) -> SdkMailApi {
         aws_sdk_sesv2,
         RuleMode::MatchAny,
         rules,
-        |c| c.retry_config(RetryConfig::disabled())
+        |c| c
+            .with_retry_policy(Some(common::MOCK_BACKOFF))
+            .retry_partition(common::own_retry_quota())
     ))
 }
 
@@ -153,12 +155,7 @@ async fn throttling_is_transient_and_retried() {
         })
         .build();
     let api = client(&[&rule]);
-    let read = read_identities(
-        &api,
-        &["busy.example".to_string()],
-        &Timing::fast(Duration::from_millis(1)),
-    )
-    .await;
+    let read = read_identities(&api, &["busy.example".to_string()]).await;
     let state = read[0].as_ref().unwrap().as_ref().unwrap();
     assert_eq!(state.name, "busy.example");
     assert!(state.verified_for_sending);
@@ -173,12 +170,7 @@ async fn a_denied_read_is_a_readable_error_not_retried() {
         .repeatedly()
         .build();
     let api = client(&[&rule]);
-    let mut read = read_identities(
-        &api,
-        &["x.example".to_string()],
-        &Timing::fast(Duration::from_millis(1)),
-    )
-    .await;
+    let mut read = read_identities(&api, &["x.example".to_string()]).await;
     let err = read.remove(0).unwrap_err();
     assert!(!mailinfra::aws::is_transient(&err));
     assert_eq!(
@@ -231,9 +223,7 @@ async fn existing_identities_are_listed_page_by_page() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let found = existing_identities(&api, &names, &Timing::fast(Duration::from_millis(1)))
-        .await
-        .unwrap();
+    let found = existing_identities(&api, &names).await.unwrap();
     let got: Vec<(&str, bool, Option<&str>)> = found
         .iter()
         .map(|(n, s)| {
