@@ -179,16 +179,20 @@ impl Run<'_> {
         }
         let regions = connect_all(self.artifacts, self.aws, self.dargs).await;
         let plans = match planned {
-            Some(plans) => {
-                for p in &plans {
-                    if let Err(why) =
-                        deploy::still_current(&region(&regions, &p.region)?.api, p).await
-                    {
+            Some(mut plans) => {
+                for p in &mut plans {
+                    let api = &region(&regions, &p.region)?.api;
+                    if let Err(why) = deploy::still_current(api, p).await {
                         return Err(Error::Refused(format!(
                             "the plan is stale: {why}; plan again"
                         )));
                     }
+                    // The gates below judge what the change sets hold now, not the file.
+                    let body = &deploy::artifact(self.artifacts, &p.stack)?.body;
+                    deploy::guards::reread(api, p, body).await?;
                 }
+                deploy::mark_renames(&mut plans);
+                preflight(&mut plans, self.artifacts, self.aws).await;
                 plans
             }
             None => {

@@ -113,6 +113,28 @@ pub async fn still_current(api: &impl StackApi, plan: &StackPlan) -> Result<(), 
     }
 }
 
+/// Replaces a saved plan's changes with what its change set holds now, read
+/// back from CloudFormation (`DescribeChangeSet`) and compared with the
+/// templates again, so every gate judges what would really be executed: a
+/// plan file is checked for corruption, not trusted, and whether a resource
+/// is stateful always comes from its type, never from the file.
+pub async fn reread(api: &impl StackApi, plan: &mut StackPlan, body: &str) -> anyhow::Result<()> {
+    let Some(arn) = plan.change_set_arn.clone() else {
+        // Nothing will be executed for this stack.
+        plan.changes.clear();
+        return Ok(());
+    };
+    let cs = api.describe_change_set(&arn).await?;
+    let deployed = match &plan.stack_arn {
+        Some(stack) if plan.status == PlanStatus::Update => api.get_template(stack).await?,
+        _ => None,
+    };
+    let mut changes = cs.changes;
+    merge_local(&mut changes, deployed.as_deref(), body);
+    plan.changes = changes;
+    Ok(())
+}
+
 /// The destructive changes (removal or replacement of a stateful resource) that
 /// the user has not named in `allowed`, with their stack.
 pub fn unallowed_destruction<'a>(

@@ -286,6 +286,34 @@ const WITH_ARCHIVE: &str = r#"{"Resources":{
     "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
 const WITHOUT_ARCHIVE: &str = r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#;
 
+/// A saved plan edited to hide a destruction (its `stateful` flag cleared
+/// and the checksum recomputed) passes the file's checks, but the gates
+/// judge the change set read back from CloudFormation: still refused.
+#[tokio::test]
+async fn an_edited_plan_file_cannot_hide_a_destruction() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(ARCHIVE, WITH_ARCHIVE)]).await;
+    let v2 = [artifact(ARCHIVE, WITHOUT_ARCHIVE)];
+    let mut plans = plan(&aws, &v2).await;
+    assert_eq!(unallowed_destruction(&plans, &[]).len(), 1);
+    for c in &mut plans[0].changes {
+        c.stateful = false;
+    }
+    let edited = PlanFile::new("spec", plans).render();
+    let mut file = PlanFile::parse(&edited).expect("a consistent file parses");
+    assert!(
+        unallowed_destruction(&file.stacks, &[]).is_empty(),
+        "the file alone hides it"
+    );
+    guards::reread(&aws, &mut file.stacks[0], &v2[0].body)
+        .await
+        .unwrap();
+    let found = unallowed_destruction(&file.stacks, &[]);
+    assert_eq!(found.len(), 1, "{:?}", file.stacks[0].changes);
+    assert_eq!(found[0].1.logical_id, "ArchiveJournal");
+    assert!(found[0].1.stateful);
+}
+
 /// Removing a stateful resource is refused unless it is named in the allow
 /// list; named, it is applied.
 #[tokio::test]

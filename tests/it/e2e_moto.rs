@@ -187,9 +187,46 @@ fn removing_an_archive_is_refused_unless_allowed_by_name() {
     let md = common::text(&o.stdout);
     assert!(
         md.contains(
-            "| `-` | `ArchiveLegal` | `AWS::SES::MailManagerArchive` |  |  :warning: stateful |"
+            "| `-` | `ArchiveLegal` | `AWS::SES::MailManagerArchive` |  |  | :warning: stateful |"
         ),
         "{md}"
+    );
+
+    // A saved plan edited to hide the destruction (the flag cleared, the
+    // checksum recomputed) is still refused: the gates read the change set.
+    let o = cli(dir.path(), &["plan", "--out", "plan.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let path = dir.path().join("plan.json");
+    let file =
+        mailinfra::deploy::PlanFile::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut stacks = file.stacks;
+    for c in stacks.iter_mut().flat_map(|p| p.changes.iter_mut()) {
+        c.stateful = false;
+    }
+    let edited = mailinfra::deploy::PlanFile::new(&file.spec_sha256, stacks);
+    std::fs::write(&path, edited.render()).unwrap();
+    let o = cli(dir.path(), &["apply", "plan.json"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::REFUSED), "{err}");
+    assert!(
+        err.contains("ArchiveLegal (AWS::SES::MailManagerArchive) would be removed from the stack"),
+        "{err}"
+    );
+    // Refused, the reviewed change sets stay: the same plan applies once allowed.
+    let o = cli(
+        dir.path(),
+        &["apply", "plan.json", "--allow-destroy", "ArchiveJournal"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(exit::REFUSED),
+        "{}",
+        common::text(&o.stderr)
     );
 
     let o = cli(dir.path(), &["apply", "--yes"]);
@@ -215,9 +252,10 @@ fn removing_an_archive_is_refused_unless_allowed_by_name() {
         &["apply", "--yes", "--allow-destroy", "ArchiveJournal"],
     );
     assert_eq!(o.status.code(), Some(exit::REFUSED));
+    // The saved plan's change sets were kept through every refusal above.
     let o = cli(
         dir.path(),
-        &["apply", "--yes", "--allow-destroy", "ArchiveLegal"],
+        &["apply", "plan.json", "--allow-destroy", "ArchiveLegal"],
     );
     assert_eq!(
         o.status.code(),
@@ -310,7 +348,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
         common::text(&o.stderr)
     );
     let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(status["last_apply"]["ended"], "finished");
+    assert_eq!(status["last_apply"]["ended"], "ended: applied");
     assert_eq!(status["stacks"][0]["status"], "CREATE_COMPLETE");
     assert_eq!(status["stacks"][0]["last_apply"], "applied");
     let o = cli(dir.path(), &["status"]);

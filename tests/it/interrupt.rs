@@ -182,5 +182,9 @@ fn one_signal_ends_the_apply_after_the_call_in_flight() {
         !dir.path().join(".mailinfra-apply.lock").exists(),
         "lock left behind"
     );
-    assert_eq!(journal_steps(dir.path()), ["started", "interrupted"]);
+    // An interrupted apply still records its end: status tells it from a kill.
+    assert_eq!(
+        journal_steps(dir.path()),
+        ["started", "interrupted", "ended"]
+    );
 }
