@@ -71,7 +71,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     })?;
     let done = flags
         .plan
-        .map(|path| read_plan(path, &spec_hash, &artifacts))
+        .map(|path| read_plan(path, &spec_hash, &artifacts, aws.region.as_deref()))
         .transpose()
         .and_then(|planned| {
             runtime()?.block_on(async {
@@ -131,13 +131,24 @@ fn ended(done: &Result<Exit>) -> Record {
 }
 
 /// A saved plan, refused when it is damaged or no longer matches the spec.
-fn read_plan(path: &Path, spec_hash: &str, artifacts: &[Artifact]) -> Result<Vec<StackPlan>> {
+fn read_plan(
+    path: &Path,
+    spec_hash: &str,
+    artifacts: &[Artifact],
+    region: Option<&str>,
+) -> Result<Vec<StackPlan>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     let file = deploy::PlanFile::parse(&text).map_err(|why| {
         Error::Refused(format!(
             "cannot use the plan in `{}`: {why}; run `mailinfra plan --out {}` again",
             path.display(),
+            path.display()
+        ))
+    })?;
+    file.check_scope(region).map_err(|why| {
+        Error::Refused(format!(
+            "cannot apply the plan in `{}`: {why}",
             path.display()
         ))
     })?;

@@ -62,7 +62,8 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
         })?
     };
     if let Some(path) = flags.out {
-        let file = deploy::PlanFile::new(&front.checked.spec_hash, plans.clone());
+        let file = deploy::PlanFile::new(&front.checked.spec_hash, plans.clone())
+            .scoped(aws.region.as_deref());
         build::write_atomic(path, file.render().as_bytes())?;
         eprintln!(
             "wrote the plan to {}; apply it with `mailinfra apply {}`",

@@ -13,6 +13,10 @@ pub struct PlanFile {
     pub format_version: u32,
     pub spec_sha256: String,
     pub stacks: Vec<StackPlan>,
+    /// The one region the plan was made for (`plan --region`); absent: every
+    /// region of the spec. `apply` refuses a plan of another scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// SHA-256 of the rest of the file (canonical JSON): a damaged or edited
     /// plan is refused instead of half-executed.
     #[serde(default)]
@@ -27,18 +31,47 @@ impl PlanFile {
             format_version: Self::FORMAT,
             spec_sha256: spec_sha256.to_string(),
             stacks,
+            region: None,
             checksum: String::new(),
         };
         file.checksum = file.digest();
         file
     }
 
+    /// The plan, made for only `region` (`plan --region`) or for every region.
+    pub fn scoped(mut self, region: Option<&str>) -> PlanFile {
+        self.region = region.map(str::to_string);
+        self.checksum = self.digest();
+        self
+    }
+
+    /// Whether the plan was made for the scope `apply` runs with: a plan of
+    /// one region applied to all would leave the others unplanned, and the
+    /// reverse would miss stacks it reviewed.
+    pub fn check_scope(&self, region: Option<&str>) -> Result<(), String> {
+        let name = |r: Option<&str>| match r {
+            Some(r) => format!("`--region {r}`"),
+            None => "every region of the spec".to_string(),
+        };
+        if self.region.as_deref() == region {
+            return Ok(());
+        }
+        Err(format!(
+            "it was made for {}, and this apply runs for {}; apply it with the scope it was planned with",
+            name(self.region.as_deref()),
+            name(region)
+        ))
+    }
+
     fn digest(&self) -> String {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "format_version": self.format_version,
             "spec_sha256": self.spec_sha256,
             "stacks": self.stacks,
         });
+        if let Some(r) = &self.region {
+            body["region"] = serde_json::Value::String(r.clone());
+        }
         let text = crate::template::render_value(&body);
         crate::hash::sha256_hex(text.as_bytes())
     }
@@ -119,6 +152,24 @@ mod tests {
         p.change_set_arn =
             Some("arn:aws:cloudformation:us-east-1:1:changeSet/mailinfra-x/1".into());
         PlanFile::new(&"cd".repeat(32), vec![p])
+    }
+
+    #[test]
+    fn a_plan_keeps_its_scope_and_refuses_another() {
+        let all = plan_file();
+        assert!(all.check_scope(None).is_ok());
+        let why = all.check_scope(Some("us-east-1")).unwrap_err();
+        assert!(why.contains("made for every region of the spec"), "{why}");
+        let east = plan_file().scoped(Some("us-east-1"));
+        let back = PlanFile::parse(&east.render()).unwrap();
+        assert_eq!(back.region.as_deref(), Some("us-east-1"));
+        assert!(back.check_scope(Some("us-east-1")).is_ok());
+        let why = back.check_scope(None).unwrap_err();
+        assert!(why.contains("made for `--region us-east-1`"), "{why}");
+        // The scope is under the checksum: widening it by hand is an edit.
+        let widened = east.render().replace("\"region\": \"us-east-1\",\n", "");
+        assert_ne!(widened, east.render());
+        assert!(PlanFile::parse(&widened).is_err());
     }
 
     #[test]
