@@ -114,20 +114,32 @@ pub async fn apply_stack(
     let token = format!("mailinfra-exec-{}", short_hash(arn));
     if let Err(e) = api.execute_change_set(arn, &token).await {
         // The call may have gone through although its answer was lost: look.
-        let started = api
-            .describe_change_set(arn)
-            .await
-            .is_ok_and(|c| c.execution_status.started());
-        if !started {
-            if crate::aws::is_transient(&e) {
-                return lost(plan, &stack_ref, None, &format!("{e:#}"));
+        match api.describe_change_set(arn).await {
+            Ok(c) if c.execution_status.started() => {}
+            // Not executed, and the change set says so: nothing changed.
+            Ok(_) if crate::aws::is_transient(&e) => {
+                // Kept, so that the same plan can be applied again.
+                return StackOutcome {
+                    hint: Some(
+                        "nothing was changed and the change set is kept: run `mailinfra apply` again (with the same plan file, if you used one)"
+                            .into(),
+                    ),
+                    ..StackOutcome::failed(
+                        plan,
+                        format!("not executed: the change set is still unexecuted after {e:#}"),
+                    )
+                };
             }
-            // Never executed: remove the change set (and the empty stack of a first create).
-            discard(api, plan).await;
-            return StackOutcome {
-                hint: Some("plan again".into()),
-                ..StackOutcome::failed(plan, format!("{e:#}"))
-            };
+            Ok(_) => {
+                // Refused for good: remove the change set (and the empty stack of a first create).
+                discard(api, plan).await;
+                return StackOutcome {
+                    hint: Some("plan again".into()),
+                    ..StackOutcome::failed(plan, format!("{e:#}"))
+                };
+            }
+            // Whether it runs cannot be told: CloudFormation may be working on it.
+            Err(_) => return lost(plan, &stack_ref, None, &format!("{e:#}")),
         }
     }
     follow(api, plan, &stack_ref, seen, opts, progress).await

@@ -519,6 +519,39 @@ async fn failed_polls_and_a_lost_answer_do_not_fail_the_deploy() {
     );
 }
 
+/// ExecuteChangeSet that keeps failing (a 500 through every retry) while
+/// the change set re-reads as unexecuted: "not executed", not "unknown", and
+/// the change set stays for the next apply.
+#[tokio::test]
+async fn a_persistently_failing_execute_is_not_executed_not_unknown() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(SENDING, SENDING_V1)]).await;
+    let v2 = [artifact(SENDING, SENDING_V2)];
+    let plans = plan(&aws, &v2).await;
+    aws.fail("ExecuteChangeSet", 1);
+    let out = apply(&aws, &v2, &plans, &[]).await;
+    assert_eq!(out[0].kind, OutcomeKind::Failed, "{out:?}");
+    let detail = out[0].detail.as_deref().unwrap_or_default();
+    assert!(detail.starts_with("not executed"), "{detail}");
+    assert!(
+        out[0]
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .contains("apply` again")
+    );
+    assert_eq!(aws.template(SENDING).as_deref(), Some(SENDING_V1));
+    let kept = aws.change_sets(SENDING);
+    assert!(
+        kept.iter().any(|(_, _, e)| !e.started()),
+        "the change set is kept: {kept:?}"
+    );
+    // The same plan then applies.
+    let out = apply(&aws, &v2, &plans, &[]).await;
+    assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
+    assert_eq!(aws.template(SENDING).as_deref(), Some(SENDING_V2));
+}
+
 /// The pre-flight marks an identity that exists outside any stack, from one
 /// listing, and apply's refusal names it.
 #[tokio::test]
