@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::Path;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
 use serde_json::Value;
 
 use crate::diag::{Code, Diagnostic, Locate, Pos, Span};
@@ -402,234 +402,321 @@ enum Frame {
     },
 }
 
+impl Frame {
+    /// The node a closed collection makes, with the anchor it was declared under.
+    fn finish(self) -> (usize, Node) {
+        match self {
+            Frame::Seq {
+                anchor,
+                start,
+                items,
+            } => {
+                let end = items.last().map_or(start.end, |n| n.span.end);
+                (
+                    anchor,
+                    Node {
+                        value: NodeValue::Seq(items),
+                        span: Span {
+                            start: start.start,
+                            end,
+                        },
+                        plain: None,
+                    },
+                )
+            }
+            Frame::Map {
+                anchor,
+                start,
+                entries,
+                ..
+            } => {
+                let end = entries.last().map_or(start.end, |(_, n)| n.span.end);
+                (
+                    anchor,
+                    Node {
+                        value: NodeValue::Map(entries),
+                        span: Span {
+                            start: start.start,
+                            end,
+                        },
+                        plain: None,
+                    },
+                )
+            }
+        }
+    }
+}
+
+/// What [`build_tree`] holds between events: the open collections, the
+/// anchored nodes, the counts the caps limit, and the findings so far.
+#[derive(Default)]
+struct Tree {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    documents: usize,
+    nodes: usize,
+    diags: Vec<Diagnostic>,
+}
+
 /// Builds the node tree from parser events without recursion.
 fn build_tree(text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
     let mut parser = Parser::new_from_str(text);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
-    let mut documents = 0usize;
-    let mut nodes = 0usize;
-    let mut diags = Vec::new();
-
+    let mut tree = Tree::default();
     for event in parser.by_ref() {
         let (event, ys) = match event {
             Ok(e) => e,
             Err(e) => return Err(vec![syntax_error(text, &e)]),
         };
-        let sp = span(&ys);
-        let node = match event {
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
-            Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
-                    return Err(vec![
-                        Diagnostic::error(Code::MI1006, "the file holds more than one YAML document")
-                            .at(sp)
-                            .help("a spec is one document: remove this `---` and what follows, or merge it into the first document"),
-                    ]);
-                }
-                continue;
+        if let Some(node) = tree.event(event, span(&ys))? {
+            tree.place(node);
+        }
+    }
+    tree.finish()
+}
+
+impl Tree {
+    /// Takes one parser event; a node it finishes comes back for its parent.
+    fn event(&mut self, event: Event<'_>, sp: Span) -> Result<Option<Node>, Vec<Diagnostic>> {
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => Ok(None),
+            Event::DocumentStart(_) => self.start_document(sp).map(|()| None),
+            Event::Alias(id) => self.alias(id, sp).map(Some),
+            Event::Scalar(value, style, anchor, tag) => self
+                .scalar(&value, style, anchor, tag.as_deref(), sp)
+                .map(Some),
+            Event::SequenceStart(anchor, tag) => {
+                self.open(true, anchor, tag.as_deref(), sp).map(|()| None)
             }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
-                    let count = count_nodes(n);
-                    nodes = nodes.saturating_add(count);
-                    if nodes > MAX_NODES {
-                        return Err(vec![
-                            Diagnostic::error(Code::MI1009, format!("aliases expand the document to more than {MAX_NODES} nodes"))
-                                .at(sp)
-                                .help("this looks like an alias bomb; write the values out or use fewer nested aliases"),
-                        ]);
-                    }
-                    let mut n = n.clone();
-                    n.span = sp;
-                    n
-                }
-                None => {
-                    return Err(vec![
-                        Diagnostic::error(Code::MI1004, "an alias refers to an unknown anchor")
-                            .at(sp),
-                    ]);
-                }
-            },
-            Event::Scalar(value, style, anchor, tag) => {
-                if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
-                    diags.push(
-                        Diagnostic::error(Code::MI1012, format!("the YAML tag `{}{}` is not supported", tag.handle, tag.suffix))
-                            .at(sp)
-                            .help("CloudFormation short forms such as `!Ref X` are not YAML the spec accepts; write the long form, e.g. `{ Ref: X }`"),
-                    );
-                }
-                nodes += 1;
-                if nodes > MAX_NODES {
-                    return Err(vec![too_many_nodes(sp)]);
-                }
-                let node = scalar(&value, style, sp);
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                node
+            Event::MappingStart(anchor, tag) => {
+                self.open(false, anchor, tag.as_deref(), sp).map(|()| None)
             }
-            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
-                if let Some(tag) = tag.as_ref().filter(|t| !t.is_yaml_core_schema()) {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::MI1012,
-                            format!(
-                                "the YAML tag `{}{}` is not supported",
-                                tag.handle, tag.suffix
-                            ),
-                        )
-                        .at(sp)
-                        .help("remove the tag"),
-                    );
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(vec![
-                        Diagnostic::error(
-                            Code::MI1010,
-                            format!("the document nests deeper than {MAX_DEPTH} levels"),
-                        )
-                        .at(sp)
-                        .help(
-                            "no valid spec nests this deep; check the indentation or brackets here",
-                        ),
-                    ]);
-                }
-                nodes += 1;
-                if nodes > MAX_NODES {
-                    return Err(vec![too_many_nodes(sp)]);
-                }
-                let is_seq = matches!(event, Event::SequenceStart(..));
-                stack.push(if is_seq {
-                    Frame::Seq {
-                        anchor,
-                        start: sp,
-                        items: Vec::new(),
-                    }
-                } else {
-                    Frame::Map {
-                        anchor,
-                        start: sp,
-                        entries: Vec::new(),
-                        key: None,
-                        seen: HashMap::new(),
-                    }
-                });
-                continue;
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some(frame) = stack.pop() else { continue };
-                let (anchor, node) = match frame {
-                    Frame::Seq {
-                        anchor,
-                        start,
-                        items,
-                    } => {
-                        let end = items.last().map_or(start.end, |n| n.span.end);
-                        (
-                            anchor,
-                            Node {
-                                value: NodeValue::Seq(items),
-                                span: Span {
-                                    start: start.start,
-                                    end,
-                                },
-                                plain: None,
-                            },
-                        )
-                    }
-                    Frame::Map {
-                        anchor,
-                        start,
-                        entries,
-                        ..
-                    } => {
-                        let end = entries.last().map_or(start.end, |(_, n)| n.span.end);
-                        (
-                            anchor,
-                            Node {
-                                value: NodeValue::Map(entries),
-                                span: Span {
-                                    start: start.start,
-                                    end,
-                                },
-                                plain: None,
-                            },
-                        )
-                    }
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                node
-            }
+            Event::SequenceEnd | Event::MappingEnd => Ok(self.close()),
+        }
+    }
+
+    /// A spec is one YAML document: a second one is refused.
+    fn start_document(&mut self, sp: Span) -> Result<(), Vec<Diagnostic>> {
+        self.documents += 1;
+        if self.documents > 1 {
+            return Err(vec![
+                Diagnostic::error(Code::MI1006, "the file holds more than one YAML document")
+                    .at(sp)
+                    .help("a spec is one document: remove this `---` and what follows, or merge it into the first document"),
+            ]);
+        }
+        Ok(())
+    }
+
+    /// A copy of the anchored node, every node of it counted against [`MAX_NODES`].
+    fn alias(&mut self, id: usize, sp: Span) -> Result<Node, Vec<Diagnostic>> {
+        let Some(n) = self.anchors.get(&id) else {
+            return Err(vec![
+                Diagnostic::error(Code::MI1004, "an alias refers to an unknown anchor").at(sp),
+            ]);
         };
-        // Place the finished node in its parent.
-        match stack.last_mut() {
-            None => root = Some(node),
+        let count = count_nodes(n);
+        self.nodes = self.nodes.saturating_add(count);
+        if self.nodes > MAX_NODES {
+            return Err(vec![
+                Diagnostic::error(Code::MI1009, format!("aliases expand the document to more than {MAX_NODES} nodes"))
+                    .at(sp)
+                    .help("this looks like an alias bomb; write the values out or use fewer nested aliases"),
+            ]);
+        }
+        let mut n = n.clone();
+        n.span = sp;
+        Ok(n)
+    }
+
+    /// A scalar node: its tag is judged, then it is counted and resolved.
+    fn scalar(
+        &mut self,
+        value: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        sp: Span,
+    ) -> Result<Node, Vec<Diagnostic>> {
+        if let Some(tag) = tag.filter(|t| !t.is_yaml_core_schema()) {
+            self.diags.push(unsupported_tag(
+                tag,
+                sp,
+                "CloudFormation short forms such as `!Ref X` are not YAML the spec accepts; write the long form, e.g. `{ Ref: X }`",
+            ));
+        }
+        self.count(sp)?;
+        let node = scalar(value, style, sp);
+        self.remember(anchor, &node);
+        Ok(node)
+    }
+
+    /// Opens a sequence or mapping: its tag is judged, then the depth and node caps.
+    fn open(
+        &mut self,
+        is_seq: bool,
+        anchor: usize,
+        tag: Option<&Tag>,
+        sp: Span,
+    ) -> Result<(), Vec<Diagnostic>> {
+        if let Some(tag) = tag.filter(|t| !t.is_yaml_core_schema()) {
+            self.diags.push(unsupported_tag(tag, sp, "remove the tag"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(vec![
+                Diagnostic::error(
+                    Code::MI1010,
+                    format!("the document nests deeper than {MAX_DEPTH} levels"),
+                )
+                .at(sp)
+                .help("no valid spec nests this deep; check the indentation or brackets here"),
+            ]);
+        }
+        self.count(sp)?;
+        self.stack.push(if is_seq {
+            Frame::Seq {
+                anchor,
+                start: sp,
+                items: Vec::new(),
+            }
+        } else {
+            Frame::Map {
+                anchor,
+                start: sp,
+                entries: Vec::new(),
+                key: None,
+                seen: HashMap::new(),
+            }
+        });
+        Ok(())
+    }
+
+    /// Closes the innermost collection into its node (an end with none open is ignored).
+    fn close(&mut self) -> Option<Node> {
+        let (anchor, node) = self.stack.pop()?.finish();
+        self.remember(anchor, &node);
+        Some(node)
+    }
+
+    /// Counts one more node against [`MAX_NODES`].
+    fn count(&mut self, sp: Span) -> Result<(), Vec<Diagnostic>> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(vec![too_many_nodes(sp)]);
+        }
+        Ok(())
+    }
+
+    /// Keeps a node declared under an anchor (`0` is no anchor) for its aliases.
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    /// Places a finished node in its parent: as the root, a list item, or a
+    /// mapping's key (judged for duplicates) or value.
+    fn place(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries, key, seen, ..
-            }) => {
-                match key.take() {
-                    None => {
-                        let name = match &node.value {
-                            NodeValue::Str(s) => s.clone(),
-                            NodeValue::Null => String::new(),
-                            NodeValue::Seq(_) | NodeValue::Map(_) => {
-                                diags.push(
-                                Diagnostic::error(Code::MI1011, "a mapping key must be a plain value, not a list or mapping")
-                                    .at(node.span)
-                                    .help("keys are names such as `identities` or a domain"),
-                            );
-                                String::new()
-                            }
-                            _ => node.plain.clone().unwrap_or_default(),
-                        };
-                        // Small mappings are scanned; large ones (a domain list) get an index.
-                        let first = if entries.len() < SCAN_KEYS {
-                            entries
-                                .iter()
-                                .find(|(k, _)| k.name == name)
-                                .map(|(k, _)| k.span)
-                        } else {
-                            if seen.is_empty() {
-                                for (k, _) in entries.iter() {
-                                    seen.entry(k.name.clone()).or_insert(k.span);
-                                }
-                            }
-                            let first = seen.get(&name).copied();
-                            if first.is_none() {
-                                seen.insert(name.clone(), node.span);
-                            }
-                            first
-                        };
-                        if let Some(first) = &first {
-                            diags.push(
-                            Diagnostic::error(Code::MI1008, format!("duplicate key `{name}` (first on line {})", first.start.line))
-                                .at(node.span)
-                                .related(*first, format!("`{name}` is first defined here"))
-                                .help("a key may appear once per mapping: merge the two entries or rename one"),
-                        );
-                        }
-                        *key = Some(Key {
-                            name,
-                            span: node.span,
-                        });
+            }) => match key.take() {
+                None => {
+                    let name = key_name(&node, &mut self.diags);
+                    if let Some(first) = first_use(entries, seen, &name, node.span) {
+                        self.diags.push(duplicate_key(&name, first, node.span));
                     }
-                    Some(k) => entries.push((k, node)),
+                    *key = Some(Key {
+                        name,
+                        span: node.span,
+                    });
                 }
-            }
+                Some(k) => entries.push((k, node)),
+            },
         }
     }
-    if diags.is_empty() {
-        // `key: ` with nothing after it is a null value, which the parser reports as a scalar.
-        Ok(root.filter(|r| r.value != NodeValue::Null))
-    } else {
-        Err(diags)
+
+    fn finish(self) -> Result<Option<Node>, Vec<Diagnostic>> {
+        if self.diags.is_empty() {
+            // `key: ` with nothing after it is a null value, which the parser reports as a scalar.
+            Ok(self.root.filter(|r| r.value != NodeValue::Null))
+        } else {
+            Err(self.diags)
+        }
     }
+}
+
+fn unsupported_tag(tag: &Tag, at: Span, help: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::MI1012,
+        format!(
+            "the YAML tag `{}{}` is not supported",
+            tag.handle, tag.suffix
+        ),
+    )
+    .at(at)
+    .help(help)
+}
+
+/// A mapping key's name: its text (a key that is a list or mapping is reported).
+fn key_name(node: &Node, diags: &mut Vec<Diagnostic>) -> String {
+    match &node.value {
+        NodeValue::Str(s) => s.clone(),
+        NodeValue::Null => String::new(),
+        NodeValue::Seq(_) | NodeValue::Map(_) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::MI1011,
+                    "a mapping key must be a plain value, not a list or mapping",
+                )
+                .at(node.span)
+                .help("keys are names such as `identities` or a domain"),
+            );
+            String::new()
+        }
+        _ => node.plain.clone().unwrap_or_default(),
+    }
+}
+
+/// Where `name` is already a key of a mapping (the new key is at `at`).
+/// Small mappings are scanned; large ones (a domain list) get an index, `seen`.
+fn first_use(
+    entries: &[(Key, Node)],
+    seen: &mut HashMap<String, Span>,
+    name: &str,
+    at: Span,
+) -> Option<Span> {
+    if entries.len() < SCAN_KEYS {
+        return entries
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k.span);
+    }
+    if seen.is_empty() {
+        for (k, _) in entries {
+            seen.entry(k.name.clone()).or_insert(k.span);
+        }
+    }
+    let first = seen.get(name).copied();
+    if first.is_none() {
+        seen.insert(name.to_string(), at);
+    }
+    first
+}
+
+fn duplicate_key(name: &str, first: Span, at: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::MI1008,
+        format!(
+            "duplicate key `{name}` (first on line {})",
+            first.start.line
+        ),
+    )
+    .at(at)
+    .related(first, format!("`{name}` is first defined here"))
+    .help("a key may appear once per mapping: merge the two entries or rename one")
 }
 
 fn too_many_nodes(at: Span) -> Diagnostic {

@@ -18,6 +18,7 @@ use crate::ids;
 use crate::model::Model;
 use crate::values::{self, domain_problem};
 
+mod classic;
 mod lints;
 mod receiving;
 mod sending;

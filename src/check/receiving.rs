@@ -1,6 +1,7 @@
-//! Semantic rules for the receiving side: Mail Manager traffic policies, rule
-//! sets, relays, ingress endpoints, and classic receipt rules. Codes MI3300–MI3499;
-//! dangling names are MI2001.
+//! Semantic rules for the receiving side: Mail Manager regions, names, relays,
+//! traffic policies, rule sets and ingress endpoints, the region and MX domains
+//! of both Mail Manager and classic receiving, and then the classic receipt
+//! rules (in `classic`). Codes MI3300–MI3499; dangling names are MI2001.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,8 @@ use crate::ids;
 use crate::model::Model;
 use crate::model::receiving::Mx;
 use crate::spec::{
-    AnalysisTest, HeaderTest, IngressType, IpTest, PolicyCondition, ReceiptAction, RelayPreset,
-    RuleAction, RuleCondition, SizeTest, StringTest, TlsTest, Verdict,
+    AnalysisTest, HeaderTest, IngressType, IpTest, PolicyCondition, RelayPreset, RuleAction,
+    RuleCondition, SizeTest, StringTest, TlsTest, Verdict,
 };
 
 use super::{region_diag, zone_help};
@@ -26,10 +27,10 @@ pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     rule_sets(m, out);
     ingress(m, out);
     mx_domains(m, out);
-    classic(m, out);
+    super::classic::check(m, out);
 }
 
-fn dangling<'a>(
+pub(super) fn dangling<'a>(
     kind: &str,
     name: &str,
     declared: impl IntoIterator<Item = &'a str> + Clone,
@@ -534,7 +535,7 @@ fn rule_condition(c: &RuleCondition, ptr: &str, m: &Model, out: &mut Vec<Diagnos
     }
 }
 
-fn rule_name_problem(name: &str, max: usize) -> Option<String> {
+pub(super) fn rule_name_problem(name: &str, max: usize) -> Option<String> {
     if name.is_empty() || name.len() > max {
         return Some(format!("rule names are 1 to {max} characters long"));
     }
@@ -547,14 +548,14 @@ fn rule_name_problem(name: &str, max: usize) -> Option<String> {
     None
 }
 
-fn topic_ok(m: &Model, topic: &str) -> bool {
+pub(super) fn topic_ok(m: &Model, topic: &str) -> bool {
     topic.starts_with("arn:")
         || m.receiving
             .as_ref()
             .is_some_and(|c| c.topics.iter().any(|t| t.name == topic))
 }
 
-fn topic_dangling(m: &Model, topic: &str, ptr: &str) -> Diagnostic {
+pub(super) fn topic_dangling(m: &Model, topic: &str, ptr: &str) -> Diagnostic {
     let topics: Vec<&str> = m
         .receiving
         .iter()
@@ -846,169 +847,6 @@ fn mx_domains(m: &Model, out: &mut Vec<Diagnostic>) {
     }
     if let Some(c) = &m.receiving {
         mx_check(m, &c.mx, out);
-    }
-}
-
-fn classic(m: &Model, out: &mut Vec<Diagnostic>) {
-    let Some(c) = &m.receiving else { return };
-    let active: Vec<_> = c.rule_sets.iter().filter(|r| r.active).collect();
-    if active.len() > 1 {
-        out.push(
-            Diagnostic::error(
-                Code::MI3319,
-                format!(
-                    "{} receipt rule sets are active in `{}`; SES allows one",
-                    active.len(),
-                    c.region
-                ),
-            )
-            .key_path(&active[1].ptr)
-            .related_path(active[0].ptr.clone(), "also active")
-            .help("set `active: false` on all but one rule set, or merge their rules"),
-        );
-    }
-    for b in &c.buckets {
-        let len = m.project.len() + b.name.len() + c.region.len() + 15;
-        if len > 63
-            || !b
-                .name
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-        {
-            out.push(
-                Diagnostic::error(Code::MI3320, format!("`{}` cannot be part of a bucket name", b.name))
-                    .key_path(&b.ptr)
-                    .help(format!("buckets are named `<project>-<name>-<account>-<region>` (at most 63 characters): use a short name of lowercase letters, digits and `-` (this one makes {len})")),
-            );
-        }
-    }
-    for t in &c.topics {
-        if !t
-            .name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
-            out.push(
-                Diagnostic::error(
-                    Code::MI3320,
-                    format!("`{}` cannot be part of a topic name", t.name),
-                )
-                .key_path(&t.ptr)
-                .help("use letters, digits, `-` and `_`"),
-            );
-        }
-    }
-    let buckets: Vec<&str> = c.buckets.iter().map(|b| b.name.as_str()).collect();
-    for rs in &c.rule_sets {
-        if !rs
-            .name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
-            || rs.name.len() + m.project.len() >= 64
-        {
-            out.push(
-                Diagnostic::error(Code::MI3321, format!("`{}` is not a valid receipt rule set name", rs.name))
-                    .key_path(&rs.ptr)
-                    .help("use letters, digits, `_`, `.` and `-`; `<project>-<name>` must be under 64 characters"),
-            );
-        }
-        let mut seen: BTreeMap<&str, String> = BTreeMap::new();
-        for (i, rule) in rs.rules.iter().enumerate() {
-            let rptr = format!("{}/rules/{i}", rs.ptr);
-            let bad_ends = !rule.name.starts_with(|c: char| c.is_ascii_alphanumeric())
-                || !rule.name.ends_with(|c: char| c.is_ascii_alphanumeric());
-            if let Some(why) = rule_name_problem(&rule.name, 64)
-                .or_else(|| bad_ends.then(|| "start and end with a letter or digit".to_string()))
-            {
-                out.push(
-                    Diagnostic::error(
-                        Code::MI3321,
-                        format!("`{}` is not a valid receipt rule name", rule.name),
-                    )
-                    .path(format!("{rptr}/name"))
-                    .help(why),
-                );
-            }
-            if let Some(first) = seen.insert(&rule.name, rptr.clone()) {
-                out.push(
-                    Diagnostic::error(
-                        Code::MI3321,
-                        format!("two receipt rules are named `{}`", rule.name),
-                    )
-                    .path(format!("{rptr}/name"))
-                    .related_path(format!("{first}/name"), "first used here")
-                    .help("give every rule its own name"),
-                );
-            }
-            for (j, r) in rule.recipients.iter().enumerate() {
-                // An address, a domain, or `.example.com` for its subdomains.
-                let problem = if r.contains('@') {
-                    values::email_problem(r).map(|why| (Code::MI3314, why))
-                } else {
-                    domain_problem(r.trim_start_matches('.')).map(|why| (Code::MI3003, why))
-                };
-                if let Some((code, why)) = problem {
-                    out.push(
-                        Diagnostic::error(
-                            code,
-                            format!("`{r}` is not a recipient address or domain"),
-                        )
-                        .path(format!("{rptr}/recipients/{j}"))
-                        .help(why),
-                    );
-                }
-            }
-            if rule.actions.is_empty() {
-                out.push(
-                    Diagnostic::error(Code::MI3312, "a receipt rule needs at least one action")
-                        .path(format!("{rptr}/actions"))
-                        .help("add an action such as `s3: { bucket: … }`"),
-                );
-            }
-            for (k, a) in rule.actions.iter().enumerate() {
-                let aptr = format!("{rptr}/actions/{k}");
-                let (key, topic) = match a {
-                    ReceiptAction::S3(s) => {
-                        if !buckets.contains(&s.bucket.as_str())
-                            && let Some(near) = suggest(&s.bucket, buckets.iter().copied())
-                        {
-                            out.push(dangling(
-                                "bucket",
-                                &s.bucket,
-                                [near],
-                                &format!("{aptr}/s3/bucket"),
-                                "receiving.buckets",
-                            ));
-                        }
-                        ("s3", &s.topic)
-                    }
-                    ReceiptAction::Sns(s) => {
-                        if !topic_ok(m, &s.topic) {
-                            out.push(topic_dangling(m, &s.topic, &format!("{aptr}/sns/topic")));
-                        }
-                        ("sns", &None)
-                    }
-                    ReceiptAction::Lambda(l) => ("lambda", &l.topic),
-                    ReceiptAction::Bounce(b) => {
-                        if values::email_problem(&b.sender).is_some() {
-                            out.push(
-                                Diagnostic::error(Code::MI3314, format!("`{}` is not an email address", b.sender))
-                                    .path(format!("{aptr}/bounce/sender"))
-                                    .help("write an address on a verified identity, e.g. `postmaster@example.com`"),
-                            );
-                        }
-                        ("bounce", &b.topic)
-                    }
-                    ReceiptAction::AddHeader(_) => ("add_header", &None),
-                    ReceiptAction::Stop(s) => ("stop", &s.topic),
-                };
-                if let Some(t) = topic
-                    && !topic_ok(m, t)
-                {
-                    out.push(topic_dangling(m, t, &format!("{aptr}/{key}/topic")));
-                }
-            }
-        }
     }
 }
 
