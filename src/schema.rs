@@ -11,7 +11,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use crate::diag::{Code, Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, Span, suggest};
 use crate::load::{Document, NodeValue, escape_pointer};
 use crate::spec::Spec;
 
@@ -190,293 +190,349 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// A validation error with what every explanation of it needs.
+struct Failure<'a> {
+    doc: &'a Document,
+    /// The JSON pointer of the value at fault.
+    ptr: String,
+    /// The keyword location in the schema (`$ref` segments included).
+    spath: String,
+    instance: &'a Value,
+    /// Where the value is in the source.
+    at: Span,
+    /// The key (or index) the value is under.
+    name: String,
+}
+
+impl<'a> Failure<'a> {
+    fn new(doc: &'a Document, err: &'a ValidationError<'_>) -> Self {
+        let ptr = err.instance_path().as_str().to_string();
+        Failure {
+            doc,
+            spath: err.schema_path().as_str().to_string(),
+            instance: err.instance(),
+            at: doc.span_of(&ptr),
+            name: last_segment(&ptr),
+            ptr,
+        }
+    }
+}
+
+/// Turns one validation error into diagnostics at the key or value it names.
 fn explain(doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
-    let ptr = err.instance_path().as_str().to_string();
-    let spath = err.schema_path().as_str().to_string();
-    let instance = err.instance();
-    let at = doc.span_of(&ptr);
-    let name = last_segment(&ptr);
+    let f = Failure::new(doc, err);
     let d = match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let parent = subschema(spath.trim_end_matches("/additionalProperties"));
-            let known: Vec<String> = parent
-                .and_then(|p| p.get("properties"))
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            for key in unexpected {
-                let kptr = format!("{ptr}/{}", escape_pointer(key));
-                let mut d = Diagnostic::error(Code::MI1101, format!("unknown key `{key}`"))
-                    .at(doc.key_span_of(&kptr))
-                    .path(kptr.clone());
-                d = match suggest(key, known.iter().map(String::as_str)) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None if !known.is_empty() => d.help(format!(
-                        "the keys allowed here are: {}",
-                        known
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                    None => d,
-                };
-                out.push(d);
-            }
+            unknown_keys(&f, unexpected, out);
             return;
         }
-        ValidationErrorKind::Required { property } => {
-            let key = property.as_str().unwrap_or_default();
-            let place = doc.place_of(&ptr);
-            let what = if ptr.is_empty() {
-                "the spec".to_string()
-            } else {
-                format!("`{name}`")
-            };
-            let mut d = Diagnostic::error(
-                Code::MI1103,
-                format!("{what} is missing the required key `{key}`"),
-            )
-            .at(place.key.unwrap_or(place.value));
-            d = d.help(
-                match subschema(spath.trim_end_matches("/required"))
-                    .and_then(|s| s.get("properties"))
-                    .and_then(|p| p.get(key))
-                    .and_then(|p| description(p).or_else(|| description(resolve_ref(p))))
-                {
-                    Some(desc) => format!("add `{key}:` ({desc})"),
-                    None => format!("add `{key}:`"),
-                },
-            );
-            d
-        }
-        ValidationErrorKind::Type { kind } => {
-            let expected = type_name(kind);
-            let mut d = Diagnostic::error(
-                Code::MI1102,
-                format!("`{name}` must be {expected}, not {}", describe(instance)),
-            )
-            .at(at);
-            let plain = plain_text(doc, &ptr);
-            let yaml11 = instance
-                .as_str()
-                .and_then(|t| match t.to_ascii_lowercase().as_str() {
-                    "yes" | "y" | "on" => Some("true"),
-                    "no" | "n" | "off" => Some("false"),
-                    _ => None,
-                });
-            if let (true, Some(b)) = (expected.contains("boolean"), yaml11) {
-                d = d.help(format!(
-                    "YAML 1.2 (which mailinfra reads) takes `{}` as a string, not a boolean: write `{b}`",
-                    instance.as_str().unwrap_or_default()
-                ));
-            } else if expected.contains("string") {
-                if let Some(text) = plain {
-                    d = d.help(format!("YAML reads `{text}` as a number or boolean; quote it to keep it a string: \"{text}\""));
-                }
-            } else if let Some(desc) =
-                subschema(spath.trim_end_matches("/type")).and_then(description)
-            {
-                d = d.help(desc);
-            }
-            d
-        }
-        ValidationErrorKind::Enum { options } => {
-            let allowed: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|v| match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut d = Diagnostic::error(
-                Code::MI1104,
-                format!("`{name}` cannot be {}", describe(instance)),
-            )
-            .at(at);
-            let listed = allowed
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            d = match instance
-                .as_str()
-                .and_then(|s| suggest(s, allowed.iter().map(String::as_str)))
-            {
-                Some(s) => d.help(format!("did you mean `{s}`? allowed values: {listed}")),
-                None => d.help(format!("allowed values: {listed}")),
-            };
-            d
-        }
+        ValidationErrorKind::Required { property } => missing_key(&f, property),
+        ValidationErrorKind::Type { kind } => wrong_type(&f, kind),
+        ValidationErrorKind::Enum { options } => not_allowed(&f, &enum_values(options)),
         ValidationErrorKind::Constant { expected_value } => Diagnostic::error(
             Code::MI1104,
-            format!("`{name}` cannot be {}", describe(instance)),
+            format!("`{}` cannot be {}", f.name, describe(f.instance)),
         )
-        .at(at)
+        .at(f.at)
         .help(format!("the only allowed value is `{expected_value}`")),
-        ValidationErrorKind::Pattern { pattern } => {
-            let mut d = Diagnostic::error(
-                Code::MI1105,
-                format!("{} is not a valid `{name}`", describe(instance)),
-            )
-            .at(at);
-            let desc = subschema(spath.trim_end_matches("/pattern")).and_then(description);
-            d = d.help(match desc {
-                Some(desc) => format!("{desc} (pattern `{pattern}`)"),
-                None => format!("the value must match `{pattern}`"),
-            });
-            d
-        }
-        ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MaxLength { limit } => {
-            let len = instance.as_str().map_or(0, |s| s.chars().count());
-            let bound = if matches!(err.kind(), ValidationErrorKind::MinLength { .. }) {
-                "at least"
-            } else {
-                "at most"
-            };
-            Diagnostic::error(Code::MI1105, format!("`{name}` is {len} characters long"))
-                .at(at)
-                .help(format!("it must be {bound} {limit} characters long"))
-        }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } => {
-            let bound = if matches!(err.kind(), ValidationErrorKind::Minimum { .. }) {
-                "at least"
-            } else {
-                "at most"
-            };
-            Diagnostic::error(
-                Code::MI1106,
-                format!("`{name}` is out of range: {instance}"),
-            )
-            .at(at)
-            .help(format!("it must be {bound} {limit}"))
-        }
-        ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
-            let bound = if matches!(err.kind(), ValidationErrorKind::MinItems { .. }) {
-                "at least"
-            } else {
-                "at most"
-            };
-            Diagnostic::error(
-                Code::MI1106,
-                format!(
-                    "`{name}` has {} items",
-                    instance.as_array().map_or(0, Vec::len)
-                ),
-            )
-            .at(at)
-            .help(format!("it must have {bound} {limit} items"))
-        }
+        ValidationErrorKind::Pattern { pattern } => no_match(&f, pattern),
+        ValidationErrorKind::MinLength { limit } => length(&f, "at least", *limit),
+        ValidationErrorKind::MaxLength { limit } => length(&f, "at most", *limit),
+        ValidationErrorKind::Minimum { limit } => out_of_range(&f, "at least", limit),
+        ValidationErrorKind::Maximum { limit } => out_of_range(&f, "at most", limit),
+        ValidationErrorKind::MinItems { limit } => item_count(&f, "at least", *limit),
+        ValidationErrorKind::MaxItems { limit } => item_count(&f, "at most", *limit),
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            // Report the branch the user evidently meant: the one whose errors do
-            // not include a type mismatch at this very node.
-            // First choice: the only branch whose type fits the value (a string
-            // for a keyword, a mapping for the long form).
-            let branches = subschema(&spath).and_then(Value::as_array);
-            let ty = json_type(instance);
-            let fitting: Vec<usize> = branches
-                .map(|bs| {
-                    bs.iter()
-                        .enumerate()
-                        .filter(|(_, b)| {
-                            let b = resolve_ref(b);
-                            match b.get("type") {
-                                Some(Value::String(t)) => {
-                                    t == ty || (t == "number" && ty == "integer")
-                                }
-                                Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
-                                _ => true,
-                            }
-                        })
-                        .map(|(i, _)| i)
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let [i] = fitting[..]
-                && let Some(errs) = context.get(i)
-            {
-                for e in errs {
-                    explain(doc, e, out);
-                }
-                return;
+            match no_branch_fits(&f, context, out) {
+                Some(d) => d,
+                None => return,
             }
-            let meant: Vec<&Vec<ValidationError<'static>>> = context
-                .iter()
-                .filter(|errs| {
-                    !errs.iter().any(|e| {
-                        e.instance_path().as_str() == ptr
-                            && matches!(
-                                e.kind(),
-                                ValidationErrorKind::Type { .. }
-                                    | ValidationErrorKind::Enum { .. }
-                                    | ValidationErrorKind::Constant { .. }
-                            )
-                    })
-                })
-                .collect();
-            if meant.len() == 1 {
-                for e in meant[0] {
-                    explain(doc, e, out);
-                }
-                return;
-            }
-            // Every branch a keyword (`oneOf` of documented enum variants): judge it as an enum.
-            let keywords: Option<Vec<String>> = branches.and_then(|bs| {
-                bs.iter()
-                    .map(resolve_ref)
-                    .map(|b| match (b.get("const"), b.get("enum")) {
-                        (Some(Value::String(c)), _) => Some(vec![c.clone()]),
-                        (_, Some(Value::Array(vs))) => {
-                            vs.iter().map(|v| v.as_str().map(str::to_string)).collect()
-                        }
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<Vec<String>>>>()
-                    .map(|v| v.concat())
-            });
-            if let Some(allowed) = keywords.filter(|k| !k.is_empty()) {
-                let listed = allowed
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let d = Diagnostic::error(
-                    Code::MI1104,
-                    format!("`{name}` cannot be {}", describe(instance)),
-                )
-                .at(at);
-                let d = match instance
-                    .as_str()
-                    .and_then(|s| suggest(s, allowed.iter().map(String::as_str)))
-                {
-                    Some(s) => d.help(format!("did you mean `{s}`? allowed values: {listed}")),
-                    None => d.help(format!("allowed values: {listed}")),
-                };
-                out.push(d.path(ptr));
-                return;
-            }
-            let forms: Vec<String> = branches
-                .map(|bs| bs.iter().filter_map(branch_form).collect())
-                .unwrap_or_default();
-            let mut d = Diagnostic::error(
-                Code::MI1102,
-                format!("`{name}` cannot be {}", describe(instance)),
-            )
-            .at(at);
-            if !forms.is_empty() {
-                d = d.help(format!("write {}", forms.join(", or ")));
-            }
-            d
         }
-        _ => Diagnostic::error(Code::MI1107, format!("`{name}`: {}", err.masked()))
-            .at(at)
+        _ => Diagnostic::error(Code::MI1107, format!("`{}`: {}", f.name, err.masked()))
+            .at(f.at)
             .help("`mailinfra schema` prints what this key takes"),
     };
-    out.push(d.path(ptr));
+    out.push(d.path(f.ptr));
+}
+
+/// Keys the schema does not know, each with the nearest known key or the list of them.
+fn unknown_keys(f: &Failure, unexpected: &[String], out: &mut Vec<Diagnostic>) {
+    let parent = subschema(f.spath.trim_end_matches("/additionalProperties"));
+    let known: Vec<String> = parent
+        .and_then(|p| p.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    for key in unexpected {
+        let kptr = format!("{}/{}", f.ptr, escape_pointer(key));
+        let mut d = Diagnostic::error(Code::MI1101, format!("unknown key `{key}`"))
+            .at(f.doc.key_span_of(&kptr))
+            .path(kptr.clone());
+        d = match suggest(key, known.iter().map(String::as_str)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if !known.is_empty() => d.help(format!(
+                "the keys allowed here are: {}",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            None => d,
+        };
+        out.push(d);
+    }
+}
+
+/// A required key is missing: the help says what it holds.
+fn missing_key(f: &Failure, property: &Value) -> Diagnostic {
+    let key = property.as_str().unwrap_or_default();
+    let place = f.doc.place_of(&f.ptr);
+    let what = if f.ptr.is_empty() {
+        "the spec".to_string()
+    } else {
+        format!("`{}`", f.name)
+    };
+    let desc = subschema(f.spath.trim_end_matches("/required"))
+        .and_then(|s| s.get("properties"))
+        .and_then(|p| p.get(key))
+        .and_then(|p| description(p).or_else(|| description(resolve_ref(p))));
+    Diagnostic::error(
+        Code::MI1103,
+        format!("{what} is missing the required key `{key}`"),
+    )
+    .at(place.key.unwrap_or(place.value))
+    .help(match desc {
+        Some(desc) => format!("add `{key}:` ({desc})"),
+        None => format!("add `{key}:`"),
+    })
+}
+
+/// A value of the wrong type: YAML 1.1 booleans and unquoted numbers get a
+/// hint of their own, anything else the description of what is expected.
+fn wrong_type(f: &Failure, kind: &TypeKind) -> Diagnostic {
+    let expected = type_name(kind);
+    let d = Diagnostic::error(
+        Code::MI1102,
+        format!(
+            "`{}` must be {expected}, not {}",
+            f.name,
+            describe(f.instance)
+        ),
+    )
+    .at(f.at);
+    let plain = plain_text(f.doc, &f.ptr);
+    let yaml11 = f
+        .instance
+        .as_str()
+        .and_then(|t| match t.to_ascii_lowercase().as_str() {
+            "yes" | "y" | "on" => Some("true"),
+            "no" | "n" | "off" => Some("false"),
+            _ => None,
+        });
+    let help = if let (true, Some(b)) = (expected.contains("boolean"), yaml11) {
+        Some(format!(
+            "YAML 1.2 (which mailinfra reads) takes `{}` as a string, not a boolean: write `{b}`",
+            f.instance.as_str().unwrap_or_default()
+        ))
+    } else if expected.contains("string") {
+        plain.map(|text| format!("YAML reads `{text}` as a number or boolean; quote it to keep it a string: \"{text}\""))
+    } else {
+        subschema(f.spath.trim_end_matches("/type")).and_then(description)
+    };
+    match help {
+        Some(help) => d.help(help),
+        None => d,
+    }
+}
+
+/// The values an `enum` keyword allows, as text.
+fn enum_values(options: &Value) -> Vec<String> {
+    options
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A value that is not one of `allowed`, with the nearest allowed one.
+fn not_allowed(f: &Failure, allowed: &[String]) -> Diagnostic {
+    let d = Diagnostic::error(
+        Code::MI1104,
+        format!("`{}` cannot be {}", f.name, describe(f.instance)),
+    )
+    .at(f.at);
+    let listed = allowed
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match f
+        .instance
+        .as_str()
+        .and_then(|s| suggest(s, allowed.iter().map(String::as_str)))
+    {
+        Some(s) => d.help(format!("did you mean `{s}`? allowed values: {listed}")),
+        None => d.help(format!("allowed values: {listed}")),
+    }
+}
+
+/// A string that does not match its pattern: the help describes the value.
+fn no_match(f: &Failure, pattern: &str) -> Diagnostic {
+    let desc = subschema(f.spath.trim_end_matches("/pattern")).and_then(description);
+    Diagnostic::error(
+        Code::MI1105,
+        format!("{} is not a valid `{}`", describe(f.instance), f.name),
+    )
+    .at(f.at)
+    .help(match desc {
+        Some(desc) => format!("{desc} (pattern `{pattern}`)"),
+        None => format!("the value must match `{pattern}`"),
+    })
+}
+
+/// A string too short or too long (`bound` is `at least` or `at most`).
+fn length(f: &Failure, bound: &str, limit: u64) -> Diagnostic {
+    let len = f.instance.as_str().map_or(0, |s| s.chars().count());
+    Diagnostic::error(
+        Code::MI1105,
+        format!("`{}` is {len} characters long", f.name),
+    )
+    .at(f.at)
+    .help(format!("it must be {bound} {limit} characters long"))
+}
+
+/// A number below its minimum or above its maximum.
+fn out_of_range(f: &Failure, bound: &str, limit: &Value) -> Diagnostic {
+    Diagnostic::error(
+        Code::MI1106,
+        format!("`{}` is out of range: {}", f.name, f.instance),
+    )
+    .at(f.at)
+    .help(format!("it must be {bound} {limit}"))
+}
+
+/// A list with too few or too many items.
+fn item_count(f: &Failure, bound: &str, limit: u64) -> Diagnostic {
+    Diagnostic::error(
+        Code::MI1106,
+        format!(
+            "`{}` has {} items",
+            f.name,
+            f.instance.as_array().map_or(0, Vec::len)
+        ),
+    )
+    .at(f.at)
+    .help(format!("it must have {bound} {limit} items"))
+}
+
+/// No branch of an `anyOf`/`oneOf` holds: the errors of the branch the user
+/// evidently meant (explained into `out`, and `None` comes back), else one
+/// diagnostic: the keywords allowed, or the forms the branches take.
+fn no_branch_fits(
+    f: &Failure,
+    context: &[Vec<ValidationError<'static>>],
+    out: &mut Vec<Diagnostic>,
+) -> Option<Diagnostic> {
+    let branches = subschema(&f.spath)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice);
+    if let Some(errs) = meant_branch(f, branches, context) {
+        for e in errs {
+            explain(f.doc, e, out);
+        }
+        return None;
+    }
+    // Every branch a keyword (`oneOf` of documented enum variants): judge it as an enum.
+    if let Some(allowed) = branches.and_then(keywords).filter(|k| !k.is_empty()) {
+        return Some(not_allowed(f, &allowed));
+    }
+    let forms: Vec<String> = branches
+        .map(|bs| bs.iter().filter_map(branch_form).collect())
+        .unwrap_or_default();
+    let d = Diagnostic::error(
+        Code::MI1102,
+        format!("`{}` cannot be {}", f.name, describe(f.instance)),
+    )
+    .at(f.at);
+    Some(if forms.is_empty() {
+        d
+    } else {
+        d.help(format!("write {}", forms.join(", or ")))
+    })
+}
+
+/// The errors of the branch the user evidently meant. First choice: the only
+/// branch whose type fits the value (a string for a keyword, a mapping for the
+/// long form); then the only one whose errors do not include a type mismatch
+/// at this very node.
+fn meant_branch<'c>(
+    f: &Failure,
+    branches: Option<&'static [Value]>,
+    context: &'c [Vec<ValidationError<'static>>],
+) -> Option<&'c [ValidationError<'static>]> {
+    let ty = json_type(f.instance);
+    let fitting: Vec<usize> = branches
+        .map(|bs| {
+            bs.iter()
+                .enumerate()
+                .filter(|(_, b)| {
+                    let b = resolve_ref(b);
+                    match b.get("type") {
+                        Some(Value::String(t)) => t == ty || (t == "number" && ty == "integer"),
+                        Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+                        _ => true,
+                    }
+                })
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let [i] = fitting[..]
+        && let Some(errs) = context.get(i)
+    {
+        return Some(errs);
+    }
+    let meant: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|errs| {
+            !errs.iter().any(|e| {
+                e.instance_path().as_str() == f.ptr
+                    && matches!(
+                        e.kind(),
+                        ValidationErrorKind::Type { .. }
+                            | ValidationErrorKind::Enum { .. }
+                            | ValidationErrorKind::Constant { .. }
+                    )
+            })
+        })
+        .collect();
+    match meant[..] {
+        [errs] => Some(errs),
+        _ => None,
+    }
+}
+
+/// The keywords the branches allow, when every branch is a `const` or a string `enum`.
+fn keywords(branches: &'static [Value]) -> Option<Vec<String>> {
+    branches
+        .iter()
+        .map(resolve_ref)
+        .map(|b| match (b.get("const"), b.get("enum")) {
+            (Some(Value::String(c)), _) => Some(vec![c.clone()]),
+            (_, Some(Value::Array(vs))) => {
+                vs.iter().map(|v| v.as_str().map(str::to_string)).collect()
+            }
+            _ => None,
+        })
+        .collect::<Option<Vec<Vec<String>>>>()
+        .map(|v| v.concat())
 }
 
 /// The source text of a plain scalar that YAML read as a number or boolean.
