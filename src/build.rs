@@ -149,6 +149,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `manifest.json` as `write` puts it on disk (and `compare` expects it).
+fn manifest_text(manifest: &Manifest) -> anyhow::Result<String> {
+    Ok(template::render_value(&serde_json::to_value(manifest)?))
+}
+
 /// How a build directory differs from what the spec compiles to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stale {
@@ -176,7 +181,7 @@ pub fn compare(
     manifest: &Manifest,
     artifacts: &[Artifact],
 ) -> anyhow::Result<Vec<Stale>> {
-    let manifest_text = template::render_value(&serde_json::to_value(manifest)?);
+    let manifest_text = manifest_text(manifest)?;
     let expected = artifacts
         .iter()
         .map(|a| (a.entry.template.as_str(), a.body.as_str()))
@@ -262,10 +267,7 @@ pub fn write(
         }
     }
     let path = dir.join(MANIFEST);
-    write_atomic(
-        &path,
-        template::render_value(&serde_json::to_value(manifest)?).as_bytes(),
-    )?;
+    write_atomic(&path, manifest_text(manifest)?.as_bytes())?;
     written.push(path);
     Ok(written)
 }

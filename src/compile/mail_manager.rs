@@ -36,9 +36,6 @@ pub fn traffic_policy_id(name: &str) -> String {
 pub fn rule_set_id(name: &str) -> String {
     format!("RuleSet{}", pascal(name))
 }
-pub fn ingress_id(name: &str) -> String {
-    crate::ids::ingress(name)
-}
 fn action_role_id(rule_set: &str, rule: usize, action: usize) -> String {
     format!("RuleSet{}Rule{rule}Action{action}Role", pascal(rule_set))
 }
@@ -622,7 +619,7 @@ fn rule_value(
 /// output of its `ARecord` (the MX target).
 fn add_ingress(c: &Common, t: &mut Template, i: &Ingress) -> Result<(), String> {
     let s = &i.spec;
-    let id = ingress_id(&i.name);
+    let id = crate::ids::ingress(&i.name);
     let mut r = Resource::new("AWS::SES::MailManagerIngressPoint")
         .retained()
         .prop("IngressPointName", c.name(&i.name))
