@@ -41,16 +41,6 @@ pub(crate) fn type_facts(resource_type: &str) -> Option<&'static TypeFacts> {
     data().types.get(resource_type)
 }
 
-/// Whether changing `property` (a top-level name or a `A/B` path) of a resource
-/// of this type replaces it.
-pub(crate) fn replaces(resource_type: &str, property: &str) -> bool {
-    type_facts(resource_type).is_some_and(|t| {
-        t.create_only
-            .iter()
-            .any(|p| p == property || property.starts_with(&format!("{p}/")))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,7 +67,10 @@ mod tests {
     fn data_parses_and_knows_ses() {
         assert!(is_region("us-east-1"));
         assert!(!is_region("us-east-7"));
-        assert!(replaces("AWS::SES::MailManagerArchive", "KmsKeyArn"));
-        assert!(!replaces("AWS::SES::MailManagerArchive", "Retention"));
+        let archive = &type_facts("AWS::SES::MailManagerArchive")
+            .unwrap()
+            .create_only;
+        assert!(archive.iter().any(|p| p == "KmsKeyArn"));
+        assert!(!archive.iter().any(|p| p == "Retention"));
     }
 }

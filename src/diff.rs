@@ -59,6 +59,12 @@ pub struct ResourceChange {
     /// removes under another logical id (a rename): where that one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<String>,
+    /// Why CloudFormation cannot make this change at all (a resource type
+    /// changed under one logical id, or a custom-named resource replaced
+    /// under the same name), and the way out. Set from the templates, never
+    /// trusted from a plan file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
     /// The resource's name in AWS, for types whose name the template sets and
     /// that cannot exist twice (see [`physical_name`]).
     #[serde(skip)]
@@ -85,6 +91,7 @@ impl ResourceChange {
             drift: None,
             exists_outside: None,
             renamed_from: None,
+            blocked: None,
             physical_name: None,
         }
     }
@@ -160,6 +167,106 @@ pub fn physical_name(resource: &Value) -> Option<String> {
     Some(format!("{rtype} {name}"))
 }
 
+/// The value at a createOnly path (`A` or `A/B/C`) of a resource's properties.
+fn at<'a>(props: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('/');
+    let mut v = props.get(parts.next()?)?;
+    for p in parts {
+        v = v.get(p)?;
+    }
+    Some(v)
+}
+
+/// Whether going from the properties `old` to `new` changes one of the
+/// type's createOnly properties, nested paths included (`Template/TemplateName`
+/// replaces an `AWS::SES::Template`; its `Template/SubjectPart` does not).
+fn replaces(resource_type: &str, old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    cfn_data::type_facts(resource_type).is_some_and(|t| {
+        t.create_only
+            .iter()
+            .any(|path| at(old, path) != at(new, path))
+    })
+}
+
+/// The property that holds a resource's custom name, for the types mailinfra
+/// names. CloudFormation does not replace a resource whose custom name stays
+/// the same ("You can't perform an update that causes a custom-named resource
+/// to be replaced. If you must replace the resource, specify a new name." —
+/// CloudFormation Template Reference, "Name type":
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
+pub fn name_property(resource_type: &str) -> Option<&'static str> {
+    Some(match resource_type {
+        "AWS::SES::MultiRegionEndpoint" => "EndpointName",
+        "AWS::SES::MailManagerIngressPoint" => "IngressPointName",
+        "AWS::SES::MailManagerArchive" => "ArchiveName",
+        "AWS::SES::MailManagerAddressList" => "AddressListName",
+        "AWS::SES::MailManagerRelay" => "RelayName",
+        "AWS::SES::MailManagerRuleSet" => "RuleSetName",
+        "AWS::SES::MailManagerTrafficPolicy" => "TrafficPolicyName",
+        "AWS::SES::ConfigurationSet" => "Name",
+        "AWS::SES::ContactList" => "ContactListName",
+        "AWS::SES::ReceiptRuleSet" => "RuleSetName",
+        "AWS::SES::ReceiptRule" => "Rule/Name",
+        "AWS::SES::Template" => "Template/TemplateName",
+        "AWS::SNS::Topic" => "TopicName",
+        "AWS::IAM::Role" => "RoleName",
+        "AWS::IAM::ManagedPolicy" => "ManagedPolicyName",
+        "AWS::S3::Bucket" => "BucketName",
+        "AWS::Lambda::Function" => "FunctionName",
+        "AWS::SecretsManager::Secret" => "Name",
+        "AWS::KMS::Alias" => "AliasName",
+        _ => return None,
+    })
+}
+
+/// Why CloudFormation refuses to change `old` into `new` with this
+/// replacement, with what to do instead; `None` when it can.
+pub fn blocked(id: &str, old: &Value, new: &Value, replacement: Replacement) -> Option<String> {
+    let (from, to) = (type_of(old), type_of(new));
+    if from != to {
+        // "Update of resource type is not permitted. The new template modifies
+        // resource type of the following resources: [...]" (the change set fails).
+        let steps: String = if from.starts_with("AWS::SES::EmailIdentity")
+            || to.starts_with("AWS::SES::EmailIdentity")
+            || from == "Custom::SesReplicaIdentity"
+        {
+            format!(
+                " For an SES identity (a DEED replica becoming an independent identity or the reverse): \
+             1. remove the domain from this region in the spec and apply with `--allow-destroy {id}` (the \
+             identity is retained in SES); 2. delete it in SES (`aws sesv2 delete-email-identity \
+             --email-identity DOMAIN --region REGION`); 3. put it back as you want it and apply again."
+            )
+        } else {
+            " Apply in two steps: first without the element (its removal), then with it in its new form.".into()
+        };
+        return Some(format!(
+            "its type changes from {from} to {to} under the same logical id, which CloudFormation \
+             does not permit.{steps}"
+        ));
+    }
+    if replacement == Replacement::Never {
+        return None;
+    }
+    let path = name_property(&to)?;
+    let name = |r: &Value| {
+        r.get("Properties")
+            .and_then(Value::as_object)
+            .and_then(|p| at(p, path))
+            .cloned()
+    };
+    let (old_name, new_name) = (name(old)?, name(new)?);
+    (old_name == new_name).then(|| {
+        format!(
+            "it would be replaced, but it has a custom name ({path} `{}`) that stays the same, and \
+             CloudFormation cannot replace a custom-named resource under its own name (with \
+             `Retain`, the old one keeps the name). Give it a new name in the spec (the old one is \
+             retained or deleted as its policy says), or apply in two steps: first without it \
+             (`--allow-destroy {id}` if it holds state), then with it as it is now.",
+            one_line(&new_name)
+        )
+    })
+}
+
 /// Resource-level changes from `old` to `new` (either may be absent), sorted by logical id.
 pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceChange> {
     let old_r = resources(old);
@@ -195,7 +302,7 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
                 props.sort();
                 props.dedup();
                 let type_changed = type_of(o) != rtype;
-                let replaces = type_changed || props.iter().any(|p| cfn_data::replaces(&rtype, p));
+                let replaces = type_changed || replaces(&rtype, op, np);
                 // A changed value that is an intrinsic (GetAtt/Ref) may or may not change at deploy time.
                 let replacement = if replaces {
                     Replacement::Always
@@ -203,6 +310,7 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
                     Replacement::Never
                 };
                 let mut c = ResourceChange::new(id, &rtype, Action::Modify, replacement, props);
+                c.blocked = blocked(id, o, n, replacement);
                 c.broadens = iam_broadening(Some(o), Some(n));
                 c.mail_dns = mail_dns(n).or_else(|| mail_dns(o));
                 c.physical_name = physical_name(n);
@@ -596,5 +704,78 @@ mod tests {
         );
         assert_eq!(mail_dns(&rec("www.example.com", "A", "1.2.3.4")), None);
         assert_eq!(mail_dns(&json!({"Type": "AWS::SNS::Topic"})), None);
+    }
+
+    fn change(old: Value, new: Value) -> ResourceChange {
+        let t = |r: Value| json!({ "Resources": { "R": r } });
+        let mut c = diff_templates(Some(&t(old)), Some(&t(new)));
+        assert_eq!(c.len(), 1, "{c:?}");
+        c.remove(0)
+    }
+
+    /// createOnly paths below the top level count: a template's name replaces
+    /// it, its subject does not; a receipt rule's name replaces it.
+    #[test]
+    fn nested_create_only_paths_replace() {
+        let tpl = |name: &str, subject: &str| json!({"Type": "AWS::SES::Template", "Properties": {"Template": {"TemplateName": name, "SubjectPart": subject}}});
+        assert_eq!(
+            change(tpl("a", "s"), tpl("b", "s")).replacement,
+            Replacement::Always
+        );
+        assert_eq!(
+            change(tpl("a", "s"), tpl("a", "t")).replacement,
+            Replacement::Never
+        );
+        let rule = |name: &str, on: bool| json!({"Type": "AWS::SES::ReceiptRule", "Properties": {"RuleSetName": "set", "Rule": {"Name": name, "Enabled": on}}});
+        assert_eq!(
+            change(rule("a", true), rule("b", true)).replacement,
+            Replacement::Always
+        );
+        assert_eq!(
+            change(rule("a", true), rule("a", false)).replacement,
+            Replacement::Never
+        );
+    }
+
+    /// A type change under one logical id is not a replacement CloudFormation
+    /// makes: it is not possible.
+    #[test]
+    fn a_type_change_is_not_possible() {
+        let c = change(
+            json!({"Type": "AWS::SES::EmailIdentity", "Properties": {"EmailIdentity": "a.com"}}),
+            json!({"Type": "Custom::SesReplicaIdentity", "Properties": {"Identity": "a.com"}}),
+        );
+        let why = c.blocked.expect("blocked");
+        assert!(why.contains("does not permit"), "{why}");
+        assert!(why.contains("delete-email-identity"), "{why}");
+    }
+
+    /// A replacement that keeps a custom name is not possible; one that changes
+    /// the name is; a change that does not replace is never blocked.
+    #[test]
+    fn custom_named_replacements_are_blocked_unless_the_name_changes() {
+        let ingress = |name: &str, kind: &str| json!({"Type": "AWS::SES::MailManagerIngressPoint", "Properties": {"IngressPointName": name, "Type": kind, "RuleSetId": "r"}});
+        let same = change(ingress("in", "OPEN"), ingress("in", "AUTH"));
+        assert_eq!(same.replacement, Replacement::Always);
+        assert!(
+            same.blocked
+                .as_deref()
+                .is_some_and(|w| w.contains("IngressPointName `in`")),
+            "{same:?}"
+        );
+        assert_eq!(
+            change(ingress("in", "OPEN"), ingress("in2", "AUTH")).blocked,
+            None
+        );
+        let archive = |name: &str, key: &str, days: u32| json!({"Type": "AWS::SES::MailManagerArchive", "Properties": {"ArchiveName": name, "KmsKeyArn": key, "Retention": {"RetentionPeriod": days}}});
+        assert!(
+            change(archive("j", "k1", 1), archive("j", "k2", 1))
+                .blocked
+                .is_some()
+        );
+        assert_eq!(
+            change(archive("j", "k1", 1), archive("j", "k1", 2)).blocked,
+            None
+        );
     }
 }

@@ -580,7 +580,25 @@ impl StackApi for FakeAws {
                 .map(|t| with_parameters(t, &stack.parameters));
             let new = json(&body).map(|t| with_parameters(t, req.parameters));
             let changes = diff::diff_templates(old.as_ref(), new.as_ref());
-            let (status, execution, reason) = if old.is_some() && old == new {
+            let retyped: Vec<&str> = changes
+                .iter()
+                .filter(|c| {
+                    c.action == diff::Action::Modify
+                        && old.as_ref().and_then(|o| o["Resources"][&c.logical_id]["Type"].as_str())
+                            != Some(c.resource_type.as_str())
+                })
+                .map(|c| c.logical_id.as_str())
+                .collect();
+            let (status, execution, reason) = if !retyped.is_empty() {
+                (
+                    ChangeSetStatus::Failed,
+                    ExecutionStatus::Unavailable,
+                    Some(format!(
+                        "Update of resource type is not permitted. The new template modifies resource type of the following resources: [{}]",
+                        retyped.join(", ")
+                    )),
+                )
+            } else if old.is_some() && old == new {
                 (
                     ChangeSetStatus::Failed,
                     ExecutionStatus::Unavailable,
@@ -676,7 +694,15 @@ impl StackApi for FakeAws {
             let s = a.stack_index(&c.stack_arn).expect("the change set's stack");
             let create = c.create;
             let stack_name = a.stacks[s].name.clone();
-            let ending = if !create && a.rollback_fails.remove(&stack_name) {
+            // "CloudFormation cannot update a stack when a custom-named resource
+            // requires replacing": the update fails and rolls back.
+            let custom_named = c
+                .changes
+                .iter()
+                .any(|c| c.replacement != diff::Replacement::Never && c.blocked.is_some());
+            let ending = if !create && custom_named {
+                Ending::RolledBack
+            } else if !create && a.rollback_fails.remove(&stack_name) {
                 let (resource, rtype) = c.changes.first().map_or_else(
                     || {
                         (

@@ -12,8 +12,8 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    Regions, check_imports, connect_all, front, options, out, preflight, runtime, select_region,
-    stdout_color, timing,
+    Regions, check_imports, connect_all, discard_all, front, options, out, preflight, runtime,
+    select_region, stdout_color, timing,
 };
 use super::progress::Reporter;
 use super::signals::watch_interrupts;
@@ -331,15 +331,6 @@ fn region<'a>(
     Ok(regions
         .get(name)
         .with_context(|| format!("no connection to region `{name}`"))?)
-}
-
-/// Removes the change sets of plans that will not be executed.
-async fn discard_all(regions: &Regions, plans: &[StackPlan]) {
-    for p in plans {
-        if let Some(r) = regions.get(&p.region) {
-            deploy::discard(&r.api, p).await;
-        }
-    }
 }
 
 /// How an apply ended, over every stack's outcome.

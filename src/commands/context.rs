@@ -325,3 +325,12 @@ pub(crate) async fn preflight(plans: &mut [StackPlan], artifacts: &[Artifact], a
         );
     }
 }
+
+/// Removes the change sets of plans that will not be executed.
+pub(crate) async fn discard_all(regions: &Regions, plans: &[StackPlan]) {
+    for p in plans {
+        if let Some(r) = regions.get(&p.region) {
+            deploy::discard(&r.api, p).await;
+        }
+    }
+}

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
-    check_imports, connect_all, front, options, out, preflight, runtime, select_region,
-    stdout_color, timing,
+    check_imports, connect_all, discard_all, front, options, out, preflight, runtime,
+    select_region, stdout_color, timing,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
@@ -58,10 +58,16 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
             let regions = connect_all(&artifacts, aws, dargs).await;
             let mut plans = deploy::plan_all(&regions, &artifacts, &opts).await?;
             preflight(&mut plans, &artifacts, aws).await;
+            if flags.out.is_some() && deploy::guards::impossible(&plans).is_some() {
+                // Kept for a plan file that will not be written.
+                discard_all(&regions, &plans).await;
+            }
             super::Result::Ok(plans)
         })?
     };
-    if let Some(path) = flags.out {
+    // A plan CloudFormation cannot carry out is not saved: it fails here, where it is reviewed.
+    let impossible = deploy::guards::impossible(&plans);
+    if let Some(path) = flags.out.filter(|_| impossible.is_none()) {
         let file = deploy::PlanFile::new(&front.checked.spec_hash, plans.clone())
             .scoped(aws.region.as_deref());
         build::write_atomic(path, file.render().as_bytes())?;
@@ -76,6 +82,11 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
         PlanFormat::Markdown => render::markdown(&plans),
         PlanFormat::Json => render::json(&plans, if flags.offline { "offline" } else { "online" }),
     })?;
+    if let Some(why) = impossible {
+        return Err(super::Error::Refused(format!(
+            "this plan cannot be applied: {why}"
+        )));
+    }
     let changes = plans.iter().any(StackPlan::has_changes);
     Ok(if flags.detailed_exitcode && changes {
         Exit::Changes

@@ -265,6 +265,13 @@ pub(crate) async fn apply_one<A: StackApi, S: TemplateStore>(
                 Ok(p) => p,
                 Err(e) => return StackOutcome::failed(&plan, format!("{e:#}")),
             };
+            if let Some(why) = super::guards::impossible(std::slice::from_ref(&plan)) {
+                discard(&region.api, &plan).await;
+                return StackOutcome::failed(
+                    &plan,
+                    format!("refused: with the new outputs of its dependencies, {why}"),
+                );
+            }
             let refused = unallowed_destruction(std::slice::from_ref(&plan), allowed);
             if !refused.is_empty() {
                 discard(&region.api, &plan).await;

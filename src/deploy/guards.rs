@@ -120,8 +120,14 @@ pub async fn still_current(api: &impl StackApi, plan: &StackPlan) -> Result<(), 
 /// is stateful always comes from its type, never from the file.
 pub async fn reread(api: &impl StackApi, plan: &mut StackPlan, body: &str) -> anyhow::Result<()> {
     let Some(arn) = plan.change_set_arn.clone() else {
-        // Nothing will be executed for this stack.
-        plan.changes.clear();
+        // Nothing will be executed for this stack; what blocks it still shows.
+        plan.changes = match &plan.stack_arn {
+            Some(stack) if plan.status == PlanStatus::Update => {
+                let deployed = api.get_template(stack).await?;
+                type_changes(deployed.as_deref(), body).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         return Ok(());
     };
     let cs = api.describe_change_set(&arn).await?;
@@ -146,26 +152,48 @@ pub fn unallowed_destruction<'a>(
     })
 }
 
+/// A refusal: the header, each change found on a line, then what to do.
+fn text(
+    header: &str,
+    found: &[(&str, &ResourceChange)],
+    line: impl Fn(&ResourceChange) -> String,
+    advice: &str,
+) -> Option<String> {
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = format!("{header}\n");
+    for (stack, c) in found {
+        out.push_str(&format!("  {stack}: {}\n", line(c)));
+    }
+    out.push_str(advice);
+    Some(out)
+}
+
+/// The changes CloudFormation cannot make at all (see
+/// [`ResourceChange::blocked`]), as the text to print; `plan` ends with it
+/// too, so a plan that cannot be applied fails where it is reviewed.
+pub fn impossible(plans: &[StackPlan]) -> Option<String> {
+    let blocked = changes_where(plans, |c| c.blocked.is_some());
+    text(
+        "CloudFormation cannot make these changes:",
+        &blocked,
+        |c| {
+            format!(
+                "{} ({}): {}",
+                c.logical_id,
+                c.resource_type,
+                c.blocked.as_deref().unwrap_or_default()
+            )
+        },
+        "Nothing was changed. Change the spec as said above (or apply in the steps given), then plan again.",
+    )
+}
+
 /// Why an apply must not run these plans, as the text to print: the first
 /// guard some change fails, each such change on a line, then what to do.
 pub fn refusal(plans: &[StackPlan], allow_destroy: &[String], import: &[String]) -> Option<String> {
-    use crate::diff::{Action, ResourceChange};
-    fn text(
-        header: &str,
-        found: &[(&str, &ResourceChange)],
-        line: impl Fn(&ResourceChange) -> String,
-        advice: &str,
-    ) -> Option<String> {
-        if found.is_empty() {
-            return None;
-        }
-        let mut out = format!("refusing to apply: {header}\n");
-        for (stack, c) in found {
-            out.push_str(&format!("  {stack}: {}\n", line(c)));
-        }
-        out.push_str(advice);
-        Some(out)
-    }
+    use crate::diff::Action;
     let unnamed = unnamed_imports(plans, import);
     let taken = changes_where(plans, |c| c.exists_outside.is_some());
     let renamed = changes_where(plans, |c| c.renamed_from.is_some());
@@ -174,13 +202,16 @@ pub fn refusal(plans: &[StackPlan], allow_destroy: &[String], import: &[String])
         .iter()
         .map(|(_, c)| format!("--allow-destroy {}", c.logical_id))
         .collect();
-    text(
+    let why = impossible(plans)
+    .or_else(|| {
+        text(
         "CloudFormation would also import resources you did not name \
          (it imports every existing named resource of a stack it imports into):",
         &unnamed,
         |c| format!("{} ({})", c.logical_id, c.resource_type),
         "Name each with `--import LOGICAL_ID` if it is meant to be managed here, or remove it first.",
     )
+    })
     .or_else(|| {
         text(
             "resources the plan adds already exist outside any stack; \
@@ -232,5 +263,6 @@ pub fn refusal(plans: &[StackPlan], allow_destroy: &[String], import: &[String])
             },
             &format!("If this is intended, apply again with {}", flags.join(" ")),
         )
-    })
+    });
+    why.map(|w| format!("refusing to apply: {w}"))
 }

@@ -166,6 +166,12 @@ pub async fn plan_stack(
     else {
         return Ok(plan);
     };
+    if let Some(changes) = type_changes(deployed.as_deref(), &artifact.body) {
+        // CloudFormation fails such a change set ("Update of resource type is
+        // not permitted"): the plan shows why, from the templates alone.
+        plan.changes = changes;
+        return Ok(plan);
+    }
     let arn = create_change_set(api, store, artifact, &plan, current.as_ref(), opts).await?;
     // From here on the change set and its stack are addressed by ARN, never by name.
     let cs = wait_for_change_set(api, &arn, name, &opts.timing).await?;
@@ -388,6 +394,21 @@ async fn wait_for_change_set(
     }
 }
 
+/// The template diff, when it changes the type of a resource under the same
+/// logical id (each such change carries why it is blocked).
+pub(crate) fn type_changes(deployed: Option<&str>, body: &str) -> Option<Vec<ResourceChange>> {
+    let old = serde_json::from_str::<Value>(deployed?).ok()?;
+    let changes = local_changes(deployed, body);
+    changes
+        .iter()
+        .any(|c| {
+            c.action == diff::Action::Modify
+                && old["Resources"][&c.logical_id]["Type"].as_str()
+                    != Some(c.resource_type.as_str())
+        })
+        .then_some(changes)
+}
+
 pub(crate) fn local_changes(old: Option<&str>, new: &str) -> Vec<ResourceChange> {
     let old = old.and_then(|t| serde_json::from_str::<Value>(t).ok());
     let new = serde_json::from_str::<Value>(new).ok();
@@ -399,7 +420,9 @@ pub(crate) fn local_changes(old: Option<&str>, new: &str) -> Vec<ResourceChange>
 /// broadening, mail DNS records, and changes to types an emulator skips — and can
 /// only make a change look more dangerous.
 pub(crate) fn merge_local(changes: &mut Vec<ResourceChange>, old: Option<&str>, new: &str) {
-    for local in local_changes(old, new) {
+    let old = old.and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let new = serde_json::from_str::<Value>(new).ok();
+    for local in diff::diff_templates(old.as_ref(), new.as_ref()) {
         match changes
             .iter_mut()
             .find(|c| c.logical_id == local.logical_id)
@@ -418,6 +441,16 @@ pub(crate) fn merge_local(changes: &mut Vec<ResourceChange>, old: Option<&str>, 
             }
             None => changes.push(local),
         }
+    }
+    // Judged on the merged replacement: CloudFormation's own (which may be
+    // conditional) or the schemas', whichever is more dangerous.
+    let resource =
+        |t: &Option<Value>, id: &str| t.as_ref().and_then(|t| t["Resources"].get(id)).cloned();
+    for c in changes.iter_mut() {
+        c.blocked = match (resource(&old, &c.logical_id), resource(&new, &c.logical_id)) {
+            (Some(o), Some(n)) => diff::blocked(&c.logical_id, &o, &n, c.replacement),
+            _ => None,
+        };
     }
     changes.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
 }

@@ -599,3 +599,88 @@ async fn an_empty_change_set_is_no_changes_and_is_deleted() {
     assert_eq!(left.len(), 1, "only the executed one: {left:?}");
     assert_eq!(left[0].2, ExecutionStatus::ExecuteComplete);
 }
+
+const SECONDARY: &str = "demo-us-west-2-sending";
+const INDEPENDENT: &str = r#"{"Resources":{
+    "IdentityExampleCom":{"Type":"AWS::SES::EmailIdentity","Properties":{"EmailIdentity":"example.com"}}}}"#;
+const REPLICA: &str = r#"{"Resources":{
+    "IdentityExampleCom":{"Type":"Custom::SesReplicaIdentity","Properties":{"ServiceToken":"arn:aws:lambda:us-west-2:1:function:f","Identity":"example.com","Origin":"AWS_SES_US_EAST_1"}}}}"#;
+
+/// A resource whose type changes under one logical id (an independent
+/// identity becoming a DEED replica): CloudFormation fails such a change set,
+/// so none is made; the plan shows the change as not possible, with the
+/// steps, and every apply (a saved plan too) refuses it.
+#[tokio::test]
+async fn a_type_change_is_not_possible_and_makes_no_change_set() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(SECONDARY, INDEPENDENT)]).await;
+    let before = aws.calls("CreateChangeSet");
+    let v2 = [artifact(SECONDARY, REPLICA)];
+    let plans = plan(&aws, &v2).await;
+    assert_eq!(
+        aws.calls("CreateChangeSet"),
+        before,
+        "no change set for a type change"
+    );
+    assert_eq!(plans[0].change_set_arn, None);
+    let why = plans[0].changes[0].blocked.as_deref().expect("blocked");
+    assert!(
+        why.contains("from AWS::SES::EmailIdentity to Custom::SesReplicaIdentity"),
+        "{why}"
+    );
+    assert!(why.contains("--allow-destroy IdentityExampleCom"), "{why}");
+    let refusal = guards::refusal(&plans, &["IdentityExampleCom".into()], &[]).expect("refused");
+    assert!(
+        refusal.contains("CloudFormation cannot make these changes"),
+        "{refusal}"
+    );
+    // Saved and read back: the reason is worked out again, not taken from the file.
+    let mut file = PlanFile::parse(&PlanFile::new("spec", plans).render()).unwrap();
+    file.stacks[0].changes[0].blocked = None;
+    guards::reread(&aws, &mut file.stacks[0], &v2[0].body)
+        .await
+        .unwrap();
+    assert!(
+        guards::impossible(&file.stacks).is_some(),
+        "{:?}",
+        file.stacks[0].changes
+    );
+}
+
+const ENDPOINT: &str = "demo-us-east-1-shared";
+fn endpoint(name: &str, secondary: &str) -> String {
+    format!(
+        r#"{{"Resources":{{"GlobalEndpoint":{{"Type":"AWS::SES::MultiRegionEndpoint","DeletionPolicy":"Retain",
+        "Properties":{{"EndpointName":"{name}","Details":{{"RouteDetails":[{{"Region":"{secondary}"}}]}}}}}}}}}}"#
+    )
+}
+
+/// Replacing a custom-named resource under the same name (the global
+/// endpoint routed to another region) is blocked with the way out, even when
+/// the user allows the destruction; CloudFormation would fail the update.
+/// Under a new name it is an ordinary (gated) replacement.
+#[tokio::test]
+async fn replacing_a_custom_named_resource_under_its_name_is_blocked() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(ENDPOINT, &endpoint("mail", "us-west-2"))]).await;
+    let moved = [artifact(ENDPOINT, &endpoint("mail", "eu-west-1"))];
+    let plans = plan(&aws, &moved).await;
+    let c = &plans[0].changes[0];
+    assert_eq!(c.replacement, diff::Replacement::Always);
+    let why = c.blocked.as_deref().expect("blocked");
+    assert!(why.contains("EndpointName `mail`"), "{why}");
+    let allowed = ["GlobalEndpoint".to_string()];
+    assert!(guards::refusal(&plans, &allowed, &[]).is_some_and(|r| r.contains("custom name")));
+    // What CloudFormation does with it: the update fails and rolls back.
+    let out = apply(&aws, &moved, &plans, &allowed).await;
+    assert_ne!(out[0].kind, OutcomeKind::Applied, "{out:?}");
+
+    let renamed = [artifact(ENDPOINT, &endpoint("mail-eu", "eu-west-1"))];
+    let plans = plan(&aws, &renamed).await;
+    assert_eq!(plans[0].changes[0].blocked, None, "{:?}", plans[0].changes);
+    assert!(
+        guards::refusal(&plans, &[], &[])
+            .is_some_and(|r| r.contains("--allow-destroy GlobalEndpoint"))
+    );
+    assert_eq!(guards::refusal(&plans, &allowed, &[]), None);
+}

@@ -192,7 +192,13 @@ fn human_stack(out: &mut String, p: &StackPlan, painter: &Paint) {
                 paint("1;33", &format!("REVERTS DRIFT ({drift})"))
             );
         }
+        if c.blocked.is_some() {
+            let _ = write!(line, "  {}", paint("1;31", "!! NOT POSSIBLE"));
+        }
         let _ = writeln!(out, "{}", line.trim_end());
+        if let Some(why) = &c.blocked {
+            let _ = writeln!(out, "        {}", paint("1;31", &format!("!! {why}")));
+        }
         for g in &c.broadens {
             let _ = writeln!(
                 out,
@@ -395,6 +401,13 @@ fn markdown_stack(out: &mut String, p: &StackPlan) {
         }
         if let Some(from) = &c.renamed_from {
             let _ = write!(mark, " :no_entry: renamed from {from}");
+        }
+        if let Some(why) = &c.blocked {
+            let _ = write!(
+                mark,
+                " :no_entry: not possible: {}",
+                why.replace('|', "\\|")
+            );
         }
         let replacement = match c.replacement {
             Replacement::Always => "yes",
