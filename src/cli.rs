@@ -50,6 +50,7 @@ fn code(done: Exit) -> i32 {
         Exit::Unknown => exit::UNKNOWN,
         Exit::Failed => exit::FAILED,
         Exit::Interrupted => exit::INTERRUPTED,
+        Exit::Waiting => exit::WAITING,
     }
 }
 

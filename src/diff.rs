@@ -254,8 +254,10 @@ pub fn blocked(id: &str, old: &Value, new: &Value, replacement: Replacement) -> 
             .and_then(|p| at(p, path))
             .cloned()
     };
+    // Only a literal name is known to stay the same: one built with an
+    // intrinsic (a parameter, a Ref) may resolve to another value.
     let (old_name, new_name) = (name(old)?, name(new)?);
-    (old_name == new_name).then(|| {
+    (old_name.is_string() && old_name == new_name).then(|| {
         format!(
             "it would be replaced, but it has a custom name ({path} `{}`) that stays the same, and \
              CloudFormation cannot replace a custom-named resource under its own name (with \

@@ -16,6 +16,10 @@ pub const REFUSED: i32 = 3;
 pub const UNKNOWN: i32 = 4;
 /// AWS, the network or the file system failed, or a stack's deploy failed.
 pub const FAILED: i32 = 5;
+/// `apply` applied everything it could, but resources still wait for an SES
+/// identity to be verified (DNS not published or not seen yet): run `apply`
+/// again once it is. Nothing is failed or stuck.
+pub const WAITING: i32 = 6;
 /// The command line is wrong (unknown flag, missing argument, a value that
 /// names nothing).
 pub const USAGE: i32 = 64;

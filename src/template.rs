@@ -16,7 +16,14 @@ pub struct Resource {
     /// `DeletionPolicy` and `UpdateReplacePolicy: Retain` (stateful resources).
     pub retain: bool,
     pub depends_on: Vec<String>,
+    /// The resource's `Metadata` (what the deployer reads; CloudFormation ignores it).
+    pub metadata: Map<String, Value>,
 }
+
+/// The `Metadata` key of a resource that can only be created once an SES
+/// identity is verified: `{"Identity": "example.com", "Region": "us-east-1"}`.
+/// The deployer holds such a resource back until then (`deploy::waits`).
+pub(crate) const WAITS_FOR_VERIFIED: &str = "mailinfra:WaitsForVerified";
 
 impl Resource {
     pub fn new(resource_type: &str) -> Resource {
@@ -25,7 +32,17 @@ impl Resource {
             properties: Map::new(),
             retain: false,
             depends_on: Vec::new(),
+            metadata: Map::new(),
         }
+    }
+
+    /// Marks the resource as created only once `identity` is verified in `region`.
+    pub fn waits_for_verified(mut self, identity: &str, region: &str) -> Resource {
+        self.metadata.insert(
+            WAITS_FOR_VERIFIED.into(),
+            json!({ "Identity": identity, "Region": region }),
+        );
+        self
     }
 
     pub fn prop(mut self, key: &str, value: Value) -> Resource {
@@ -116,6 +133,9 @@ impl Template {
                 if !r.depends_on.is_empty() {
                     m.insert("DependsOn".into(), json!(r.depends_on));
                 }
+                if !r.metadata.is_empty() {
+                    m.insert("Metadata".into(), Value::Object(r.metadata.clone()));
+                }
                 (id.clone(), Value::Object(m))
             })
             .collect();
@@ -192,6 +212,9 @@ impl Serialize for Res<'_> {
         }
         if !r.depends_on.is_empty() {
             m.serialize_entry("DependsOn", &r.depends_on)?;
+        }
+        if !r.metadata.is_empty() {
+            m.serialize_entry("Metadata", &SortedMap(&r.metadata))?;
         }
         if !r.properties.is_empty() {
             m.serialize_entry("Properties", &SortedMap(&r.properties))?;

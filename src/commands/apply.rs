@@ -8,20 +8,25 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
 use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    Regions, check_imports, connect_all, discard_all, front, options, out, preflight, runtime,
-    select_region, stdout_color, timing,
+    Regions, check_imports, connect_all, discard_all, front, options, out, preflight,
+    read_verified, runtime, select_region, stdout_color, timing, waited_for,
 };
 use super::progress::Reporter;
 use super::signals::watch_interrupts;
 use super::{Error, Exit, Result};
 use crate::build::Artifact;
 use crate::deploy::journal::{Journal, Record, Step};
+use crate::deploy::waits::Waiting;
 use crate::deploy::workspace_lock::WorkspaceLock;
 use crate::deploy::{self, OutcomeKind, Progress, StackOutcome, StackPlan};
+use crate::diff::Action;
 use crate::render;
 
 /// The apply command's own flags.
@@ -33,6 +38,7 @@ pub(super) struct Flags<'a> {
     pub skip: &'a [String],
     pub no_termination_protection: bool,
     pub timeout_minutes: u64,
+    pub wait_verified_minutes: u64,
     pub cancel_on_interrupt: bool,
 }
 
@@ -54,6 +60,10 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     opts.cancel_on_interrupt = flags.cancel_on_interrupt;
     opts.timing.stack_timeout =
         std::time::Duration::from_secs(flags.timeout_minutes.saturating_mul(60));
+    let wanted = waited_for(&artifacts);
+    if !wanted.is_empty() && !flags.continue_rollback {
+        opts.verified = Some(Arc::new(runtime()?.block_on(read_verified(&wanted, aws))));
+    }
     let run = Run {
         color: stdout_color(cli),
         artifacts: &artifacts,
@@ -118,6 +128,7 @@ fn ended(done: &Result<Exit>) -> Record {
         Ok(Exit::Unknown) => ("unknown", None),
         Ok(Exit::Failed) => ("failed", None),
         Ok(Exit::Interrupted) => ("interrupted", None),
+        Ok(Exit::Waiting) => ("waiting", None),
         Err(e @ Error::Refused(_)) => ("refused", Some(e.to_string())),
         Err(e @ Error::Interrupted(_)) => ("interrupted", Some(e.to_string())),
         Err(e) => ("error", Some(e.to_string())),
@@ -213,7 +224,7 @@ impl Run<'_> {
             }
         };
         out(&render::human(&plans, self.color))?;
-        if !plans.iter().any(StackPlan::has_changes) {
+        if !plans.iter().any(StackPlan::has_changes) && plans.iter().all(|p| p.waiting.is_empty()) {
             out("Nothing to apply.\n")?;
             return Ok(Exit::NoChanges);
         }
@@ -237,15 +248,34 @@ impl Run<'_> {
                 Exit::Refused
             });
         }
+        let done = self.execute(&regions, &plans, flags, journal).await?;
+        if done != Exit::Success {
+            return Ok(done);
+        }
+        if plans.iter().all(|p| p.waiting.is_empty()) {
+            out("Apply complete.\n")?;
+            return Ok(Exit::Success);
+        }
+        self.finish_waiting(&regions, plans, flags, journal).await
+    }
+
+    /// Executes the plans, journals and prints each stack's outcome.
+    async fn execute(
+        &self,
+        regions: &Regions,
+        plans: &[StackPlan],
+        flags: &Flags<'_>,
+        journal: &Journal,
+    ) -> Result<Exit> {
         let reporter = Reporter::new();
         let progress = |p: Progress| {
             journal.record_progress(&p);
             reporter.report(p);
         };
         let outcomes = deploy::apply_all(
-            &regions,
+            regions,
             self.artifacts,
-            &plans,
+            plans,
             flags.allow_destroy,
             self.opts,
             &progress,
@@ -272,11 +302,104 @@ impl Run<'_> {
             );
             return Ok(Exit::Interrupted);
         }
-        let done = outcome(&outcomes);
-        if done == Exit::Success {
-            out("Apply complete.\n")?;
+        Ok(outcome(&outcomes))
+    }
+
+    /// Waits for the identities that held resources back to be verified, up
+    /// to `--wait-verified` minutes, and creates those resources as each is.
+    /// Only what the approved plans held back is created: any other change
+    /// found on the way is refused (the plan is stale).
+    async fn finish_waiting(
+        &self,
+        regions: &Regions,
+        mut plans: Vec<StackPlan>,
+        flags: &Flags<'_>,
+        journal: &Journal,
+    ) -> Result<Exit> {
+        let approved: BTreeSet<(String, String)> = plans
+            .iter()
+            .flat_map(|p| {
+                p.waiting
+                    .iter()
+                    .map(|w| (p.stack.clone(), w.logical_id.clone()))
+            })
+            .collect();
+        let limit = Duration::from_secs(flags.wait_verified_minutes.saturating_mul(60));
+        let started = tokio::time::Instant::now();
+        let mut shown = String::new();
+        loop {
+            let waiting: Vec<&Waiting> = plans.iter().flat_map(|p| &p.waiting).collect();
+            if waiting.is_empty() {
+                out("Apply complete.\n")?;
+                return Ok(Exit::Success);
+            }
+            let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for w in &waiting {
+                wanted
+                    .entry(w.region.clone())
+                    .or_default()
+                    .insert(w.identity.clone());
+            }
+            let verified = read_verified(&wanted, self.aws).await;
+            let ready = waiting
+                .iter()
+                .any(|w| verified.is_verified(&w.region, &w.identity));
+            if !ready {
+                let elapsed = started.elapsed();
+                if elapsed >= limit {
+                    return Ok(still_waiting(&plans, flags.wait_verified_minutes));
+                }
+                let line = waiting_line(&wanted, elapsed, limit);
+                if line != shown {
+                    eprintln!("{line}");
+                    shown = line;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(self.opts.timing.verify_poll) => {}
+                    () = self.opts.interrupt.raised() => {
+                        eprintln!("Interrupted while waiting for verification; nothing is in progress. Run `mailinfra apply` again to finish.");
+                        return Ok(Exit::Interrupted);
+                    }
+                }
+                continue;
+            }
+            // A plan of its own: new change set names and client tokens.
+            let opts = deploy::Options {
+                verified: Some(Arc::new(verified)),
+                plan_id: deploy::new_plan_id(),
+                ..self.opts.clone()
+            };
+            let next = deploy::plan_all(regions, self.artifacts, &opts).await?;
+            let unapproved: Vec<String> = next
+                .iter()
+                .flat_map(|p| p.changes.iter().map(move |c| (p, c)))
+                .filter(|(p, c)| {
+                    c.action != Action::Add
+                        || !approved.contains(&(p.stack.clone(), c.logical_id.clone()))
+                })
+                .map(|(p, c)| format!("{} in {}", c.logical_id, p.stack))
+                .collect();
+            if !unapproved.is_empty() {
+                discard_all(regions, &next).await;
+                return Err(Error::Refused(format!(
+                    "the stacks changed while apply waited for verification ({}); run `mailinfra plan` and apply again",
+                    unapproved.join(", ")
+                )));
+            }
+            out(&format!(
+                "\nVerified; creating what waited for it:\n{}",
+                render::human(&next, self.color)
+            ))?;
+            let runner = Run {
+                opts: &opts,
+                ..*self
+            };
+            let done = runner.execute(regions, &next, flags, journal).await?;
+            if done != Exit::Success {
+                return Ok(done);
+            }
+            plans = next;
         }
-        Ok(done)
     }
 
     /// Asks on the terminal; only `yes` is a yes, and Ctrl-C at the prompt is a no.
@@ -331,6 +454,54 @@ fn region<'a>(
     Ok(regions
         .get(name)
         .with_context(|| format!("no connection to region `{name}`"))?)
+}
+
+/// What still waits when time runs out, and how to finish: exit code 6.
+fn still_waiting(plans: &[StackPlan], minutes: u64) -> Exit {
+    let mut text = if minutes == 0 {
+        "Applied everything else. These resources wait for an SES identity to be verified:\n"
+            .to_string()
+    } else {
+        format!(
+            "Applied everything else, then waited {minutes} minute(s). These resources still wait for an SES identity to be verified:\n"
+        )
+    };
+    for p in plans {
+        for w in &p.waiting {
+            text.push_str(&format!(
+                "  {}: {} ({}) {}\n",
+                p.stack,
+                w.logical_id,
+                w.resource_type,
+                w.reason()
+            ));
+        }
+    }
+    text.push_str(
+        "Verification follows the identity's DKIM records: publish them (`mailinfra dns`), check with \
+         `mailinfra check --live`, and run `mailinfra apply` again to finish (or wait longer with \
+         `--wait-verified MINUTES`). Nothing is failed or stuck.",
+    );
+    eprintln!("{text}");
+    Exit::Waiting
+}
+
+/// One progress line while apply waits for verification.
+fn waiting_line(
+    wanted: &BTreeMap<String, BTreeSet<String>>,
+    elapsed: Duration,
+    limit: Duration,
+) -> String {
+    let names: Vec<String> = wanted
+        .iter()
+        .flat_map(|(r, ids)| ids.iter().map(move |i| format!("{i} in {r}")))
+        .collect();
+    format!(
+        "waiting for {} to be verified ({} of {} min)",
+        names.join(", "),
+        elapsed.as_secs() / 60,
+        limit.as_secs() / 60
+    )
 }
 
 /// How an apply ended, over every stack's outcome.

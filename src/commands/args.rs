@@ -129,6 +129,12 @@ pub enum Command {
         /// CloudFormation; exit code 4).
         #[arg(long, default_value_t = 60, value_name = "MINUTES")]
         timeout: u64,
+        /// Resources that wait for an SES identity to be verified (a DEED
+        /// replica, an identity policy) are created once it is: wait up to this
+        /// many minutes for the verification (`0`: do not wait). If time runs
+        /// out, apply ends with exit code 6; run it again to finish.
+        #[arg(long, default_value_t = 30, value_name = "MINUTES")]
+        wait_verified: u64,
         /// On Ctrl-C or SIGTERM, cancel stack updates in progress (they roll back)
         /// instead of following them to their end. Creates cannot be cancelled.
         #[arg(long)]

@@ -334,3 +334,33 @@ pub(crate) async fn discard_all(regions: &Regions, plans: &[StackPlan]) {
         }
     }
 }
+
+/// Reads whether the SES identities the templates wait for are verified
+/// (see [`deploy::waits`]); one that cannot be read counts as not verified,
+/// with a warning.
+pub(crate) async fn read_verified(
+    wanted: &BTreeMap<String, std::collections::BTreeSet<String>>,
+    aws: &AwsArgs,
+) -> deploy::waits::Verified {
+    let mut apis = BTreeMap::new();
+    for region in wanted.keys() {
+        apis.insert(
+            region.clone(),
+            crate::aws::ses::SdkMailApi::connect(&connection(region, aws)).await,
+        );
+    }
+    let verified = deploy::waits::read(&apis, wanted).await;
+    for why in &verified.unread {
+        eprintln!(
+            "warning: cannot read whether an identity is verified ({why}); what waits for it is held back"
+        );
+    }
+    verified
+}
+
+/// The identities the artifacts' templates wait for, by region.
+pub(crate) fn waited_for(
+    artifacts: &[Artifact],
+) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    deploy::waits::identities(artifacts.iter().map(|a| a.body.as_str()))
+}

@@ -45,6 +45,9 @@ pub enum Exit {
     Failed,
     /// Ctrl-C or SIGTERM: what ran was followed to its end.
     Interrupted,
+    /// `apply`: everything else was applied; resources still wait for an SES
+    /// identity to be verified (listed, with how to finish).
+    Waiting,
 }
 
 /// Why a command stopped.
@@ -129,6 +132,7 @@ pub fn run(cli: &Cli) -> Result<Exit> {
             skip,
             no_termination_protection,
             timeout,
+            wait_verified,
             cancel_on_interrupt,
             aws,
             deploy,
@@ -142,6 +146,7 @@ pub fn run(cli: &Cli) -> Result<Exit> {
                 skip,
                 no_termination_protection: *no_termination_protection,
                 timeout_minutes: *timeout,
+                wait_verified_minutes: *wait_verified,
                 cancel_on_interrupt: *cancel_on_interrupt,
             },
             aws,

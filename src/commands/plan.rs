@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
-    check_imports, connect_all, discard_all, front, options, out, preflight, runtime,
-    select_region, stdout_color, timing,
+    check_imports, connect_all, discard_all, front, options, out, preflight, read_verified,
+    runtime, select_region, stdout_color, timing, waited_for,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
@@ -48,8 +48,12 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
         } else {
             deploy::Keep::Nothing
         };
-        let opts = options(keep, dargs, timing(aws));
+        let mut opts = options(keep, dargs, timing(aws));
         runtime()?.block_on(async {
+            let wanted = waited_for(&artifacts);
+            if !wanted.is_empty() {
+                opts.verified = Some(std::sync::Arc::new(read_verified(&wanted, aws).await));
+            }
             watch_interrupts(
                 opts.interrupt.clone(),
                 "stacks being planned finish, then the change sets of this plan are removed",

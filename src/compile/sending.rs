@@ -130,8 +130,12 @@ fn mx_failure(m: MxFailure) -> &'static str {
 }
 
 fn replica_resource(model: &Model, id: &DomainIdentity) -> Resource {
+    // A replica needs a verified parent ("Parent identity – A verified identity
+    // configured with Easy DKIM": SES Developer Guide, "Using Deterministic Easy
+    // DKIM (DEED)", send-email-authentication-dkim-deed.html).
     let mut r = Resource::new("Custom::SesReplicaIdentity")
         .retained()
+        .waits_for_verified(&id.domain, &model.primary)
         .prop("ServiceToken", get_att(LAMBDA_ID, "Arn"))
         .prop("Identity", json!(id.domain))
         .prop("Origin", json!(deed_origin(&model.primary)))
@@ -152,7 +156,10 @@ fn replica_resource(model: &Model, id: &DomainIdentity) -> Resource {
 
 /// The parent identity's policy allowing DEED replication into the secondary.
 fn deed_policy_resource(model: &Model, id: &DomainIdentity, secondary: &str) -> Resource {
+    // "If you have not verified the identity, this API will return an error"
+    // (SESv2 API Reference, CreateEmailIdentityPolicy).
     Resource::new("Custom::SesIdentityPolicy")
+        .waits_for_verified(&id.domain, &model.primary)
         .prop("ServiceToken", get_att(LAMBDA_ID, "Arn"))
         .prop("Identity", reference(&ids::identity(&id.domain)))
         .prop("PolicyName", json!("mailinfra-deed-replication"))

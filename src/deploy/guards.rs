@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::plan::*;
+use super::waits::Verified;
 use super::*;
 use crate::aws::cloudformation::StackApi;
 use crate::diff::{self, ResourceChange};
@@ -135,6 +136,12 @@ pub async fn reread(api: &impl StackApi, plan: &mut StackPlan, body: &str) -> an
         Some(stack) if plan.status == PlanStatus::Update => api.get_template(stack).await?,
         _ => None,
     };
+    // What the plan held back is held back again, but only marked resources
+    // the stack does not hold: an edited list can never hide a deletion.
+    let listed = plan.waiting.clone();
+    let held = super::waits::hold_back(body, deployed.as_deref(), &Verified::all_but(&listed));
+    plan.waiting = held.as_ref().map(|(_, w)| w.clone()).unwrap_or_default();
+    let body = held.as_ref().map_or(body, |(b, _)| b.as_str());
     let mut changes = cs.changes;
     merge_local(&mut changes, deployed.as_deref(), body);
     plan.changes = changes;

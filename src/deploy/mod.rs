@@ -31,6 +31,7 @@ pub mod rollback;
 mod scenarios;
 pub mod status;
 pub mod timing;
+pub mod waits;
 pub mod workspace_lock;
 
 use std::sync::Arc;
@@ -91,6 +92,10 @@ pub struct StackPlan {
     /// created or changed by the same apply, so it is planned right after that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferred: Option<String>,
+    /// Resources held back from this plan's change set until an SES identity
+    /// is verified ([`waits`]); apply creates them once it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<waits::Waiting>,
     /// Things the reviewer should know (leftovers cleaned up, foreign change sets).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -118,6 +123,7 @@ impl StackPlan {
             deployed_sha256: None,
             parameters: Vec::new(),
             deferred: None,
+            waiting: Vec::new(),
             notes: Vec::new(),
             outputs: Vec::new(),
         }
@@ -196,6 +202,9 @@ pub struct Options {
     /// Logical ids of resources that already exist and are to be imported into
     /// their stack (`--import`); nothing else is ever imported.
     pub import: Vec<String>,
+    /// Which SES identities are verified, when read: resources that wait for
+    /// one that is not are held back ([`waits`]). `None`: nothing is held back.
+    pub verified: Option<Arc<waits::Verified>>,
 }
 
 /// The user asked to stop (Ctrl-C, or SIGTERM from a CI runner). From then on
@@ -243,6 +252,7 @@ impl Options {
             interrupt: Interrupt::default(),
             cancel_on_interrupt: false,
             import: Vec::new(),
+            verified: None,
         }
     }
 }

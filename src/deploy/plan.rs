@@ -142,6 +142,9 @@ enum Found {
     ChangeSet {
         current: Option<StackInfo>,
         deployed: Option<String>,
+        /// The template to send, when it is not the artifact's: resources
+        /// waiting for a verified identity held back ([`super::waits`]).
+        held: Option<String>,
         /// Whether an empty REVIEW_IN_PROGRESS stack may go when a speculative plan ends.
         review_is_ours: bool,
     },
@@ -161,11 +164,14 @@ pub async fn plan_stack(
     let Found::ChangeSet {
         current,
         deployed,
+        held,
         review_is_ours,
     } = read_stack(api, artifact, &mut plan, opts).await?
     else {
         return Ok(plan);
     };
+    let held = held.map(|body| held_artifact(artifact, body));
+    let artifact = held.as_ref().unwrap_or(artifact);
     if let Some(changes) = type_changes(deployed.as_deref(), &artifact.body) {
         // CloudFormation fails such a change set ("Update of resource type is
         // not permitted"): the plan shows why, from the templates alone.
@@ -236,6 +242,7 @@ async fn read_stack(
         return Ok(Found::ChangeSet {
             current: None,
             deployed: None,
+            held: hold_back(artifact, None, plan, opts),
             review_is_ours: true,
         });
     };
@@ -268,6 +275,7 @@ async fn read_stack(
         return Ok(Found::ChangeSet {
             current: None,
             deployed: None,
+            held: hold_back(artifact, None, plan, opts),
             review_is_ours: true,
         });
     }
@@ -282,18 +290,19 @@ async fn read_stack(
         return Ok(Found::ChangeSet {
             current,
             deployed: None,
+            held: hold_back(artifact, None, plan, opts),
             review_is_ours: others == 0,
         });
     }
     plan.last_updated = info.last_updated.clone();
     plan.status = PlanStatus::Update;
     let deployed = api.get_template(&info.arn).await?;
+    let held = hold_back(artifact, deployed.as_deref(), plan, opts);
+    let body = held.as_deref().unwrap_or(&artifact.body);
     // A drift-aware plan compares with the live resources: it needs a
     // change set even when the template is the same.
     if !opts.revert_drift
-        && deployed
-            .as_deref()
-            .is_some_and(|d| same_template(d, &artifact.body))
+        && deployed.as_deref().is_some_and(|d| same_template(d, body))
         && sorted(&info.parameters) == plan.parameters
     {
         plan.status = PlanStatus::NoChanges;
@@ -303,8 +312,23 @@ async fn read_stack(
     Ok(Found::ChangeSet {
         current,
         deployed,
+        held,
         review_is_ours: false,
     })
+}
+
+/// The artifact's template without what waits for an unverified identity,
+/// when the options say which are verified; records what it held back.
+fn hold_back(
+    artifact: &Artifact,
+    deployed: Option<&str>,
+    plan: &mut StackPlan,
+    opts: &Options,
+) -> Option<String> {
+    let verified = opts.verified.as_deref()?;
+    let (body, waiting) = super::waits::hold_back(&artifact.body, deployed, verified)?;
+    plan.waiting = waiting;
+    Some(body)
 }
 
 /// An earlier CREATE change set was never executed. Our own failed ones go;
@@ -392,6 +416,14 @@ async fn wait_for_change_set(
         }
         tokio::time::sleep(timing.pause(failed_reads)).await;
     }
+}
+
+/// The artifact with another template body (what is sent when resources are held back).
+fn held_artifact(artifact: &Artifact, body: String) -> Artifact {
+    let mut entry = artifact.entry.clone();
+    entry.sha256 = crate::hash::sha256_hex(body.as_bytes());
+    entry.bytes = body.len();
+    Artifact { entry, body }
 }
 
 /// The template diff, when it changes the type of a resource under the same

@@ -684,3 +684,66 @@ async fn replacing_a_custom_named_resource_under_its_name_is_blocked() {
     );
     assert_eq!(guards::refusal(&plans, &allowed, &[]), None);
 }
+
+const PRIMARY_V1: &str = r#"{"Resources":{
+    "IdentityExampleCom":{"Type":"AWS::SES::EmailIdentity","Properties":{"EmailIdentity":"example.com"}},
+    "DeedPolicyExampleCom":{"Type":"Custom::SesIdentityPolicy",
+        "Metadata":{"mailinfra:WaitsForVerified":{"Identity":"example.com","Region":"us-east-1"}},
+        "Properties":{"ServiceToken":"arn:aws:lambda:us-east-1:1:function:f","Identity":{"Ref":"IdentityExampleCom"}}}}}"#;
+
+/// An identity that is not verified yet: its policy is held back from the
+/// change set (nothing tries to create it), the rest is applied; once it is
+/// verified the next plan adds exactly the policy. A resource the stack holds
+/// is never held back, verified or not.
+#[tokio::test]
+async fn resources_waiting_for_verification_are_held_back_until_it() {
+    let aws = FakeAws::default();
+    let a = [artifact(SENDING, PRIMARY_V1)];
+    let mut o = opts(Keep::ChangeSets);
+    o.verified = Some(std::sync::Arc::new(waits::Verified::default()));
+    let plans = plan_all(&regions(&aws), &a, &o).await.unwrap();
+    let waiting: Vec<&str> = plans[0]
+        .waiting
+        .iter()
+        .map(|w| w.logical_id.as_str())
+        .collect();
+    assert_eq!(waiting, ["DeedPolicyExampleCom"]);
+    let added: Vec<&str> = plans[0]
+        .changes
+        .iter()
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    assert_eq!(
+        added,
+        ["IdentityExampleCom"],
+        "nothing tries to create the policy"
+    );
+    let out = apply_all(&regions(&aws), &a, &plans, &[], &o, &quiet()).await;
+    assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
+    assert!(
+        !aws.template(SENDING)
+            .unwrap()
+            .contains("DeedPolicyExampleCom")
+    );
+
+    // Still not verified: nothing to do, the policy still waits. (Each plan
+    // has an id of its own: its change sets' names and tokens.)
+    o.plan_id = new_plan_id();
+    let again = plan_all(&regions(&aws), &a, &o).await.unwrap();
+    assert!(
+        !again[0].has_changes() && again[0].waiting.len() == 1,
+        "{again:?}"
+    );
+
+    // Verified (`None`: nothing is held back).
+    o.verified = None;
+    o.plan_id = new_plan_id();
+    let done = plan_all(&regions(&aws), &a, &o).await.unwrap();
+    let added: Vec<(&str, diff::Action)> = done[0]
+        .changes
+        .iter()
+        .map(|c| (c.logical_id.as_str(), c.action))
+        .collect();
+    assert_eq!(added, [("DeedPolicyExampleCom", diff::Action::Add)]);
+    assert!(done[0].waiting.is_empty());
+}

@@ -16,6 +16,9 @@ pub struct Timing {
     /// jitter, up to `max_backoff`.
     pub backoff: Duration,
     pub max_backoff: Duration,
+    /// How often apply reads whether an identity it waits for is verified
+    /// (SES checks the DNS records on its own schedule; minutes, not seconds).
+    pub verify_poll: Duration,
 }
 
 impl Default for Timing {
@@ -26,6 +29,7 @@ impl Default for Timing {
             stack_timeout: Duration::from_secs(3600),
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(20),
+            verify_poll: Duration::from_secs(30),
         }
     }
 }
@@ -37,6 +41,7 @@ impl Timing {
             poll,
             backoff: poll,
             max_backoff: poll * 4,
+            verify_poll: poll,
             ..Timing::default()
         }
     }

@@ -122,6 +122,16 @@ fn human_stack(out: &mut String, p: &StackPlan, painter: &Paint) {
     for n in &p.notes {
         let _ = writeln!(out, "  note: {n}");
     }
+    for w in &p.waiting {
+        let _ = writeln!(
+            out,
+            "  {} {}  {}  {}",
+            paint("36", "..."),
+            w.logical_id,
+            w.resource_type,
+            paint("36", &format!("WAITS: {}", w.reason()))
+        );
+    }
     let width = p
         .changes
         .iter()
@@ -260,6 +270,20 @@ fn human_summary(out: &mut String, plans: &[StackPlan], painter: &Paint) {
         };
         let _ = writeln!(out, "{line}");
     }
+    let waiting: usize = plans.iter().map(|p| p.waiting.len()).sum();
+    if waiting > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "36",
+                &format!(
+                    "{waiting} resource(s) wait for an SES identity to be verified (marked WAITS): apply creates \
+                     the rest, waits for the verification (`--wait-verified MINUTES`), then creates them"
+                )
+            )
+        );
+    }
 }
 
 pub fn json(plans: &[StackPlan], mode: &str) -> String {
@@ -272,6 +296,7 @@ pub fn json(plans: &[StackPlan], mode: &str) -> String {
             "destructive": t.destructive, "unchanged_stacks": t.unchanged_stacks,
             "iam_broadening": t.iam_broadening, "mail_dns": t.mail_dns,
             "exists_outside": t.exists_outside, "renamed": t.renamed, "import": t.import,
+            "waiting": plans.iter().map(|p| p.waiting.len()).sum::<usize>(),
         },
         "stacks": plans,
     });
@@ -356,6 +381,18 @@ pub fn markdown(plans: &[StackPlan]) -> String {
             p.region,
             status_word(p.status),
             p.changes.len()
+        );
+    }
+    let waiting: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.waiting.iter().map(move |w| (p, w)))
+        .map(|(p, w)| format!("> `{}` in `{}` {}", w.logical_id, p.stack, w.reason()))
+        .collect();
+    if !waiting.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n> [!NOTE]\n> Held back until their identity is verified; `apply` waits for it and creates them:\n{}",
+            waiting.join("  \n")
         );
     }
     for p in plans.iter().filter(|p| !p.changes.is_empty()) {
