@@ -65,6 +65,9 @@ pub fn deed_policy(domain: &str) -> String {
 
 pub const GLOBAL_ENDPOINT: &str = "GlobalEndpoint";
 
+/// The custom resource that reads the global endpoint's `EndpointId`.
+pub const GLOBAL_ENDPOINT_LOOKUP: &str = "GlobalEndpointIdLookup";
+
 /// The logical id of a Mail Manager ingress endpoint (its A record output is
 /// read by other stacks, so the id is shared by compile and the DNS records).
 pub fn ingress(name: &str) -> String {

@@ -1,7 +1,8 @@
 //! Semantic rules for classic SES receiving (`receiving:`): at most one active
 //! receipt rule set, bucket, topic, rule set and rule names, rule recipients,
-//! and the buckets, topics and bounce senders receipt actions name. Codes
-//! MI3319–MI3321, and MI3003, MI3312 and MI3314, which other rules share;
+//! the rule set an active one may replace, and the buckets, topics and bounce
+//! senders receipt actions name. Codes MI3319–MI3322, and MI3003, MI3312 and
+//! MI3314, which other rules share;
 //! dangling names are MI2001. The region and MX domains of classic receiving
 //! are judged with Mail Manager's in `receiving`.
 
@@ -24,6 +25,7 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     let buckets: Vec<&str> = c.buckets.iter().map(|b| b.name.as_str()).collect();
     for rs in &c.rule_sets {
         rule_set_name(m, rs, out);
+        replaces(m, rs, out);
         let mut seen: BTreeMap<&str, String> = BTreeMap::new();
         for (i, rule) in rs.rules.iter().enumerate() {
             let rptr = format!("{}/rules/{i}", rs.ptr);
@@ -103,6 +105,45 @@ fn rule_set_name(m: &Model, rs: &ReceiptRuleSet, out: &mut Vec<Diagnostic>) {
             Diagnostic::error(Code::MI3321, format!("`{}` is not a valid receipt rule set name", rs.name))
                 .key_path(&rs.ptr)
                 .help("use letters, digits, `_`, `.` and `-`; `<project>-<name>` must be under 64 characters"),
+        );
+    }
+}
+
+/// `replaces` names a rule set made outside the spec that activating this one
+/// takes over: only an active rule set replaces one, never itself, and the
+/// name is one SES could have given.
+fn replaces(m: &Model, rs: &ReceiptRuleSet, out: &mut Vec<Diagnostic>) {
+    let Some(other) = &rs.replaces else { return };
+    let ptr = format!("{}/replaces", rs.ptr);
+    let own = format!("{}-{}", m.project, rs.name);
+    if !rs.active {
+        out.push(
+            Diagnostic::error(
+                Code::MI3322,
+                format!("`{}` is not active, so it replaces no rule set", rs.name),
+            )
+            .path(ptr)
+            .help("remove `replaces`, or make this the active rule set with `active: true`"),
+        );
+    } else if *other == own {
+        out.push(
+            Diagnostic::error(
+                Code::MI3322,
+                format!("`{}` would replace itself (`{own}`)", rs.name),
+            )
+            .path(ptr)
+            .help("name the rule set that is active in the region today, made outside this spec"),
+        );
+    } else if other.is_empty()
+        || other.len() > 64
+        || !other
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+    {
+        out.push(
+            Diagnostic::error(Code::MI3321, format!("`{other}` is not a valid receipt rule set name"))
+                .path(ptr)
+                .help("a receipt rule set name has 1 to 64 letters, digits, `_`, `.` and `-`: copy it from `aws ses describe-active-receipt-rule-set`"),
         );
     }
 }

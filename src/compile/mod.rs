@@ -129,6 +129,7 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Er
             shared: t,
             groups: Vec::new(),
             helper: None,
+            shared_grants: Vec::new(),
         });
     }
 
@@ -143,9 +144,11 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Er
             shared: mm,
             groups: Vec::new(),
             helper: None,
+            shared_grants: Vec::new(),
         });
     }
     let (mut stacks, placement) = shard::assemble(units, lock)?;
+    sending::pace_policies(&mut stacks);
     // The secondary region's sending side deploys after the primary's, replicas
     // or not: the primary is the source of truth the secondary mirrors.
     if let Some(secondary) = &model.secondary {

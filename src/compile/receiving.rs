@@ -7,6 +7,8 @@
 //! `lambda` action, and the MX records (added by [`super::compile`]).
 //! CloudFormation cannot activate a rule set: a `Custom::SesActiveReceiptRuleSet`
 //! served by a small inline Lambda (`lambda/receiving/active_rule_set.py`) does.
+//! It takes over from another active rule set only when the spec names it
+//! (`replaces`, passed as `Replaces`), and makes that one active again on delete.
 
 use serde_json::{Value, json};
 
@@ -354,6 +356,9 @@ pub fn template(m: &Model) -> Result<Option<Template>, String> {
             let mut res = Resource::new("Custom::SesActiveReceiptRuleSet")
                 .prop("ServiceToken", get_att(ACTIVATOR_ID, "Arn"))
                 .prop("RuleSetName", reference(&set_id));
+            if let Some(other) = &rs.replaces {
+                res = res.prop("Replaces", json!(other));
+            }
             // Activated after its rules exist; deactivated before they go.
             res.depends_on = rule_ids;
             t.add(ACTIVE_RULE_SET_ID.into(), res)?;
@@ -383,6 +388,28 @@ mod tests {
         assert_eq!(
             t.resources["ReceiptRuleSetA"].properties["RuleSetName"],
             json!("p-a")
+        );
+    }
+
+    #[test]
+    fn the_activator_replaces_only_the_rule_set_the_spec_names() {
+        let spec = |replaces: &str| {
+            format!(
+                "version: 1\nproject: p\nregions: {{ primary: us-east-1 }}\nreceiving:\n  rule_sets:\n    a: {{ {replaces}rules: [ {{ name: one, actions: [ {{ stop: {{}} }} ] }} ] }}\n"
+            )
+        };
+        let t = template(&model(&spec(""))).unwrap().unwrap();
+        assert!(
+            !t.resources[ACTIVE_RULE_SET_ID]
+                .properties
+                .contains_key("Replaces")
+        );
+        let t = template(&model(&spec("replaces: legacy, ")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            t.resources[ACTIVE_RULE_SET_ID].properties["Replaces"],
+            json!("legacy")
         );
     }
 

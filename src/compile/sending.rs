@@ -9,7 +9,9 @@
 //! configuration sets with their event destinations, and templates; a DEED
 //! replica is a `Custom::SesReplicaIdentity` (CloudFormation cannot set
 //! `DomainSigningAttributesOrigin`), an `independent` replica an ordinary
-//! identity whose DKIM CNAMEs the secondary stack deploys. Both custom resource
+//! identity whose DKIM CNAMEs the secondary stack deploys. The global endpoint's
+//! `EndpointId` is read by a `Custom::SesEndpointId` (CloudFormation has no
+//! attribute for it) into the output `GlobalEndpointId`. The custom resource
 //! types are served by one small inline Lambda per stack (`lambda/ses_custom.py`).
 
 use std::collections::BTreeMap;
@@ -158,7 +160,7 @@ fn replica_resource(model: &Model, id: &DomainIdentity) -> Resource {
 fn deed_policy_resource(model: &Model, id: &DomainIdentity, secondary: &str) -> Resource {
     // "If you have not verified the identity, this API will return an error"
     // (SESv2 API Reference, CreateEmailIdentityPolicy).
-    Resource::new("Custom::SesIdentityPolicy")
+    Resource::new(POLICY_TYPE)
         .waits_for_verified(&id.domain, &model.primary)
         .prop("ServiceToken", get_att(LAMBDA_ID, "Arn"))
         .prop("Identity", reference(&ids::identity(&id.domain)))
@@ -182,6 +184,10 @@ fn deed_policy_resource(model: &Model, id: &DomainIdentity, secondary: &str) -> 
 const PARENT_POLICY: &str = "parent-policy";
 const REPLICA: &str = "replica";
 const REPLICATE: &str = "replicate";
+const ENDPOINT: &str = "endpoint";
+
+/// The custom resource type of a DEED parent policy.
+const POLICY_TYPE: &str = "Custom::SesIdentityPolicy";
 
 /// Up to this many identity ARNs a helper statement lists one by one; beyond,
 /// it names the region's identities with a wildcard (IAM allows 10,240
@@ -196,11 +202,11 @@ fn helper(grants: &BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*")
     })];
-    for label in [PARENT_POLICY, REPLICA, REPLICATE] {
+    for label in [PARENT_POLICY, REPLICA, REPLICATE, ENDPOINT] {
         let Some(arns) = grants.get(label) else {
             continue;
         };
-        let resource = if arns.len() > MAX_LISTED_ARNS {
+        let resource = if arns.len() > MAX_LISTED_ARNS && label != ENDPOINT {
             let region = match label {
                 REPLICA => "${AWS::Region}",
                 _ => "*",
@@ -226,6 +232,7 @@ fn helper(grants: &BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)
                 "ses:PutEmailIdentityFeedbackAttributes",
                 "ses:PutEmailIdentityConfigurationSetAttributes"
             ]),
+            ENDPOINT => json!("ses:GetMultiRegionEndpoint"),
             _ => json!("ses:ReplicateEmailIdentityDKIMSigningKey"),
         };
         all.push(json!({ "Effect": "Allow", "Action": action, "Resource": resource }));
@@ -597,8 +604,15 @@ fn primary_unit(model: &Model, records: &[dns::Record]) -> Result<Unit, String> 
     };
     config_set_resources(model, &mut shared, primary)?;
     role_resources(model, &mut shared)?;
-    if let Some(r) = global_endpoint_resource(model) {
+    let mut shared_grants = Vec::new();
+    if let Some((r, lookup, arn)) = global_endpoint_resources(model) {
         shared.add(ids::GLOBAL_ENDPOINT.into(), r)?;
+        shared.add(ids::GLOBAL_ENDPOINT_LOOKUP.into(), lookup)?;
+        shared.outputs.insert(
+            GLOBAL_ENDPOINT_ID_OUTPUT.into(),
+            json!({ "Value": get_att(ids::GLOBAL_ENDPOINT_LOOKUP, "EndpointId") }),
+        );
+        shared_grants.push((ENDPOINT, arn));
     }
     let mut groups: Vec<Group> = model
         .identities
@@ -613,6 +627,7 @@ fn primary_unit(model: &Model, records: &[dns::Record]) -> Result<Unit, String> 
         shared,
         groups,
         helper: Some(helper_entry()),
+        shared_grants,
     })
 }
 
@@ -641,11 +656,17 @@ fn secondary_unit(model: &Model, secondary: &str, records: &[dns::Record]) -> Re
         shared,
         groups,
         helper: Some(helper_entry()),
+        shared_grants: Vec::new(),
     })
 }
 
-/// The global endpoint routing to the secondary region, when there is one.
-fn global_endpoint_resource(model: &Model) -> Option<Resource> {
+/// The primary sending stack's output with the global endpoint's `EndpointId`.
+pub const GLOBAL_ENDPOINT_ID_OUTPUT: &str = "GlobalEndpointId";
+
+/// The global endpoint routing to the secondary region, when there is one;
+/// the custom resource that reads its `EndpointId`; and the endpoint's ARN,
+/// all the reader may read.
+fn global_endpoint_resources(model: &Model) -> Option<(Resource, Resource, Value)> {
     let (Some(g), Some(secondary)) = (&model.sending.global_endpoint, &model.secondary) else {
         return None;
     };
@@ -659,7 +680,18 @@ fn global_endpoint_resource(model: &Model) -> Option<Resource> {
     if !model.tags.is_empty() {
         r = r.prop("Tags", tag_list(&model.tags));
     }
-    Some(r)
+    // `AWS::SES::MultiRegionEndpoint` returns only its name (no `Fn::GetAtt`).
+    // The route is a property too: a new route replaces the endpoint, and the
+    // new endpoint's id is read again.
+    let lookup = Resource::new("Custom::SesEndpointId")
+        .prop("ServiceToken", get_att(LAMBDA_ID, "Arn"))
+        .prop("EndpointName", reference(ids::GLOBAL_ENDPOINT))
+        .prop("Routes", json!([secondary]));
+    let arn = sub(&format!(
+        "arn:${{AWS::Partition}}:ses:{}:${{AWS::AccountId}}:multi-region-endpoint/{}",
+        model.primary, g.name
+    ));
+    Some((r, lookup, arn))
 }
 
 /// An identity in the primary region.
@@ -747,7 +779,30 @@ const HELPER_IDS: &[&str] = &[LAMBDA_ID, LAMBDA_ROLE_ID];
 
 /// The sending stacks with a fresh placement.
 pub fn compile_sending(model: &Model) -> Result<Vec<CompiledStack>, super::Error> {
-    Ok(shard::assemble(sending_units(model)?, None)?.0)
+    let mut stacks = shard::assemble(sending_units(model)?, None)?.0;
+    pace_policies(&mut stacks);
+    Ok(stacks)
+}
+
+/// Chains every stack's identity policies with `DependsOn`, in logical-id
+/// order, so CloudFormation runs them one after another: SES accepts each
+/// identity-policy call (Create/Update/DeleteEmailIdentityPolicy) no more than
+/// once per second (SES API v2 Reference). Their handler retries what still
+/// meets the limit (policies of other stacks, other tools).
+pub fn pace_policies(stacks: &mut [CompiledStack]) {
+    for s in stacks {
+        let mut previous: Option<String> = None;
+        for (id, r) in s.template.resources.iter_mut() {
+            if r.resource_type != POLICY_TYPE {
+                continue;
+            }
+            if let Some(p) = previous.replace(id.clone())
+                && !r.depends_on.contains(&p)
+            {
+                r.depends_on.push(p);
+            }
+        }
+    }
 }
 
 /// Merges `b` over `a`: objects key by key, `null` removes, anything else replaces.
@@ -815,6 +870,15 @@ pub(crate) mod tests {
             .expect("the endpoint changes");
         assert_eq!(c.replacement, Replacement::Always);
         assert!(c.destructive());
+    }
+
+    /// Inline code may zip to 4 MB (`AWS::Lambda::Function` `Code.ZipFile`),
+    /// but every shard with a helper carries it: the handlers stay small.
+    #[test]
+    fn inline_handlers_stay_small() {
+        for code in [LAMBDA_CODE, crate::compile::receiving::ACTIVATOR_CODE] {
+            assert!(code.len() < 16 * 1024, "{} bytes", code.len());
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct Unit {
     pub groups: Vec<Group>,
     /// Helper resources each shard with grants holds, and their ids.
     pub helper: Option<(Helper, Load, &'static [&'static str])>,
+    /// Permissions shard 0's helper needs for the shared resources.
+    pub shared_grants: Vec<(&'static str, Value)>,
 }
 
 /// Every `Ref`/`Fn::GetAtt` target in `v` as `id` or `id.Attr` (pseudo parameters excluded).
@@ -193,7 +195,7 @@ fn measure(g: &Group, local: &[&str]) -> (Load, BTreeSet<String>) {
     (load, refs)
 }
 
-fn template_load(t: &Template) -> (Load, BTreeSet<String>) {
+fn template_load(t: &Template, local: &[&str]) -> (Load, BTreeSet<String>) {
     let g = Group {
         resources: t
             .resources
@@ -207,7 +209,7 @@ fn template_load(t: &Template) -> (Load, BTreeSet<String>) {
             .collect(),
         ..Default::default()
     };
-    measure(&g, &[])
+    measure(&g, local)
 }
 
 /// An element of a unit: (unit base name, element key).
@@ -269,7 +271,7 @@ fn place_groups(
 ) -> Result<Vec<usize>, Error> {
     let helper_ids: &[&str] = unit.helper.as_ref().map_or(&[], |h| h.2);
     let per_shard = unit.helper.as_ref().map(|h| h.1).unwrap_or_default();
-    let (shared_load, shared_refs) = template_load(&unit.shared);
+    let (shared_load, shared_refs) = template_load(&unit.shared, helper_ids);
     if let Some(why) = shared_load.exceeds(shared_refs.len(), &HARD) {
         return Err(Error::Limit(format!(
             "the stack `{}` would hold {why} in its shared resources alone (configuration sets, templates, roles, endpoints), which cannot be split (see `mailinfra explain MI3113`)",
@@ -333,6 +335,9 @@ fn fill_shards(
         })
         .collect();
     let mut grants: Vec<BTreeMap<&'static str, Vec<Value>>> = vec![BTreeMap::new(); shards];
+    for (label, arn) in unit.shared_grants {
+        grants[0].entry(label).or_default().push(arn);
+    }
     let mut after: Vec<Vec<Element>> = vec![Vec::new(); shards];
     for (g, s) in unit.groups.into_iter().zip(placed) {
         home.insert(

@@ -229,6 +229,28 @@ pub fn hold_back(
     for id in held.keys() {
         resources.remove(id);
     }
+    // A resource the stack holds may be ordered after a held-back one (the
+    // identity policies run one after another): it no longer waits for it.
+    for r in resources.values_mut() {
+        let Some(on) = r.get_mut("DependsOn") else {
+            continue;
+        };
+        let kept: Vec<Value> = match on {
+            Value::String(s) => vec![Value::String(s.clone())],
+            Value::Array(a) => a.clone(),
+            _ => continue,
+        }
+        .into_iter()
+        .filter(|d| !d.as_str().is_some_and(|d| held.contains_key(d)))
+        .collect();
+        if kept.is_empty() {
+            if let Some(m) = r.as_object_mut() {
+                m.remove("DependsOn");
+            }
+        } else {
+            *on = Value::Array(kept);
+        }
+    }
     if let Some(outputs) = t.get_mut("Outputs").and_then(Value::as_object_mut) {
         outputs.retain(|_, o| !held.keys().any(|h| refers_to(o, h)));
     }
@@ -311,6 +333,24 @@ mod tests {
             hold_back(&body(), Some(&body()), &Verified::default()),
             None
         );
+    }
+
+    /// A deployed resource ordered after a held-back one keeps its place and
+    /// loses only that `DependsOn`.
+    #[test]
+    fn a_deployed_resource_after_a_held_back_one_keeps_its_place() {
+        let t = json!({"Resources": {
+            "New": {"Type": "Custom::SesIdentityPolicy",
+                "Metadata": {WAITS_FOR_VERIFIED: {"Identity": "b.com", "Region": "us-east-1"}}},
+            "Old": {"Type": "Custom::SesIdentityPolicy", "DependsOn": ["New"],
+                "Metadata": {WAITS_FOR_VERIFIED: {"Identity": "a.com", "Region": "us-east-1"}}}}});
+        let deployed = json!({"Resources": {"Old": {"Type": "Custom::SesIdentityPolicy"}}});
+        let (sent, waiting) = hold_back(&t.to_string(), Some(&deployed.to_string()), &Verified::default())
+            .expect("held back");
+        let sent: Value = serde_json::from_str(&sent).unwrap();
+        assert_eq!(sent["Resources"]["Old"].get("DependsOn"), None, "{sent}");
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].logical_id, "New");
     }
 
     /// A saved plan's list is held back again; an edited list can only hold

@@ -509,6 +509,12 @@ codes! {
         witness: Fixture,
         explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
     }
+    MI3322 {
+        severity: Error,
+        title: "rule set replaces nothing it can",
+        witness: Fixture,
+        explain: "`replaces` names the receipt rule set, made outside the spec, that is active in the region today: activating this rule set takes over from it, and removing this rule set makes it active again. Only the active rule set (`active: true`, or the only one) can replace another, and never itself (`<project>-<name>`). Without `replaces`, activation fails while another rule set is active, so mail is never silently routed away from a rule set someone else set up.",
+    }
     MI4001 {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",

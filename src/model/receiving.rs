@@ -101,6 +101,8 @@ pub struct Bucket {
 pub struct ReceiptRuleSet {
     pub name: String,
     pub active: bool,
+    /// The rule set, made outside the spec, that activating this one may replace.
+    pub replaces: Option<String>,
     pub rules: Vec<spec::ReceiptRule>,
     pub ptr: String,
 }
@@ -272,6 +274,7 @@ pub(crate) fn resolve_classic(
             .map(|(name, s)| ReceiptRuleSet {
                 name: name.clone(),
                 active: s.active.unwrap_or(only_one),
+                replaces: s.replaces.clone(),
                 rules: s.rules.clone(),
                 ptr: format!("{base}/rule_sets/{}", escape_pointer(name)),
             })

@@ -53,9 +53,15 @@ pub(crate) struct Topic {}
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReceiptRuleSet {
     /// Make this the active rule set of the region (default: true when it is the
-    /// only rule set). Activation is done by a custom resource.
+    /// only rule set). Activation is done by a custom resource; it fails while
+    /// another rule set is active, unless `replaces` names that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// The name of a rule set, made outside this spec, that may be active in
+    /// the region when this one is activated: this one replaces it, and it is
+    /// made active again when this rule set is removed. Only on an active rule set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
     /// Rules in order.
     pub rules: Vec<ReceiptRule>,
 }

@@ -8,6 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// SES Global Endpoint (multi-region endpoint) across `primary` and `secondary`.
+/// Its `EndpointId`, which applications pass to SESv2 `SendEmail`, is the
+/// primary sending stack's output `GlobalEndpointId`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GlobalEndpoint {

@@ -124,6 +124,88 @@ fn two_region_build_orders_and_replicates() {
     }
 }
 
+/// Builds `spec` and reads the template of stack `name`.
+fn built_template(spec: &str, name: &str) -> serde_json::Value {
+    let dir = scratch();
+    let f = dir.path().join("mailinfra.yaml");
+    std::fs::write(&f, spec).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(
+        &[
+            "-f",
+            f.to_str().unwrap(),
+            "build",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = std::fs::read_to_string(out_dir.join(format!("{name}.template.json"))).unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
+/// SES takes one identity-policy call per second: a stack's policies are
+/// created (and deleted) one after another.
+#[test]
+fn identity_policies_of_a_stack_run_one_after_another() {
+    let t = built_template(
+        "version: 1\nproject: p\nregions: { primary: us-east-1, secondary: us-west-2 }\ndns:\n  example.com: external\nidentities:\n  a.example.com: {}\n  b.example.com: {}\n  c.example.com: {}\n",
+        "p-us-east-1-sending",
+    );
+    let r = &t["Resources"];
+    let ids = [
+        "DeedPolicyAExampleCom",
+        "DeedPolicyBExampleCom",
+        "DeedPolicyCExampleCom",
+    ];
+    for id in ids {
+        assert_eq!(r[id]["Type"], "Custom::SesIdentityPolicy", "{id}");
+    }
+    assert!(r[ids[0]].get("DependsOn").is_none());
+    assert_eq!(r[ids[1]]["DependsOn"], serde_json::json!([ids[0]]));
+    assert_eq!(r[ids[2]]["DependsOn"], serde_json::json!([ids[1]]));
+}
+
+/// The global endpoint's `EndpointId` (for SendEmail) is read by a custom
+/// resource into an output; its function may read that endpoint and no other.
+#[test]
+fn global_endpoint_id_is_an_output_read_with_least_privilege() {
+    let t = built_template(
+        "version: 1\nproject: p\nregions: { primary: us-east-1, secondary: us-west-2 }\nglobal_endpoint: { name: p-global }\n",
+        "p-us-east-1-sending",
+    );
+    let r = &t["Resources"];
+    let lookup = &r["GlobalEndpointIdLookup"];
+    assert_eq!(lookup["Type"], "Custom::SesEndpointId");
+    assert_eq!(
+        lookup["Properties"]["EndpointName"],
+        serde_json::json!({ "Ref": "GlobalEndpoint" })
+    );
+    assert_eq!(
+        lookup["Properties"]["Routes"],
+        serde_json::json!(["us-west-2"])
+    );
+    assert_eq!(
+        t["Outputs"]["GlobalEndpointId"]["Value"],
+        serde_json::json!({ "Fn::GetAtt": ["GlobalEndpointIdLookup", "EndpointId"] })
+    );
+    let statements =
+        r["SesCustomResourceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+    let ses: Vec<_> = statements
+        .iter()
+        .filter(|s| s.to_string().contains("ses:"))
+        .collect();
+    assert_eq!(ses.len(), 1, "{statements:?}");
+    assert_eq!(ses[0]["Action"], "ses:GetMultiRegionEndpoint");
+    assert_eq!(
+        ses[0]["Resource"],
+        serde_json::json!([{ "Fn::Sub": "arn:${AWS::Partition}:ses:us-east-1:${AWS::AccountId}:multi-region-endpoint/p-global" }])
+    );
+}
+
 #[test]
 fn dns_lists_every_record_in_three_formats() {
     let f = root().join("tests/fixtures/valid/100-sending-two-regions.yaml");
@@ -153,18 +235,11 @@ fn dns_lists_every_record_in_three_formats() {
     );
 }
 
-fn python() -> PathBuf {
-    let venv = root().join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
+/// The handler's tests stub botocore clients built from the real SES service
+/// models, so they run with the Python of `.venv` (botocore comes with moto).
 #[test]
 fn custom_resource_lambda_unit_tests() {
-    let out = std::process::Command::new(python())
+    let out = std::process::Command::new(common::venv_python())
         .args([
             "-m",
             "unittest",
@@ -180,17 +255,18 @@ fn custom_resource_lambda_unit_tests() {
         .expect("python runs");
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("Ran 8 tests"), "{err}");
+    assert!(err.contains("Ran 28 tests"), "{err}");
 }
 
-/// Plan and apply of a two-region spec (global endpoint, MAIL FROM, DMARC, two
-/// configuration sets with event destinations, a template, an EC2 and a
-/// cross-account role, Route 53 records) against the moto server.
+/// Plan and apply of a two-region spec (MAIL FROM, DMARC, two configuration
+/// sets with event destinations, a template, an EC2 and a cross-account role,
+/// Route 53 records) against the moto server.
 ///
 /// moto has no CloudFormation model for `AWS::SES::EmailIdentity`, so a
 /// `Fn::GetAtt` on its DKIM tokens fails there; and `Custom::` resources would
-/// need moto to run the Lambda in Docker. This spec therefore uses `dkim: none`
-/// and no DEED replica; both are covered by the template and Lambda tests.
+/// need moto to run the Lambda in Docker. This spec therefore uses `dkim: none`,
+/// no DEED replica and no global endpoint (its id is read by a custom
+/// resource); they are covered by the template and Lambda tests.
 #[test]
 fn two_region_plan_and_apply_against_moto() {
     // Unique per run: the server may be shared with earlier runs.
@@ -203,7 +279,6 @@ fn two_region_plan_and_apply_against_moto() {
         r#"version: 1
 project: {project}
 regions: {{ primary: us-east-1, secondary: us-west-2 }}
-global_endpoint: {{ name: {project}-global }}
 dns:
   sending-e2e.com: {{ route53_zone_id: {zone} }}
 identities:
