@@ -131,6 +131,22 @@ fn a_role_beyond_iam_limits_fails_validation_naming_it() {
         "{:?}",
         d.help
     );
+    // `validate` says so, at the role's place in the file, and exits 1.
+    let dir = common::scratch();
+    let text = isv_spec_with_role(1_000, true, "");
+    std::fs::write(dir.path().join("mailinfra.yaml"), &text).unwrap();
+    let out = common::run(&["validate"], dir.path());
+    let stderr = common::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("    everyone:"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("mailinfra.yaml:{line}:5: error[MI3114]")),
+        "{stderr}"
+    );
     // Written out by the user, `"*"` is theirs: the same topology builds.
     let built = build(isv_spec_with_role(1_000, true, "\"*\""));
     assert_iam_within_limits(&built);
