@@ -18,7 +18,7 @@ TYPES = [
     "AWS::SES::MailManagerAddonInstance", "AWS::SES::MailManagerAddonSubscription",
     "AWS::SES::MailManagerTrafficPolicy", "AWS::SES::MailManagerRuleSet", "AWS::SES::MailManagerIngressPoint",
     "AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule", "AWS::SES::ReceiptFilter", "AWS::Route53::RecordSet",
-    "AWS::IAM::Role", "AWS::IAM::InstanceProfile", "AWS::IAM::Policy", "AWS::S3::Bucket", "AWS::S3::BucketPolicy",
+    "AWS::IAM::Role", "AWS::IAM::InstanceProfile", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::Bucket", "AWS::S3::BucketPolicy",
     "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::SecretsManager::ResourcePolicy",
     "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
 ]

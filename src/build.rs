@@ -112,6 +112,7 @@ pub fn check_limits(artifacts: &[Artifact]) -> Result<(), String> {
             outputs: e.outputs,
             dynamic_refs: a.body.matches("{{resolve:").count(),
             bytes: a.body.len(),
+            grant_chars: 0,
         };
         if let Some(why) = load.exceeds(e.parameters.len(), &HARD) {
             return Err(format!(

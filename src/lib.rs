@@ -19,6 +19,7 @@ pub mod diff;
 pub(crate) mod dns;
 pub mod exit;
 pub(crate) mod hash;
+pub mod iam;
 pub mod ids;
 pub mod load;
 pub(crate) mod model;

@@ -51,6 +51,12 @@ pub struct Limits {
     pub dynamic_refs: usize,
     /// Template body bytes (through S3).
     pub bytes: usize,
+    /// Characters of the resources the shard's helper role is granted: IAM
+    /// holds at most 10,240 characters of inline policy and 10 managed
+    /// policies of 6,144 per role (see `crate::iam`). 56,000 leaves, of those
+    /// 71,680, room for every statement's actions and each policy's frame
+    /// (a test in `compile::sending` fills a helper to it).
+    pub grant_chars: usize,
 }
 
 /// The hard limits.
@@ -60,6 +66,7 @@ pub const HARD: Limits = Limits {
     parameters: 200,
     dynamic_refs: 60,
     bytes: 1_000_000,
+    grant_chars: 56_000,
 };
 
 /// What new elements may fill a shard to: 80 % of [`HARD`].
@@ -69,6 +76,7 @@ pub const TARGET: Limits = Limits {
     parameters: 160,
     dynamic_refs: 48,
     bytes: 800_000,
+    grant_chars: 44_800,
 };
 
 /// What a group of resources costs against [`Limits`] (parameters are counted
@@ -79,6 +87,8 @@ pub struct Load {
     pub outputs: usize,
     pub dynamic_refs: usize,
     pub bytes: usize,
+    /// IAM policy characters of the helper grants (see [`Limits::grant_chars`]).
+    pub grant_chars: usize,
 }
 
 impl Load {
@@ -87,6 +97,7 @@ impl Load {
         self.outputs += o.outputs;
         self.dynamic_refs += o.dynamic_refs;
         self.bytes += o.bytes;
+        self.grant_chars += o.grant_chars;
     }
 
     /// The first limit this load (with `parameters` parameters) exceeds, in words.
@@ -99,6 +110,13 @@ impl Load {
             .or_else(|| over("parameters", parameters, l.parameters))
             .or_else(|| over("dynamic references", self.dynamic_refs, l.dynamic_refs))
             .or_else(|| over("template bytes", self.bytes, l.bytes))
+            .or_else(|| {
+                over(
+                    "characters of helper IAM policy",
+                    self.grant_chars,
+                    l.grant_chars,
+                )
+            })
     }
 }
 
@@ -297,6 +315,7 @@ mod tests {
                     outputs: 1,
                     dynamic_refs: 0,
                     bytes: 4000,
+                    grant_chars: 0,
                 },
                 imports: none,
             })

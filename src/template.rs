@@ -74,21 +74,16 @@ pub(crate) fn reference(id: &str) -> Value {
     json!({ "Ref": id })
 }
 
-/// An IAM role that only AWS Lambda may assume, with one inline policy: the
-/// execution role of a custom-resource handler.
-pub(crate) fn lambda_role(policy_name: &str, statements: Value) -> Resource {
-    Resource::new("AWS::IAM::Role")
-        .prop(
-            "AssumeRolePolicyDocument",
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-            }),
-        )
-        .prop(
-            "Policies",
-            json!([{ "PolicyName": policy_name, "PolicyDocument": { "Version": "2012-10-17", "Statement": statements } }]),
-        )
+/// An IAM role that only AWS Lambda may assume: the execution role of a
+/// custom-resource handler, its permissions laid out by `crate::iam::attach`.
+pub(crate) fn lambda_role() -> Resource {
+    Resource::new("AWS::IAM::Role").prop(
+        "AssumeRolePolicyDocument",
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+        }),
+    )
 }
 
 /// CloudFormation's tag list form.

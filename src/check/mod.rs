@@ -19,6 +19,7 @@ use crate::model::Model;
 use crate::values::{self, domain_problem};
 
 mod classic;
+mod iam;
 mod lints;
 mod receiving;
 mod sending;
@@ -37,6 +38,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("archive_names", names::archive_names),
     ("arn_partitions", names::arn_partitions),
     ("sending", sending::check_sending),
+    ("iam", iam::check),
     ("receiving", receiving::check),
     ("lints", lints::check),
 ];

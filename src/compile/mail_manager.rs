@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::iam::scope;
 use crate::ids::pascal;
 use crate::model::Model;
 use crate::model::receiving::{Ingress, RuleSet, TrafficPolicy};
@@ -254,28 +255,24 @@ pub fn bucket_name(m: &Model, bucket: &str) -> Value {
     }
 }
 
-/// A role SES assumes for one action: trusted only by SES for this account's Mail Manager rule sets.
-fn ses_role(statements: Vec<Value>) -> Resource {
-    Resource::new("AWS::IAM::Role")
-        .prop(
-            "AssumeRolePolicyDocument",
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": { "Service": "ses.amazonaws.com" },
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
-                        "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-rule-set/*") }
-                    }
-                }]
-            }),
-        )
-        .prop(
-            "Policies",
-            json!([{ "PolicyName": "action", "PolicyDocument": { "Version": "2012-10-17", "Statement": statements } }]),
-        )
+/// A role SES assumes for one action: trusted only by SES for this account's
+/// Mail Manager rule sets (its permissions are laid out by `iam::attach`).
+fn ses_role() -> Resource {
+    Resource::new("AWS::IAM::Role").prop(
+        "AssumeRolePolicyDocument",
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": "ses.amazonaws.com" },
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+                    "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-rule-set/*") }
+                }
+            }]
+        }),
+    )
 }
 
 fn allow(actions: &[&str], resource: Value) -> Value {
@@ -292,7 +289,11 @@ fn role_arn(
     if let Some(arn) = user {
         return Ok(json!(arn));
     }
-    t.add(id.clone(), ses_role(statements))?;
+    let parts = crate::iam::attach(&id, ses_role(), "action", &statements)
+        .map_err(|o| format!("{} (see `mailinfra explain MI3114`)", o.describe(&id)))?;
+    for (pid, r) in parts {
+        t.add(pid, r)?;
+    }
     Ok(get_att(&id, "Arn"))
 }
 
@@ -329,7 +330,6 @@ fn rule_action(
     a: &RuleAction,
     role_id: String,
 ) -> Result<Value, String> {
-    let identities = sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*");
     Ok(match a {
         RuleAction::Archive(x) => {
             json!({ "Archive": { "TargetArchive": get_att(&archive_id(x.name()), "ArchiveArn"), "ActionFailurePolicy": x.on_failure().cfn() } })
@@ -350,7 +350,7 @@ fn rule_action(
                 t,
                 &x.role,
                 role_id,
-                vec![allow(&["ses:SendEmail", "ses:SendRawEmail"], identities)],
+                scope::mail_manager_send_statements(m, x.identities.as_ref()),
             )?;
             json!({ "Send": { "RoleArn": role, "ActionFailurePolicy": x.on_failure.cfn() } })
         }
@@ -413,7 +413,7 @@ fn rule_action(
                 t,
                 &x.role,
                 role_id,
-                vec![allow(&["ses:SendBounce"], identities)],
+                scope::mail_manager_bounce_statements(m, &x.sender),
             )?;
             let mut v = json!({ "RoleArn": role, "Sender": x.sender, "SmtpReplyCode": x.smtp_reply_code, "StatusCode": x.status_code,
                 "DiagnosticMessage": x.diagnostic, "ActionFailurePolicy": x.on_failure.cfn() });

@@ -174,7 +174,37 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Er
         }
     }
     sending::apply_overrides(model, &mut stacks);
+    verify_iam(&stacks)?;
     Ok(StackSet { stacks, placement })
+}
+
+/// Every generated role within IAM's limits (inline, managed, trust policy
+/// sizes, measured as IAM does): the last guard, after overrides. The checks
+/// reject the roles that grow with the spec before compile (MI3114).
+fn verify_iam(stacks: &[CompiledStack]) -> Result<(), Error> {
+    for s in stacks {
+        let iam: serde_json::Map<String, Value> = s
+            .template
+            .resources
+            .iter()
+            .filter(|(_, r)| r.resource_type.starts_with("AWS::IAM::"))
+            .map(|(id, r)| {
+                (
+                    id.clone(),
+                    json!({ "Type": r.resource_type, "Properties": r.properties }),
+                )
+            })
+            .collect();
+        for (role, sizes) in crate::iam::role_sizes(&iam) {
+            if let Some(why) = sizes.problem() {
+                return Err(Error::Limit(format!(
+                    "the role `{role}` of the stack `{}` would hold {why} (see `mailinfra explain MI3114`)",
+                    s.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the receiving MX record sets that belong in this stack.

@@ -260,24 +260,28 @@ fn topics(m: &Model, c: &Classic, t: &mut Template) -> Result<(), String> {
 /// The activation Lambda and its role: it may only read and set the active rule set
 /// (these SES actions take no resource-level permissions, hence `*`).
 fn activator(t: &mut Template) -> Result<(), String> {
-    t.add(
-        ACTIVATOR_ROLE_ID.into(),
-        crate::template::lambda_role(
-            "ses-active-receipt-rule-set",
-            json!([
-                    {
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*")
-                    },
-                    {
-                        "Effect": "Allow",
-                        "Action": ["ses:SetActiveReceiptRuleSet", "ses:DescribeActiveReceiptRuleSet"],
-                        "Resource": "*"
-                    }
-                ]),
-        ),
-    )?;
+    let statements = [
+        json!({
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*")
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["ses:SetActiveReceiptRuleSet", "ses:DescribeActiveReceiptRuleSet"],
+            "Resource": "*"
+        }),
+    ];
+    let parts = crate::iam::attach(
+        ACTIVATOR_ROLE_ID,
+        crate::template::lambda_role(),
+        "ses-active-receipt-rule-set",
+        &statements,
+    )
+    .map_err(|o| o.describe(ACTIVATOR_ROLE_ID))?;
+    for (id, r) in parts {
+        t.add(id, r)?;
+    }
     t.add(
         ACTIVATOR_ID.into(),
         Resource::new("AWS::Lambda::Function")

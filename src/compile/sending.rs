@@ -21,13 +21,15 @@ use serde_json::{Value, json};
 use super::shard::{self, Group, Unit};
 use super::{CompiledStack, Concern, stack_name, text};
 use crate::dns;
+use crate::iam;
+use crate::iam::scope::identity_arn;
 use crate::ids;
-use crate::model::sending::{ConfigSet, EmailTemplate, Principal, RoleScope, SendingRole};
+use crate::model::sending::{ConfigSet, EmailTemplate, Principal};
 use crate::model::{Dkim, DomainIdentity, Model, ZoneKind};
 use crate::placement::Load;
 use crate::spec::{
-    DimensionSource, EventDestination, MxFailure, Replication, SendAction, SuppressReason,
-    TlsPolicy, TrustedService,
+    DimensionSource, EventDestination, MxFailure, Replication, SuppressReason, TlsPolicy,
+    TrustedService,
 };
 use crate::template::{Resource, Template, get_att, reference, tag_list};
 
@@ -50,12 +52,6 @@ pub fn is_deed_replica(model: &Model, id: &DomainIdentity) -> bool {
 
 fn sub(s: &str) -> Value {
     json!({ "Fn::Sub": s })
-}
-
-fn identity_arn(region: &str, identity: &str) -> Value {
-    sub(&format!(
-        "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/{identity}"
-    ))
 }
 
 fn set_name(model: &Model, name: &str) -> String {
@@ -189,14 +185,14 @@ const ENDPOINT: &str = "endpoint";
 /// The custom resource type of a DEED parent policy.
 const POLICY_TYPE: &str = "Custom::SesIdentityPolicy";
 
-/// Up to this many identity ARNs a helper statement lists one by one; beyond,
-/// it names the region's identities with a wildcard (IAM allows 10,240
-/// characters of inline policy per role).
-const MAX_LISTED_ARNS: usize = 20;
-
 /// The custom-resource Lambda and its least-privilege role for one shard, from
-/// the shard's grants.
-fn helper(grants: &BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)> {
+/// the shard's grants: each statement lists the identity ARNs of the shard's
+/// elements, never a wildcard. A shard's grants stay within what one role
+/// holds (placement's `grant_chars` limit), so the role's policy always fits
+/// its inline policy and at most 10 managed policies ([`iam::layout`]).
+fn helper(
+    grants: &BTreeMap<&'static str, Vec<Value>>,
+) -> Result<Vec<(String, Resource)>, super::Error> {
     let mut all = vec![json!({
         "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -206,61 +202,62 @@ fn helper(grants: &BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)
         let Some(arns) = grants.get(label) else {
             continue;
         };
-        let resource = if arns.len() > MAX_LISTED_ARNS && label != ENDPOINT {
-            let region = match label {
-                REPLICA => "${AWS::Region}",
-                _ => "*",
-            };
-            json!([sub(&format!(
-                "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/*"
-            ))])
-        } else {
-            json!(arns)
-        };
-        let action = match label {
-            PARENT_POLICY => json!([
-                "ses:CreateEmailIdentityPolicy",
-                "ses:UpdateEmailIdentityPolicy",
-                "ses:DeleteEmailIdentityPolicy"
-            ]),
-            REPLICA => json!([
-                "ses:CreateEmailIdentity",
-                "ses:DeleteEmailIdentity",
-                "ses:GetEmailIdentity",
-                "ses:PutEmailIdentityDkimSigningAttributes",
-                "ses:PutEmailIdentityMailFromAttributes",
-                "ses:PutEmailIdentityFeedbackAttributes",
-                "ses:PutEmailIdentityConfigurationSetAttributes"
-            ]),
-            ENDPOINT => json!("ses:GetMultiRegionEndpoint"),
-            _ => json!("ses:ReplicateEmailIdentityDKIMSigningKey"),
-        };
-        all.push(json!({ "Effect": "Allow", "Action": action, "Resource": resource }));
+        all.push(json!({ "Effect": "Allow", "Action": helper_actions(label), "Resource": arns }));
     }
-    vec![
-        (
-            LAMBDA_ROLE_ID.into(),
-            crate::template::lambda_role("ses-custom-resources", Value::Array(all)),
-        ),
-        (
-            LAMBDA_ID.into(),
-            Resource::new("AWS::Lambda::Function")
-                .prop("Runtime", json!("python3.12"))
-                .prop("Handler", json!("index.handler"))
-                .prop("Timeout", json!(120))
-                .prop("Role", get_att(LAMBDA_ROLE_ID, "Arn"))
-                .prop("Code", json!({ "ZipFile": LAMBDA_CODE })),
-        ),
-    ]
+    let mut out = iam::attach(
+        LAMBDA_ROLE_ID,
+        crate::template::lambda_role(),
+        "ses-custom-resources",
+        &all,
+    )
+    .map_err(|o| {
+        super::Error::Limit(format!(
+            "{}: move elements of this shard to another by editing `mailinfra.lock` (see `mailinfra explain MI3114`)",
+            o.describe(LAMBDA_ROLE_ID)
+        ))
+    })?;
+    out.push((
+        LAMBDA_ID.into(),
+        Resource::new("AWS::Lambda::Function")
+            .prop("Runtime", json!("python3.12"))
+            .prop("Handler", json!("index.handler"))
+            .prop("Timeout", json!(120))
+            .prop("Role", get_att(LAMBDA_ROLE_ID, "Arn"))
+            .prop("Code", json!({ "ZipFile": LAMBDA_CODE })),
+    ));
+    Ok(out)
+}
+
+/// The SES actions of a helper grant.
+fn helper_actions(label: &str) -> Value {
+    match label {
+        PARENT_POLICY => json!([
+            "ses:CreateEmailIdentityPolicy",
+            "ses:UpdateEmailIdentityPolicy",
+            "ses:DeleteEmailIdentityPolicy"
+        ]),
+        REPLICA => json!([
+            "ses:CreateEmailIdentity",
+            "ses:DeleteEmailIdentity",
+            "ses:GetEmailIdentity",
+            "ses:PutEmailIdentityMailFromAttributes",
+            "ses:PutEmailIdentityFeedbackAttributes",
+            "ses:PutEmailIdentityConfigurationSetAttributes"
+        ]),
+        ENDPOINT => json!("ses:GetMultiRegionEndpoint"),
+        _ => json!("ses:ReplicateEmailIdentityDKIMSigningKey"),
+    }
 }
 
 /// What every shard reserves for its helper.
 fn helper_load() -> Load {
     Load {
-        resources: 2,
+        // The function, its role and up to 10 managed policies.
+        resources: 2 + iam::MANAGED_PER_ROLE,
         outputs: 0,
         dynamic_refs: 0,
         bytes: 2 * LAMBDA_CODE.len() + 6_000,
+        grant_chars: 0,
     }
 }
 
@@ -441,37 +438,37 @@ fn dkim_output(id: &DomainIdentity) -> (String, Value) {
 }
 
 /// The IAM sending roles (and an instance profile for each role EC2 assumes),
-/// with outputs of their ARNs.
-fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
-    let regions: Vec<&str> = std::iter::once(model.primary.as_str())
-        .chain(model.secondary.as_deref())
-        .collect();
+/// with outputs of their ARNs. A role's policy too large for its inline
+/// policy goes on in managed policies ([`iam::layout`]); one too large for a
+/// role is rejected by `check` before compile (MI3114).
+fn role_resources(model: &Model, t: &mut Template) -> Result<(), super::Error> {
     for role in &model.sending.roles {
         let Some(principal) = &role.principal else {
             continue;
         };
         let rid = ids::role(&role.name);
-        let trust = trust_principal(principal);
-        let actions = send_actions(&role.allow);
-        let resources = role_scope_arns(model, role, &regions);
-        let mut statement = json!({ "Effect": "Allow", "Action": actions, "Resource": resources });
-        if !role.from.is_empty() {
-            statement["Condition"] = json!({ "StringLike": { "ses:FromAddress": role.from } });
-        }
         let mut r = Resource::new("AWS::IAM::Role")
-            .prop("RoleName", json!(format!("{}-{}", model.project, role.name)))
             .prop(
-                "AssumeRolePolicyDocument",
-                json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Principal": trust, "Action": "sts:AssumeRole" }] }),
+                "RoleName",
+                json!(format!("{}-{}", model.project, role.name)),
             )
             .prop(
-                "Policies",
-                json!([{ "PolicyName": "ses-send", "PolicyDocument": { "Version": "2012-10-17", "Statement": [statement] } }]),
+                "AssumeRolePolicyDocument",
+                iam::trust::policy(principal, &role.conditions),
             );
         if !model.tags.is_empty() {
             r = r.prop("Tags", tag_list(&model.tags));
         }
-        t.add(rid.clone(), r)?;
+        let statements = iam::scope::sending_role_statements(model, role);
+        let parts = iam::attach(&rid, r, "ses-send", &statements).map_err(|o| {
+            super::Error::Limit(format!(
+                "{} (see `mailinfra explain MI3114`)",
+                o.describe(&role.name)
+            ))
+        })?;
+        for (id, res) in parts {
+            t.add(id, res)?;
+        }
         t.outputs.insert(
             format!("{rid}Arn"),
             json!({ "Value": get_att(&rid, "Arn") }),
@@ -491,88 +488,6 @@ fn role_resources(model: &Model, t: &mut Template) -> Result<(), String> {
     Ok(())
 }
 
-/// The `Principal` of a sending role's trust policy.
-fn trust_principal(principal: &Principal) -> Value {
-    match principal {
-        Principal::Service(s) => json!({ "Service": match s {
-            TrustedService::Ec2 => "ec2.amazonaws.com",
-            TrustedService::Lambda => "lambda.amazonaws.com",
-            TrustedService::EcsTasks => "ecs-tasks.amazonaws.com",
-        }}),
-        Principal::Account(a) => {
-            json!({ "AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{a}:root")) })
-        }
-    }
-}
-
-/// The SES actions behind a role's `allow`, sorted and without repeats.
-fn send_actions(allow: &[SendAction]) -> Vec<&'static str> {
-    let mut actions: Vec<&str> = Vec::new();
-    for a in allow {
-        match a {
-            SendAction::Send => actions.push("ses:SendEmail"),
-            SendAction::SendRaw => actions.push("ses:SendRawEmail"),
-            SendAction::SendTemplated => {
-                actions.extend(["ses:SendEmail", "ses:SendTemplatedEmail"])
-            }
-            SendAction::SendBulk => {
-                actions.extend(["ses:SendBulkEmail", "ses:SendBulkTemplatedEmail"])
-            }
-        }
-    }
-    actions.sort();
-    actions.dedup();
-    actions
-}
-
-/// What a role may send from: `*`, or in every sending region the identities
-/// of its scope, their configuration sets and its own, and (for templated or
-/// bulk sending) every email template.
-fn role_scope_arns(model: &Model, role: &SendingRole, regions: &[&str]) -> Value {
-    if role.scope == RoleScope::Any {
-        return json!("*");
-    }
-    let scoped: Vec<&DomainIdentity> = match &role.scope {
-        RoleScope::All | RoleScope::Any => model.identities.iter().collect(),
-        RoleScope::Listed(l) => l
-            .iter()
-            .filter_map(|r| r.index.and_then(|i| model.identities.get(i)))
-            .collect(),
-    };
-    let mut v = Vec::new();
-    for region in regions {
-        for id in &scoped {
-            v.push(identity_arn(region, &id.domain));
-        }
-        let mut sets: Vec<&str> = scoped
-            .iter()
-            .filter_map(|i| i.configuration_set.as_ref().map(|c| c.name.as_str()))
-            .chain(role.configuration_set.as_ref().map(|c| c.name.as_str()))
-            .collect();
-        sets.sort();
-        sets.dedup();
-        for s in sets {
-            v.push(sub(&format!(
-                "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:configuration-set/{}",
-                set_name(model, s)
-            )));
-        }
-        if role
-            .allow
-            .iter()
-            .any(|a| matches!(a, SendAction::SendTemplated | SendAction::SendBulk))
-        {
-            for tpl in &model.sending.templates {
-                v.push(sub(&format!(
-                    "arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:template/{}",
-                    set_name(model, &tpl.name)
-                )));
-            }
-        }
-    }
-    Value::Array(v)
-}
-
 /// The lock key of an identity.
 pub fn identity_key(domain: &str) -> String {
     format!("identity:{domain}")
@@ -582,7 +497,7 @@ pub fn identity_key(domain: &str) -> String {
 /// Shared resources (configuration sets, templates, roles, the global
 /// endpoint) live in shard 0; each identity is a group with its records, its
 /// DKIM output and, for a DEED parent, its policy.
-pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
+pub fn sending_units(model: &Model) -> Result<Vec<Unit>, super::Error> {
     let records = dns::records(model);
     let mut units = vec![primary_unit(model, &records)?];
     if let Some(secondary) = &model.secondary {
@@ -593,7 +508,7 @@ pub fn sending_units(model: &Model) -> Result<Vec<Unit>, String> {
 
 /// The primary region's unit: every shared resource, and each identity with
 /// its DKIM output and (for a DEED parent) its replication policy.
-fn primary_unit(model: &Model, records: &[dns::Record]) -> Result<Unit, String> {
+fn primary_unit(model: &Model, records: &[dns::Record]) -> Result<Unit, super::Error> {
     let primary = &model.primary;
     let mut shared = Template {
         description: format!(
@@ -878,6 +793,48 @@ pub(crate) mod tests {
     fn inline_handlers_stay_small() {
         for code in [LAMBDA_CODE, crate::compile::receiving::ACTIVATOR_CODE] {
             assert!(code.len() < 16 * 1024, "{} bytes", code.len());
+        }
+    }
+
+    /// A shard's grants up to placement's hard limit, in the costliest form
+    /// (the longest ARNs, every label, so every policy frames three
+    /// statements), still fit one role: inline plus at most 10 managed policies.
+    #[test]
+    fn a_helper_filled_to_its_grant_budget_fits_one_role() {
+        let long = format!("{}.{}.example", "a".repeat(63), "b".repeat(63));
+        let mut grants: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+        let mut used = 0;
+        for i in 0.. {
+            let arn = identity_arn("ap-southeast-2", &format!("x{i}.{long}"));
+            let cost = iam::measure(&arn) + 1;
+            if used + cost > crate::placement::HARD.grant_chars {
+                break;
+            }
+            used += cost;
+            let label = [PARENT_POLICY, REPLICA, REPLICATE][i % 3];
+            grants.entry(label).or_default().push(arn);
+        }
+        let out = helper(&grants).expect("the helper fits one role");
+        let resources: serde_json::Map<String, Value> = out
+            .iter()
+            .map(|(id, r)| {
+                (
+                    id.clone(),
+                    json!({ "Type": r.resource_type, "Properties": r.properties }),
+                )
+            })
+            .collect();
+        let sizes = iam::role_sizes(&resources);
+        assert_eq!(sizes.len(), 1);
+        assert_eq!(sizes[0].1.problem(), None, "{:?}", sizes[0].1);
+        assert!(sizes[0].1.managed.len() >= 8, "{:?}", sizes[0].1);
+        // Every ARN is granted, none by a wildcard.
+        let text = serde_json::to_string(&resources).unwrap();
+        assert!(!text.contains("identity/*"));
+        for arns in grants.values() {
+            for a in arns {
+                assert!(text.contains(a["Fn::Sub"].as_str().unwrap()));
+            }
         }
     }
 

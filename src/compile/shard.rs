@@ -33,7 +33,7 @@ pub struct Group {
 }
 
 /// Builds the per-shard helper resources from the grants of the shard's groups.
-pub type Helper = fn(&BTreeMap<&'static str, Vec<Value>>) -> Vec<(String, Resource)>;
+pub type Helper = fn(&BTreeMap<&'static str, Vec<Value>>) -> Result<Vec<(String, Resource)>, Error>;
 
 /// One region's concern before sharding.
 pub struct Unit {
@@ -180,11 +180,18 @@ fn measure(g: &Group, local: &[&str]) -> (Load, BTreeSet<String>) {
         scan.bytes += k.len() + 30;
         scan.value(v);
     }
+    // A grant is one more resource in a statement of the helper's role policy.
+    let mut grant_chars = 0;
+    for (_, arn) in &g.grants {
+        scan.value(arn);
+        grant_chars += crate::iam::measure(arn) + 1;
+    }
     let load = Load {
         resources: g.resources.len(),
         outputs: g.outputs.len(),
         dynamic_refs: scan.dynamic_refs,
         bytes: 2 * scan.bytes,
+        grant_chars,
     };
     let mut refs = scan.refs;
     let own: BTreeSet<&str> = g.resources.iter().map(|(id, _)| id.as_str()).collect();
@@ -359,7 +366,7 @@ fn fill_shards(
             if g.is_empty() {
                 continue;
             }
-            for (id, r) in helper(g) {
+            for (id, r) in helper(g)? {
                 t.add(id, r)?;
             }
         }

@@ -377,6 +377,24 @@ codes! {
         witness: Test("a_shared_part_beyond_the_limits_is_an_error_naming_the_stack"),
         explain: "A CloudFormation stack holds at most 500 resources, 200 outputs, 200 parameters, 60 dynamic references and 1,000,000 template bytes. `build` splits each region's sending side into shards that stay within 80 % of every limit (see \"Stacks and placement\" in the README), so this error means something that cannot be split is too large: the shared resources of a region (configuration sets, templates, roles, the global endpoint; a role listing thousands of identities is the usual cause: scope it with `identities: \"*\"` or a shorter list), or a shard whose elements grew past the headroom since they were placed (move one element to another stack by editing `mailinfra.lock`; moving replaces its resources).",
     }
+    MI3114 {
+        severity: Error,
+        title: "IAM policy beyond IAM's limits",
+        witness: Test("a_role_beyond_iam_limits_fails_validation_naming_it"),
+        explain: "IAM holds at most 10,240 characters of inline policy per role, 10 managed policies of 6,144 characters each attached to it (the default quota), and a trust policy of 2,048 characters; it counts the policy without white space. A generated role whose policy outgrows its inline policy goes on in managed policies (`Policy1<RoleId>`, …); one whose policy is larger than a role holds is this error. A sending role or a `send_to_internet` role names every identity of its scope in every region, each with its configuration sets (and templates for templated sending): scope it with `identities: \"*\"` (any identity of the account: the wildcard is then yours, written in the spec) or list fewer identities. A trust policy grows with `principals`: list fewer, or trust an `organization`. mailinfra measures conservatively (the longest partition, region and account id a reference can resolve to), so a policy it accepts fits in every region.",
+    }
+    MI3115 {
+        severity: Error,
+        title: "sending action without identities",
+        witness: Fixture,
+        explain: "SES sends what a Mail Manager `send_to_internet` action forwards as one of the account's verified identities, and the generated role may send as exactly the identities the spec names: the action's `identities` (default: every declared identity). With none declared and none listed the role could send as nothing. Declare the identities the forwarded mail comes from under `identities:`, list them in `send_to_internet: { identities: [...] }`, write `identities: \"*\"` for any identity of the account, or give an existing role with `role:`.",
+    }
+    MI3116 {
+        severity: Error,
+        title: "trust condition does not apply",
+        witness: Fixture,
+        explain: "`external_id`, `principals` and `organization` narrow an account trust (`trust: { account }`): they become the trust policy's conditions on `sts:ExternalId`, `aws:PrincipalArn` and `aws:PrincipalOrgID`. A service (`ec2`, `lambda`, `ecs_tasks`) is not asked for them, and a principal ARN of another account than the trusted one never matches, so the role could never be assumed that way.",
+    }
     MI3300 {
         severity: Error,
         title: "region listed twice",
@@ -544,6 +562,12 @@ codes! {
         title: "archive without customer managed key",
         witness: Fixture,
         explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
+    }
+    MI4006 {
+        severity: Warning,
+        title: "account trust without conditions",
+        witness: Fixture,
+        explain: "A role trusted by another account (`arn:…:iam::<account>:root`) with no condition can be assumed by every principal of that account that its own policies allow `sts:AssumeRole`; when the account is a service provider acting for several customers, any of them can make it act on your role (the confused deputy). Narrow the trust: `external_id` (the ID the provider gives you, passed on every `sts:AssumeRole`), `principals` (the roles or users of that account that may assume it) or `organization` (an AWS Organizations id). Silence the warning with `# mailinfra: allow MI4006` when the other account is your own and trusted as a whole.",
     }
     MI5001 {
         severity: Warning,

@@ -60,11 +60,30 @@ pub enum RoleScope {
     Any,
 }
 
+/// What narrows an account trust: the conditions of the trust policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustConditions {
+    /// `sts:ExternalId`.
+    pub external_id: Option<String>,
+    /// `aws:PrincipalArn` (ARN patterns).
+    pub principals: Vec<String>,
+    /// `aws:PrincipalOrgID`.
+    pub organization: Option<String>,
+}
+
+impl TrustConditions {
+    pub fn is_empty(&self) -> bool {
+        self.external_id.is_none() && self.principals.is_empty() && self.organization.is_none()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SendingRole {
     pub name: String,
     /// `None` when the trust names neither or both (judged by `check`).
     pub principal: Option<Principal>,
+    /// The trust policy's conditions (they apply to account trust only, judged by `check`).
+    pub conditions: TrustConditions,
     pub allow: Vec<SendAction>,
     pub scope: RoleScope,
     pub configuration_set: Option<NamedRef>,
@@ -176,6 +195,11 @@ pub(crate) fn resolve(spec: &Spec) -> Sending {
             SendingRole {
                 name: name.clone(),
                 principal,
+                conditions: TrustConditions {
+                    external_id: r.trust.external_id.clone(),
+                    principals: r.trust.principals.clone(),
+                    organization: r.trust.organization.clone(),
+                },
                 allow,
                 scope,
                 configuration_set: r.configuration_set.as_ref().map(|n| NamedRef {

@@ -257,10 +257,35 @@ pub(crate) struct Trust {
     /// An AWS service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<TrustedService>,
-    /// Another AWS account id (cross-account sending).
+    /// Another AWS account id (cross-account sending). Narrow it with
+    /// `external_id`, `principals` or `organization`: without any, every
+    /// principal of that account that is allowed `sts:AssumeRole` may assume
+    /// the role (MI4006).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub account: Option<String>,
+    /// With `account`: the external ID the other account must pass to
+    /// `sts:AssumeRole` (`sts:ExternalId`), 2 to 1,224 letters, digits and
+    /// `_+=,.@:/-`. It is an identifier agreed with the other account, not a
+    /// secret: it is written into the role's trust policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 2, max = 1224),
+        regex(pattern = r"^[A-Za-z0-9_+=,.@:/-]+$")
+    )]
+    pub external_id: Option<String>,
+    /// With `account`: only these IAM principals of that account may assume
+    /// the role (`aws:PrincipalArn`), e.g.
+    /// `arn:aws:iam::210987654321:role/mailer`; `*` and `?` match as in IAM's
+    /// `ArnLike`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[\w+=,.@/*?-]+$")))]
+    pub principals: Vec<String>,
+    /// With `account`: only principals of this AWS Organizations organization
+    /// may assume the role (`aws:PrincipalOrgID`), e.g. `o-a1b2c3d4e5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^o-[a-z0-9]{10,32}$"))]
+    pub organization: Option<String>,
 }
 
 /// A sending permission in plain words.
@@ -304,7 +329,7 @@ pub(crate) struct SendingRole {
 /// Identities a role may use.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub(crate) enum RoleIdentities {
+pub enum RoleIdentities {
     /// Declared identity names.
     List(Vec<String>),
     /// `"*"`: any resource.
@@ -313,7 +338,7 @@ pub(crate) enum RoleIdentities {
 
 /// The literal `"*"`.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-pub(crate) enum AnyResource {
+pub enum AnyResource {
     #[serde(rename = "*")]
     Any,
 }

@@ -19,6 +19,7 @@ mod docs;
 mod e2e_moto;
 mod e2e_ses;
 mod fuzz_load;
+mod iam;
 mod interrupt;
 mod plan_render;
 mod receiving;

@@ -94,3 +94,20 @@ pub(crate) fn domains_spec(n: usize) -> String {
     }
     s
 }
+
+/// [`isv_spec`] with one more sending role, `everyone`, allowed to `send`;
+/// `identities` is its scope as written (`""`: none written, so every
+/// declared identity, each named in every region).
+pub(crate) fn isv_spec_with_role(n: usize, two_regions: bool, identities: &str) -> String {
+    let mut s = isv_spec(n, two_regions);
+    let scope = if identities.is_empty() {
+        String::new()
+    } else {
+        format!(", identities: {identities}")
+    };
+    let _ = writeln!(
+        s,
+        "    everyone: {{ trust: {{ service: lambda }}, allow: [send]{scope} }}"
+    );
+    s
+}

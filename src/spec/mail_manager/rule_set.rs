@@ -120,7 +120,7 @@ pub enum RuleAction {
     /// Relay the message to a relay: `{ to: NAME, mail_from: preserve|replace }`.
     Relay(RelayTarget),
     /// Send the message onward to the internet through SES.
-    SendToInternet(RoleOnly),
+    SendToInternet(SendTarget),
     /// Deliver to a WorkMail mailbox.
     DeliverToMailbox(MailboxTarget),
     /// Deliver to an Amazon Q Business index.
@@ -205,10 +205,16 @@ pub struct RelayTarget {
     pub on_failure: OnFailure,
 }
 
-/// An action that only needs a role: `{}` or `{ role: ARN, on_failure }`.
+/// Sending onward through SES: `{}`, or `{ identities, role, on_failure }`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RoleOnly {
+pub struct SendTarget {
+    /// The identities the generated role may send as (SES authorizes the
+    /// message's sender against one of them): a list of declared identities,
+    /// or `"*"` for any (written explicitly, never a default). Default: every
+    /// declared identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identities: Option<crate::spec::RoleIdentities>,
     /// Existing role ARN (default: a generated least-privilege role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"))]
