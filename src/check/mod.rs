@@ -19,8 +19,10 @@ use crate::model::Model;
 use crate::values::{self, domain_problem};
 
 mod classic;
+mod keys;
 mod lints;
 mod receiving;
+mod secrets;
 mod sending;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
@@ -39,6 +41,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("sending", sending::check_sending),
     ("receiving", receiving::check),
     ("lints", lints::check),
+    ("secrets", secrets::check),
 ];
 
 pub(crate) fn check(model: &Model) -> Vec<Diagnostic> {
