@@ -78,6 +78,7 @@ pub enum IngressPassword {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratedPassword {
+    /// `{ kms_key: ARN }`: the key that encrypts the generated secret.
     pub generate: GenerateOptions,
 }
 
@@ -103,8 +104,8 @@ pub enum GenerateKeyword {
 #[serde(deny_unknown_fields)]
 pub struct MailManagerSecret {
     /// Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf`).
-    /// Judged by `check` rather than by a schema pattern, so that a value
-    /// pasted here by mistake is never repeated in a diagnostic.
+    /// Checked strictly; a value pasted here by mistake is never repeated in
+    /// a diagnostic.
     #[schemars(length(min = 1, max = 2048))]
     pub secret: String,
 }

@@ -151,7 +151,8 @@ pub(crate) struct Relay {
     /// SMTP credentials: ARN of a Secrets Manager secret with `username` and
     /// `password`. Without it the relay uses no authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// Judged by `check`, which never repeats a value pasted here by mistake.
+    /// Checked strictly; a value pasted here by mistake is never repeated in
+    /// a diagnostic.
     #[schemars(length(min = 1, max = 2048))]
     pub secret: Option<String>,
 }
