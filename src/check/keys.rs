@@ -1,6 +1,6 @@
 //! Lints, keys and secrets of yours that SES must use: whether their policies
 //! let it is not visible offline, so each use is a warning saying what the
-//! policy must allow (MI4006 for KMS keys, MI4007 for secrets).
+//! policy must allow (MI4008 for KMS keys, MI4009 for secrets).
 //! `check --live` reads the key policies (MI5007); secrets' policies are not
 //! read.
 
@@ -13,7 +13,7 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     for u in key_uses(m) {
         out.push(
             Diagnostic::error(
-                Code::MI4006,
+                Code::MI4008,
                 format!(
                     "the KMS key of {} must let SES use it, which cannot be checked offline",
                     u.what
@@ -51,7 +51,7 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
 
 fn secret_lint(what: &str, ptr: String, help: &str) -> Diagnostic {
     Diagnostic::error(
-        Code::MI4007,
+        Code::MI4009,
         format!("{what} must let SES read it, which mailinfra cannot check"),
     )
     .path(ptr)

@@ -32,10 +32,10 @@ fn pasted(what: &str, ptr: String) -> Diagnostic {
     .help("store the value in AWS Secrets Manager and write the secret's name or ARN here; the value was not copied anywhere, but treat it as exposed if the spec was shared")
 }
 
-/// A reference that is not a usable secret name or ARN: MI3322.
+/// A reference that is not a usable secret name or ARN: MI3324.
 fn unusable(what: &str, ptr: String, why: String) -> Diagnostic {
     Diagnostic::error(
-        Code::MI3322,
+        Code::MI3324,
         format!("{what} is not a usable secret reference"),
     )
     .path(ptr)
@@ -98,7 +98,7 @@ fn relay_secrets(m: &Model, out: &mut Vec<Diagnostic>) {
 
 /// Trust stores take `CERTIFICATE` blocks (`ca`) and `X509 CRL` blocks
 /// (`crl`) only. A private key block is an inline secret (MI3104); anything
-/// else is MI3323. Neither is repeated in the diagnostic.
+/// else is MI3325. Neither is repeated in the diagnostic.
 fn trust_stores(m: &Model, out: &mut Vec<Diagnostic>) {
     for i in &m.mail_manager.ingress {
         let Some(ts) = &i.spec.trust_store else {
@@ -134,7 +134,7 @@ fn trust_stores(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(why) = why {
                 out.push(
                     Diagnostic::error(
-                        Code::MI3323,
+                        Code::MI3325,
                         format!("the trust store `{field}` of the ingress `{}` is not a bundle of `{label}` blocks", i.name),
                     )
                     .path(ptr)

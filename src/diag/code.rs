@@ -509,13 +509,13 @@ codes! {
         witness: Fixture,
         explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
     }
-    MI3322 {
+    MI3324 {
         severity: Error,
         title: "unusable secret reference",
         witness: Fixture,
         explain: "A field that names a Secrets Manager secret (`byodkim.private_key.secret` and `json_key`, an ingress `password.secret`, a relay `secret`) holds something Secrets Manager or CloudFormation cannot use. A secret name is 1 to 512 ASCII letters, digits and `/_+=.@-`; an ARN is `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf` (Secrets Manager adds the hyphen and six characters; Mail Manager takes ARNs only); a JSON key is letters, digits and `_-.+=@/` (a `:` or `}}` would change the dynamic reference `{{resolve:secretsmanager:…}}` the template resolves it with). The diagnostic does not repeat the value, which may be a secret pasted by mistake.",
     }
-    MI3323 {
+    MI3325 {
         severity: Error,
         title: "trust store is not PEM certificates",
         witness: Fixture,
@@ -551,13 +551,13 @@ codes! {
         witness: Fixture,
         explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
     }
-    MI4006 {
+    MI4008 {
         severity: Warning,
         title: "KMS key policy must let SES use the key",
         witness: Fixture,
-        explain: "A KMS key of yours encrypts something SES uses: a generated ingress password (`password: { generate: { kms_key } }`), an archive, a trust store, mail stored by an S3 action, or a receiving bucket SES or a Mail Manager role writes to. SES can use the key only if its key policy allows it, which mailinfra cannot see offline; the help names the statement AWS documents for that use. `mailinfra check --live` reads the key policy (`kms:GetKeyPolicy`) and reports MI5007 when it does not allow SES. The AWS managed key `alias/aws/ses` needs nothing. Silence the warning with `# mailinfra: allow MI4006` once the policy is in place.",
+        explain: "A KMS key of yours encrypts something SES uses: a generated ingress password (`password: { generate: { kms_key } }`), an archive, a trust store, mail stored by an S3 action, or a receiving bucket SES or a Mail Manager role writes to. SES can use the key only if its key policy allows it, which mailinfra cannot see offline; the help names the statement AWS documents for that use. `mailinfra check --live` reads the key policy (`kms:GetKeyPolicy`) and reports MI5007 when it does not allow SES. The AWS managed key `alias/aws/ses` needs nothing. Silence the warning with `# mailinfra: allow MI4008` once the policy is in place.",
     }
-    MI4007 {
+    MI4009 {
         severity: Warning,
         title: "secret must let SES read it",
         witness: Fixture,

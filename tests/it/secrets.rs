@@ -179,7 +179,7 @@ fn hostile_secret_references_never_reach_a_template() {
         );
         let all = common::text(&o.stdout) + &common::text(&o.stderr);
         assert!(!o.status.success(), "{hostile}: built:\n{all}");
-        assert!(all.contains("MI3322"), "{hostile}: {all}");
+        assert!(all.contains("MI3324"), "{hostile}: {all}");
         assert!(!out.exists(), "{hostile}: templates were written");
     }
 }

@@ -87,7 +87,7 @@ pub struct GeneratedPassword {
 pub struct GenerateOptions {
     /// ARN of the symmetric customer managed KMS key that encrypts the
     /// secret. Its key policy must let SES decrypt through Secrets Manager
-    /// (see `mailinfra explain MI4006`).
+    /// (see `mailinfra explain MI4008`).
     #[schemars(regex(
         pattern = r"^arn:aws(|-cn|-us-gov|-eusc):kms:[a-z0-9-]{1,20}:[0-9]{12}:(key|alias)/.+$"
     ))]
