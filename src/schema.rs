@@ -106,6 +106,10 @@ fn describe(v: &Value) -> String {
         Value::Null => "nothing".into(),
         Value::Bool(b) => format!("the boolean `{b}`"),
         Value::Number(n) => format!("the number `{n}`"),
+        // Never repeat what may be a secret pasted into the wrong field.
+        Value::String(s) if crate::values::looks_like_key_material(s) => {
+            "a string that looks like key material (not repeated here)".into()
+        }
         Value::String(s) => format!("the string `{s}`"),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "a mapping".into(),

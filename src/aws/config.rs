@@ -66,6 +66,7 @@ macro_rules! with_retry_policy {
 
 with_retry_policy!(
     aws_sdk_cloudformation,
+    aws_sdk_kms,
     aws_sdk_s3,
     aws_sdk_sesv2,
     aws_sdk_sts

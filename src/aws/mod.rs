@@ -1,4 +1,4 @@
-//! The AWS layer: CloudFormation, S3 and SES behind narrow traits, with the
+//! The AWS layer: CloudFormation, S3, SES and KMS behind narrow traits, with the
 //! real SDK implementations. Errors are classified once ([`error`]); calls are
 //! retried inside the SDK by one policy ([`config`]), and nowhere else.
 //! Nothing above this module sees an SDK type, and nothing here knows about
@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 #[cfg(test)]
 pub mod fake;
+pub mod kms;
 pub mod s3;
 pub mod ses;
 

@@ -20,8 +20,10 @@ use crate::values::{self, domain_problem};
 
 mod classic;
 mod iam;
+mod keys;
 mod lints;
 mod receiving;
+mod secrets;
 mod sending;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
@@ -41,6 +43,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("iam", iam::check),
     ("receiving", receiving::check),
     ("lints", lints::check),
+    ("secrets", secrets::check),
 ];
 
 pub(crate) fn check(model: &Model) -> Vec<Diagnostic> {

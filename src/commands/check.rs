@@ -1,6 +1,7 @@
 //! `mailinfra check [--live]`: the spec's checks and, with `--live`, the
 //! deployed stacks against it — drift, stack states, the SES state of every
-//! identity, and whether the secondary region is ready to take over.
+//! identity, whether the secondary region is ready to take over, and whether
+//! the policies of the KMS keys of yours let SES use them.
 
 use super::args::{AwsArgs, Cli};
 use super::context::{
@@ -74,6 +75,7 @@ async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<
         let ses = crate::aws::ses::SdkMailApi::connect(&connection(region, aws)).await;
         found.extend(live::identities(model, region, &ses).await);
     }
+    found.extend(key_policies(model, aws).await);
     if let Some(secondary) = &model.secondary {
         let mut inventories = Vec::new();
         for region in [&model.primary, secondary] {
@@ -87,6 +89,27 @@ async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<
         ));
     }
     Ok(found)
+}
+
+/// The policies of the KMS keys of yours that SES uses, read in each key's
+/// region (only the `--region` one, when given).
+async fn key_policies(model: &Model, aws: &AwsArgs) -> Vec<Diagnostic> {
+    use crate::deploy::live;
+    let mut by_region: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for u in crate::model::keys::key_uses(model) {
+        if let Some(r) = live::key_region(&u.key) {
+            by_region.entry(r.to_string()).or_default().push(u);
+        }
+    }
+    let mut found = Vec::new();
+    for (region, uses) in by_region {
+        if aws.region.as_deref().is_some_and(|only| only != region) {
+            continue;
+        }
+        let kms = crate::aws::kms::SdkKeyApi::connect(&connection(&region, aws)).await;
+        found.extend(live::key_policies(&uses, &kms).await);
+    }
+    found
 }
 
 /// The resources of every sending stack (every shard) of `region`; a stack

@@ -496,6 +496,12 @@ fn add_archives(c: &Common, t: &mut Template) -> Result<(), String> {
 fn add_relays(c: &Common, t: &mut Template) -> Result<(), String> {
     for r in &c.m.mail_manager.relays {
         let auth = match &r.secret {
+            Some(arn) if crate::values::secret_arn_problem(arn).is_some() => {
+                return Err(format!(
+                    "the secret of the relay `{}` is not a secret ARN",
+                    r.name
+                ));
+            }
             Some(arn) => json!({ "SecretArn": arn }),
             None => json!({ "NoAuthentication": {} }),
         };
@@ -659,7 +665,8 @@ fn add_ingress(c: &Common, t: &mut Template, i: &Ingress) -> Result<(), String> 
 
 /// The endpoint's `IngressPointConfiguration`: the user's password secret, a
 /// generated one (added to the template), or the trust store of an `mtls`
-/// endpoint.
+/// endpoint. Secret ARNs and trust stores that `check` refuses never reach
+/// the template (and the error does not repeat them).
 fn ingress_configuration(
     c: &Common,
     t: &mut Template,
@@ -667,13 +674,27 @@ fn ingress_configuration(
     id: &str,
     mut r: Resource,
 ) -> Result<Resource, String> {
+    let generated_key = match &i.spec.password {
+        Some(IngressPassword::Generate(_)) => Some(None),
+        Some(IngressPassword::GenerateWithKey(g)) => Some(Some(g.generate.kms_key.as_str())),
+        _ => None,
+    };
     Ok(match (&i.spec.password, &i.spec.trust_store) {
-        (Some(IngressPassword::Secret(sr)), _) => r.prop(
-            "IngressPointConfiguration",
-            json!({ "SecretArn": sr.secret }),
-        ),
-        (Some(IngressPassword::Generate(_)), _) => {
-            let (secret_id, policy_id) = add_generated_password(c, t, i, id)?;
+        (Some(IngressPassword::Secret(sr)), _) => {
+            if crate::values::secret_arn_problem(&sr.secret).is_some() {
+                return Err(format!(
+                    "the password secret of `{}` is not a secret ARN",
+                    i.name
+                ));
+            }
+            r.prop(
+                "IngressPointConfiguration",
+                json!({ "SecretArn": sr.secret }),
+            )
+        }
+        (Some(_), _) => {
+            let (secret_id, policy_id) =
+                add_generated_password(c, t, i, id, generated_key.flatten())?;
             r.depends_on.push(policy_id);
             r.prop(
                 "IngressPointConfiguration",
@@ -681,6 +702,22 @@ fn ingress_configuration(
             )
         }
         (None, Some(ts)) => {
+            let certificates_only = |text: &str, label: &str| {
+                !text.contains("PRIVATE KEY")
+                    && crate::values::pem_blocks(text)
+                        .is_ok_and(|b| b.iter().all(|b| b.label == label))
+            };
+            if !certificates_only(&ts.ca, "CERTIFICATE")
+                || ts
+                    .crl
+                    .as_ref()
+                    .is_some_and(|crl| !certificates_only(crl, "X509 CRL"))
+            {
+                return Err(format!(
+                    "the trust store of `{}` holds more than certificates",
+                    i.name
+                ));
+            }
             let mut store = json!({ "CAContent": ts.ca });
             if let Some(crl) = &ts.crl {
                 store["CrlContent"] = json!(crl);
@@ -697,16 +734,100 @@ fn ingress_configuration(
     })
 }
 
-/// A generated SMTP password for the ingress endpoint `id` (a retained secret)
-/// and the resource policy that lets Mail Manager read it; returns their ids.
+/// Logical id of the KMS key that encrypts the generated ingress passwords
+/// of a Mail Manager stack (one per stack, shared by its endpoints).
+pub const SECRETS_KEY_ID: &str = "GeneratedSecretsKey";
+
+/// The condition that confines a grant to SES acting for this account's
+/// Mail Manager ingress endpoints (SES developer guide, "Permission policies
+/// for Mail Manager"). The endpoint's own ARN is not known before it exists,
+/// and the secret must exist first, so the ARN is matched up to the id.
+fn ingress_points_condition() -> Value {
+    json!({
+        "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+        "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-ingress-point/*") }
+    })
+}
+
+/// The key (retained) and its alias that encrypt the generated passwords, added
+/// once per template; returns the key's ARN.
+///
+/// Mail Manager requires the secret of an ingress endpoint to be encrypted
+/// with a customer managed key whose policy lets `ses.amazonaws.com`
+/// `kms:Decrypt` through Secrets Manager for this account's ingress endpoints
+/// (SES developer guide, "Permission policies for Mail Manager"); the default
+/// `aws/secretsmanager` key cannot be given such a statement. The first
+/// statement is KMS's default key policy statement that keeps the key
+/// manageable by the account ("Default key policy", AWS KMS developer guide):
+/// CloudFormation refuses a key policy that would lock its caller out.
+fn secrets_key(c: &Common, t: &mut Template) -> Result<Value, String> {
+    if !t.resources.contains_key(SECRETS_KEY_ID) {
+        let mut ses = ingress_points_condition();
+        ses["StringEquals"]["kms:ViaService"] = sub("secretsmanager.${AWS::Region}.amazonaws.com");
+        let policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountManagesTheKey",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                    "Action": "kms:*",
+                    "Resource": "*"
+                },
+                {
+                    "Sid": "MailManagerDecryptsIngressPasswords",
+                    "Effect": "Allow",
+                    "Principal": { "Service": "ses.amazonaws.com" },
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": ses
+                }
+            ]
+        });
+        let key = Resource::new("AWS::KMS::Key")
+            .retained()
+            .prop(
+                "Description",
+                json!(format!(
+                    "mailinfra {}: encrypts the generated SMTP passwords of Mail Manager ingress endpoints",
+                    c.m.project
+                )),
+            )
+            .prop("EnableKeyRotation", json!(true))
+            .prop("KeyPolicy", policy);
+        t.add(SECRETS_KEY_ID.to_string(), c.tagged(key))?;
+        t.add(
+            format!("{SECRETS_KEY_ID}Alias"),
+            Resource::new("AWS::KMS::Alias")
+                .prop(
+                    "AliasName",
+                    json!(format!(
+                        "alias/{}/mail-manager/ingress-passwords",
+                        c.m.project
+                    )),
+                )
+                .prop("TargetKeyId", reference(SECRETS_KEY_ID)),
+        )?;
+    }
+    Ok(get_att(SECRETS_KEY_ID, "Arn"))
+}
+
+/// A generated SMTP password for the ingress endpoint `id` (a retained secret
+/// encrypted with `user_key`, or else the generated key) and the resource
+/// policy that lets Mail Manager read it; returns their ids.
 fn add_generated_password(
     c: &Common,
     t: &mut Template,
     i: &Ingress,
     id: &str,
+    user_key: Option<&str>,
 ) -> Result<(String, String), String> {
     let m = c.m;
     let secret_id = format!("{id}Password");
+    let key = match user_key {
+        Some(k) => json!(k),
+        None => secrets_key(c, t)?,
+    };
     t.add(
         secret_id.clone(),
         c.tagged(
@@ -723,6 +844,7 @@ fn add_generated_password(
                         m.project, i.name
                     )),
                 )
+                .prop("KmsKeyId", key)
                 .prop(
                     "GenerateSecretString",
                     json!({ "PasswordLength": 32, "ExcludeCharacters": "\"'/\\:;<>`~ " }),
@@ -732,9 +854,7 @@ fn add_generated_password(
     // Mail Manager reads the password with its service principal: the
     // secret needs a resource policy allowing `ses.amazonaws.com` to get
     // its value for this account's ingress endpoints (SES developer guide,
-    // "Permission policies for Mail Manager"). The generated secret uses
-    // the account's default `aws/secretsmanager` key; a customer managed
-    // key would also need `kms:Decrypt` for SES in its key policy.
+    // "Permission policies for Mail Manager").
     let policy_id = format!("{secret_id}Policy");
     t.add(
         policy_id.clone(),
@@ -750,10 +870,7 @@ fn add_generated_password(
                         "Principal": { "Service": "ses.amazonaws.com" },
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": "*",
-                        "Condition": {
-                            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
-                            "ArnLike": { "aws:SourceArn": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:mailmanager-ingress-point/*") }
-                        }
+                        "Condition": ingress_points_condition()
                     }]
                 }),
             ),

@@ -76,15 +76,12 @@ fn identity_resource(model: &Model, id: &DomainIdentity) -> Resource {
             private_key,
             ..
         } => {
-            let key = private_key.as_ref().map(|k| {
-                format!(
-                    "{{{{resolve:secretsmanager:{}:SecretString{}}}}}",
-                    k.secret,
-                    k.json_key
-                        .as_ref()
-                        .map(|j| format!(":{j}"))
-                        .unwrap_or_default()
-                )
+            // Only a reference `check` accepts becomes a dynamic reference:
+            // anything else (key material, `}}`, `:`) never reaches a template.
+            let key = private_key.as_ref().and_then(|k| {
+                crate::values::SecretRef::parse(&k.secret, k.json_key.as_deref())
+                    .ok()
+                    .map(|r| r.dynamic_reference())
             });
             r = r
                 .prop("DkimAttributes", json!({ "SigningEnabled": true }))

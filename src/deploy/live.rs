@@ -9,15 +9,19 @@
 //! sets, templates — from the stacks' resources. Whether identities are
 //! verified and DKIM works (keys replicated to the secondary for DEED) is SES
 //! state that CloudFormation does not show: it is read from SES per identity
-//! and region (MI5005, MI5006).
+//! and region (MI5005, MI5006). The KMS keys of yours that SES must use are
+//! read from KMS (`DescribeKey`, `GetKeyPolicy`) and their policies judged by
+//! [`super::key_policy`] (MI5007).
 
 use std::collections::BTreeSet;
 
 use super::Timing;
+use crate::aws::kms::KeyApi;
 use crate::aws::ses::{IdentityState, MailApi, read_identities};
 use crate::aws::{StackApi, StackResource, StackStatus};
 use crate::compile::sending::{deed_origin, is_deed_replica};
 use crate::diag::{Code, Diagnostic};
+use crate::model::keys::KeyUse;
 use crate::model::{Dkim, DomainIdentity, Model};
 
 /// Runs drift detection on one stack and reports drifted resources.
@@ -107,6 +111,97 @@ pub async fn drift(api: &impl StackApi, stack: &str, timing: &Timing) -> Vec<Dia
                 }
             }
             Err(e) => out.extend(cant(e)),
+        }
+    }
+    out
+}
+
+/// The region a KMS key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:…`) names;
+/// the keys of each region are read through that region's client.
+pub fn key_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
+/// Reads the policy of every key of `uses` (all in one region) and reports,
+/// at the spec field that names it, a key that does not exist, is not
+/// enabled, or whose policy does not let SES (or the action roles) use it
+/// (MI5007). AWS managed keys are AWS's to manage and are not judged. A key
+/// that cannot be read is MI5004.
+pub async fn key_policies(uses: &[KeyUse], api: &impl KeyApi) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for u in uses {
+        let cant = |e: String| {
+            Diagnostic::error(Code::MI5004, format!("cannot read the KMS key of {}: {e}", u.what))
+                .path(&u.ptr)
+                .help("check `kms:DescribeKey` and `kms:GetKeyPolicy` on the key; a key of another account cannot be read, so check its policy there")
+        };
+        let info = match api.describe_key(&u.key).await {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                out.push(
+                    Diagnostic::error(Code::MI5007, format!("the KMS key of {} does not exist", u.what))
+                        .path(&u.ptr)
+                        .help("create the key (or the alias) in the region its ARN names, or name an existing one"),
+                );
+                continue;
+            }
+            Err(e) => {
+                out.push(cant(format!("{e:#}")));
+                continue;
+            }
+        };
+        if info.manager == "AWS" {
+            continue;
+        }
+        if info.state != "Enabled" {
+            out.push(
+                Diagnostic::error(
+                    Code::MI5007,
+                    format!("the KMS key of {} is {}, not enabled", u.what, info.state),
+                )
+                .path(&u.ptr)
+                .help(
+                    "SES cannot use a key that is not enabled: enable it, or cancel its deletion",
+                ),
+            );
+            continue;
+        }
+        let policy = match api.key_policy(&info.arn).await {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(cant(format!("{e:#}")));
+                continue;
+            }
+        };
+        let mut parts = info.arn.split(':');
+        let partition = parts.nth(1).unwrap_or("aws");
+        let region = parts.nth(1).unwrap_or_default();
+        let account = parts.next().unwrap_or_default();
+        let (grantee, actions) = u.purpose.needs();
+        let context = u.purpose.context(partition, region, account);
+        let owner = super::key_policy::Owner { partition, account };
+        match super::key_policy::refused(&policy, grantee, &owner, actions, &context) {
+            Ok(missing) if missing.is_empty() => {}
+            Ok(missing) => out.push(
+                Diagnostic::error(
+                    Code::MI5007,
+                    format!(
+                        "the key policy of the KMS key of {} does not allow {}",
+                        u.what,
+                        missing
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .path(&u.ptr)
+                .help(format!(
+                    "add a statement to the key policy: {}",
+                    u.purpose.statement()
+                )),
+            ),
+            Err(e) => out.push(cant(e)),
         }
     }
     out
@@ -622,5 +717,86 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    fn key_use(key: &str, purpose: crate::model::keys::Purpose) -> KeyUse {
+        KeyUse {
+            key: key.into(),
+            ptr: "/mail_manager/archives/legal/kms_key".into(),
+            what: "the archive `legal`".into(),
+            purpose,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_policy_without_ses_is_mi5007() {
+        use crate::aws::kms::{FakeKeys, KeyInfo};
+        use crate::model::keys::Purpose;
+        let key = "arn:aws:kms:us-east-1:111122223333:key/k1";
+        let alias = "arn:aws:kms:us-east-1:111122223333:alias/mail";
+        let info = |arn: &str| KeyInfo {
+            arn: arn.into(),
+            manager: "CUSTOMER".into(),
+            state: "Enabled".into(),
+        };
+        let default_policy = serde_json::json!({ "Statement": [{ "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::111122223333:root" }, "Action": "kms:*", "Resource": "*" }] });
+        let ses_policy = serde_json::json!({ "Statement": [{ "Effect": "Allow",
+            "Principal": { "Service": "ses.amazonaws.com" },
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*" }] });
+        let mut fake = FakeKeys::default();
+        fake.keys
+            .insert(key.into(), (info(key), default_policy.to_string()));
+        let k2 = "arn:aws:kms:us-east-1:111122223333:key/k2";
+        fake.keys
+            .insert(alias.into(), (info(k2), ses_policy.to_string()));
+        let gone = "arn:aws:kms:us-east-1:111122223333:key/gone";
+        let locked = "arn:aws:kms:us-east-1:111122223333:key/locked";
+        fake.keys
+            .insert(locked.into(), (info(locked), ses_policy.to_string()));
+        fake.unreadable.insert(locked.into());
+        let uses = [
+            key_use(key, Purpose::Archive),
+            key_use(alias, Purpose::Archive),
+            key_use(gone, Purpose::Archive),
+            key_use(locked, Purpose::Archive),
+            // The same default policy lets the account's roles use the key.
+            key_use(key, Purpose::BucketByRole),
+        ];
+        let found = key_policies(&uses, &fake).await;
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|d| (d.code.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "MI5007",
+                    "the key policy of the KMS key of the archive `legal` does not allow `kms:Decrypt`, `kms:GenerateDataKey`, `kms:DescribeKey`"
+                ),
+                (
+                    "MI5007",
+                    "the KMS key of the archive `legal` does not exist"
+                ),
+                (
+                    "MI5004",
+                    "cannot read the KMS key of the archive `legal`: cannot read the key policy of `arn:aws:kms:us-east-1:111122223333:key/locked`: access denied (AccessDeniedException)"
+                ),
+            ]
+        );
+        assert!(
+            found
+                .iter()
+                .all(|d| d.path == "/mail_manager/archives/legal/kms_key")
+        );
+        assert!(
+            found[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("kms:GenerateDataKey*")
+        );
+        assert_eq!(key_region(key), Some("us-east-1"));
     }
 }

@@ -14,13 +14,14 @@
 //! policy asks), [`apply`], [`follow`] (events until a stack settles),
 //! [`outcome`], [`rollback`]; beside them [`journal`] (what each apply did),
 //! [`workspace_lock`] (one apply per workspace), [`status`] and [`live`]
-//! (`check --live`).
+//! (`check --live`, with [`key_policy`] judging KMS key policies).
 
 pub mod apply;
 pub mod follow;
 pub mod graph;
 pub mod guards;
 pub mod journal;
+pub mod key_policy;
 pub mod live;
 pub mod outcome;
 pub mod plan;

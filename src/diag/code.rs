@@ -533,6 +533,18 @@ codes! {
         witness: Fixture,
         explain: "`replaces` names the receipt rule set, made outside the spec, that is active in the region today: activating this rule set takes over from it, and removing this rule set makes it active again. Only the active rule set (`active: true`, or the only one) can replace another, and never itself (`<project>-<name>`). Without `replaces`, activation fails while another rule set is active, so mail is never silently routed away from a rule set someone else set up.",
     }
+    MI3324 {
+        severity: Error,
+        title: "unusable secret reference",
+        witness: Fixture,
+        explain: "A field that names a Secrets Manager secret (`byodkim.private_key.secret` and `json_key`, an ingress `password.secret`, a relay `secret`) holds something Secrets Manager or CloudFormation cannot use. A secret name is 1 to 512 ASCII letters, digits and `/_+=.@-`; an ARN is `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf` (Secrets Manager adds the hyphen and six characters; Mail Manager takes ARNs only); a JSON key is letters, digits and `_-.+=@/` (a `:` or `}}` would change the dynamic reference `{{resolve:secretsmanager:…}}` the template resolves it with). The diagnostic does not repeat the value, which may be a secret pasted by mistake.",
+    }
+    MI3325 {
+        severity: Error,
+        title: "trust store is not PEM certificates",
+        witness: Fixture,
+        explain: "An `mtls` ingress trust store's `ca` holds PEM `CERTIFICATE` blocks only, and its `crl` PEM `X509 CRL` blocks only, with nothing but blank lines between them. The trust store is copied into the template, so anything else in it would be deployed as is. (A private key block is MI3104.)",
+    }
     MI4001 {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",
@@ -569,6 +581,18 @@ codes! {
         witness: Fixture,
         explain: "A role trusted by another account (`arn:…:iam::<account>:root`) with no condition can be assumed by every principal of that account that its own policies allow `sts:AssumeRole`; when the account is a service provider acting for several customers, any of them can make it act on your role (the confused deputy). Narrow the trust: `external_id` (the ID the provider gives you, passed on every `sts:AssumeRole`), `principals` (the roles or users of that account that may assume it) or `organization` (an AWS Organizations id). Silence the warning with `# mailinfra: allow MI4006` when the other account is your own and trusted as a whole.",
     }
+    MI4008 {
+        severity: Warning,
+        title: "KMS key policy must let SES use the key",
+        witness: Fixture,
+        explain: "A KMS key of yours encrypts something SES uses: a generated ingress password (`password: { generate: { kms_key } }`), an archive, a trust store, mail stored by an S3 action, or a receiving bucket SES or a Mail Manager role writes to. SES can use the key only if its key policy allows it, which mailinfra cannot see offline; the help names the statement AWS documents for that use. `mailinfra check --live` reads the key policy (`kms:GetKeyPolicy`) and reports MI5007 when it does not allow SES. The AWS managed key `alias/aws/ses` needs nothing. Silence the warning with `# mailinfra: allow MI4008` once the policy is in place.",
+    }
+    MI4009 {
+        severity: Warning,
+        title: "secret must let SES read it",
+        witness: Fixture,
+        explain: "An ingress password secret or relay credentials secret of yours must let SES read it: a resource policy allowing `ses.amazonaws.com` `secretsmanager:GetSecretValue` (and `DescribeSecret` for relays) for this account's Mail Manager resources, and, for ingress endpoints, encryption with a customer managed key (not `aws/secretsmanager`) whose policy allows SES `kms:Decrypt` through Secrets Manager. mailinfra cannot read either policy. `password: generate` creates a secret, a key and both policies for you.",
+    }
     MI5001 {
         severity: Warning,
         title: "deployed resource drifted",
@@ -604,5 +628,11 @@ codes! {
         title: "DKIM not working as the spec says",
         witness: Test("failed_dkim_on_a_verified_identity_is_mi5006"),
         explain: "`check --live` read the identity's DKIM attributes from SES. Either the keys come from another origin than the spec says (`SigningAttributesOrigin`: `AWS_SES` for Easy DKIM, `EXTERNAL` for BYODKIM, `AWS_SES_<REGION>` for a DEED replica of the identity in that region; in the secondary region a DEED identity must be replicated from the primary), or DKIM signing is turned off, or the DKIM status of a verified identity is not SUCCESS (records removed or wrong). An identity becomes a DEED replica only when it is created, so a secondary identity with its own keys must be deleted and created again as a replica (or set `replication: independent`). Mail without a valid DKIM signature fails DMARC alignment through DKIM.",
+    }
+    MI5007 {
+        severity: Error,
+        title: "KMS key policy does not let SES use the key",
+        witness: Test("a_key_policy_without_ses_is_mi5007"),
+        explain: "`check --live` read the key policy (`kms:GetKeyPolicy`, after `kms:DescribeKey` for an alias) of a KMS key the spec hands to SES, and no statement allows the principal that uses the key (`ses.amazonaws.com`, or the account's IAM roles) the actions it needs under the conditions SES sends, or a `Deny` statement refuses them. The message names the missing actions and the help the statement to add. Statements with conditions mailinfra cannot evaluate are counted as allowing, so the check errs on the side of silence.",
     }
 }

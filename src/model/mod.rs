@@ -5,6 +5,7 @@
 //! place in the spec so that checks can point at it. No diagnostics here beyond
 //! what cannot be represented; judging the model is `check`'s job.
 
+pub(crate) mod keys;
 pub(crate) mod receiving;
 
 use crate::load::escape_pointer;

@@ -1,11 +1,13 @@
 //! Diagnostics for people (`file:line:col: error[CODE]: message`, a source
 //! snippet with carets, help), for tools (JSON with stable field names) and
 //! for GitHub Actions (workflow commands that annotate the changed lines).
+//! Secrets in the source are masked in every one of them (see [`super::mask`]).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::mask::Masker;
 use super::paint::Paint;
 use crate::diag::{Diagnostic, Severity, Span};
 
@@ -43,19 +45,19 @@ struct JsonDiag<'a> {
     end_column: Option<u32>,
     end_line: Option<u32>,
     file: &'a str,
-    help: Option<&'a str>,
+    help: Option<String>,
     line: Option<u32>,
-    message: &'a str,
+    message: String,
     path: &'a str,
-    related: Vec<JsonRelated<'a>>,
+    related: Vec<JsonRelated>,
     severity: Severity,
 }
 
 #[derive(Serialize)]
-struct JsonRelated<'a> {
+struct JsonRelated {
     column: u32,
     line: u32,
-    message: &'a str,
+    message: String,
 }
 
 pub fn render(diags: &[Diagnostic], src: &Source<'_>, format: Format, color: bool) -> String {
@@ -67,6 +69,7 @@ pub fn render(diags: &[Diagnostic], src: &Source<'_>, format: Format, color: boo
 }
 
 fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
+    let mask = Masker::new(src.text.unwrap_or_default());
     let items: Vec<JsonDiag<'_>> = diags
         .iter()
         .map(|d| JsonDiag {
@@ -78,15 +81,15 @@ fn render_json(diags: &[Diagnostic], src: &Source<'_>) -> String {
             end_line: d.span.map(|s| s.end.line),
             end_column: d.span.map(|s| s.end.col),
             path: &d.path,
-            message: &d.message,
-            help: d.help.as_deref(),
+            message: mask.text(&d.message).into_owned(),
+            help: d.help.as_deref().map(|h| mask.text(h).into_owned()),
             related: d
                 .related
                 .iter()
                 .map(|(s, m)| JsonRelated {
                     line: s.start.line,
                     column: s.start.col,
-                    message: m,
+                    message: mask.text(m).into_owned(),
                 })
                 .collect(),
         })
@@ -110,6 +113,7 @@ fn gh_escape(s: &str, property: bool) -> String {
 }
 
 fn render_github(diags: &[Diagnostic], src: &Source<'_>) -> String {
+    let mask = Masker::new(src.text.unwrap_or_default());
     let mut out = String::new();
     for d in diags {
         let level = match d.severity {
@@ -125,9 +129,9 @@ fn render_github(diags: &[Diagnostic], src: &Source<'_>) -> String {
             }
         }
         let _ = write!(props, ",title={}", gh_escape(d.code.as_str(), true));
-        let mut text = d.message.clone();
+        let mut text = mask.text(&d.message).into_owned();
         if let Some(help) = &d.help {
-            let _ = write!(text, "\nhelp: {help}");
+            let _ = write!(text, "\nhelp: {}", mask.text(help));
         }
         let _ = writeln!(out, "::{level} {props}::{}", gh_escape(&text, false));
     }
@@ -137,6 +141,7 @@ fn render_github(diags: &[Diagnostic], src: &Source<'_>) -> String {
 fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
     let paint = Paint { on: color };
     let lines: Vec<&str> = src.text.map(|t| t.lines().collect()).unwrap_or_default();
+    let mask = Masker::new(src.text.unwrap_or_default());
     let mut out = String::new();
     for d in diags {
         let loc = match d.span {
@@ -153,10 +158,10 @@ fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
             "{}: {}: {}",
             paint.wrap("1", &loc),
             paint.wrap(sev_color, &format!("{}[{}]", d.severity.as_str(), d.code)),
-            d.message
+            mask.text(&d.message)
         );
         if let Some(span) = d.span {
-            snippet(&mut out, &lines, span, &paint, sev_color, '^');
+            snippet(&mut out, &lines, &mask, span, (&paint, sev_color), '^');
         }
         for (span, note) in &d.related {
             let _ = writeln!(
@@ -165,12 +170,13 @@ fn render_human(diags: &[Diagnostic], src: &Source<'_>, color: bool) -> String {
                 paint.wrap("1;34", "note:"),
                 src.file,
                 span.start.line,
-                span.start.col
+                span.start.col,
+                note = mask.text(note)
             );
-            snippet(&mut out, &lines, *span, &paint, "1;34", '-');
+            snippet(&mut out, &lines, &mask, *span, (&paint, "1;34"), '-');
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "  {} {help}", paint.wrap("1;32", "help:"));
+            let _ = writeln!(out, "  {} {}", paint.wrap("1;32", "help:"), mask.text(help));
         }
         out.push('\n');
     }
@@ -182,15 +188,24 @@ const SNIPPET_CHARS: usize = 160;
 
 /// The source line with a caret line under `span` (to the end of the line when
 /// the span runs onto later lines). Columns count characters; a tab shows as
-/// one space so the caret stays aligned.
-fn snippet(out: &mut String, lines: &[&str], span: Span, paint: &Paint, color: &str, mark: char) {
-    let Some(text) = (span.start.line as usize)
+/// one space so the caret stays aligned. A line that holds a secret is shown
+/// masked, the caret kept within it.
+fn snippet(
+    out: &mut String,
+    lines: &[&str],
+    mask: &Masker,
+    span: Span,
+    (paint, color): (&Paint, &str),
+    mark: char,
+) {
+    let Some((index, text)) = (span.start.line as usize)
         .checked_sub(1)
-        .and_then(|i| lines.get(i))
+        .and_then(|i| lines.get(i).map(|l| (i, l)))
     else {
         return;
     };
-    let text = text.trim_end_matches('\r');
+    let masked = mask.line(index, text);
+    let text = masked.trim_end_matches('\r');
     let shown: String = text
         .chars()
         .take(SNIPPET_CHARS)

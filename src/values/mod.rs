@@ -1,6 +1,7 @@
 //! Values: the small languages inside spec strings, one implementation each —
 //! domain names (with IDN), email addresses, CIDR blocks, sizes with units,
-//! AWS regions, ARNs and their partitions, CloudFormation names. The spec
+//! AWS regions, ARNs and their partitions, CloudFormation names, secret
+//! references and the key material that must never stand in for one. The spec
 //! types, the checks and the blueprints all call these; no other module
 //! parses such a value itself.
 //!
@@ -19,6 +20,7 @@ mod domain;
 mod email;
 mod name;
 mod region;
+mod secret;
 mod size;
 
 pub(crate) use arn::{arn_partition_problem, parse_arn};
@@ -27,4 +29,8 @@ pub(crate) use domain::domain_problem;
 pub(crate) use email::email_problem;
 pub(crate) use name::cfn_name_problem;
 pub(crate) use region::region_problem;
+pub(crate) use secret::{
+    SecretRef, json_key_problem, long_base64_run, looks_like_key_material, pem_blocks,
+    secret_arn_problem, secret_id_problem,
+};
 pub(crate) use size::parse_size;

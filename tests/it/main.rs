@@ -25,6 +25,7 @@ mod plan_render;
 mod receiving;
 mod scale;
 mod schema;
+mod secrets;
 mod sending;
 mod ses_mocks;
 mod templates;

@@ -40,8 +40,11 @@ pub struct Ingress {
     /// TLS: `optional` (default), `required` or `fips`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<IngressTls>,
-    /// `auth` only: `{ secret: ARN }` (a Secrets Manager secret holding the
-    /// password) or `generate` (the template creates a random one).
+    /// `auth` only: `generate` (the template creates a random password in a
+    /// secret encrypted with a generated KMS key that lets Mail Manager
+    /// decrypt it), `{ generate: { kms_key: ARN } }` (the same, encrypted with
+    /// your key), or `{ secret: ARN }` (your Secrets Manager secret holding
+    /// the password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<IngressPassword>,
     /// `mtls` only: the CA bundle (PEM) clients' certificates chain to.
@@ -67,6 +70,28 @@ pub enum IngressPassword {
     Generate(GenerateKeyword),
     /// An existing secret.
     Secret(MailManagerSecret),
+    /// `{ generate: { kms_key: ARN } }`: a generated password encrypted with your key.
+    GenerateWithKey(GeneratedPassword),
+}
+
+/// A generated password encrypted with a customer managed key of yours.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedPassword {
+    /// `{ kms_key: ARN }`: the key that encrypts the generated secret.
+    pub generate: GenerateOptions,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateOptions {
+    /// ARN of the symmetric customer managed KMS key that encrypts the
+    /// secret. Its key policy must let SES decrypt through Secrets Manager
+    /// (see `mailinfra explain MI4008`).
+    #[schemars(regex(
+        pattern = r"^arn:aws(|-cn|-us-gov|-eusc):kms:[a-z0-9-]{1,20}:[0-9]{12}:(key|alias)/.+$"
+    ))]
+    pub kms_key: String,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -78,20 +103,21 @@ pub enum GenerateKeyword {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct MailManagerSecret {
-    /// Secrets Manager secret ARN.
-    #[schemars(regex(
-        pattern = r"^arn:(aws|aws-cn|aws-us-gov|aws-eusc):secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=,.@-]+$"
-    ))]
+    /// Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf`).
+    /// Checked strictly; a value pasted here by mistake is never repeated in
+    /// a diagnostic.
+    #[schemars(length(min = 1, max = 2048))]
     pub secret: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TrustStore {
-    /// PEM CA certificates.
+    /// PEM CA certificates: `CERTIFICATE` blocks only (a private key here is
+    /// refused, never copied into the template).
     #[schemars(length(min = 1, max = 500000))]
     pub ca: String,
-    /// PEM certificate revocation list.
+    /// PEM certificate revocation lists: `X509 CRL` blocks only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<String>,
     /// KMS key ARN that encrypts the trust store.
