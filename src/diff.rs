@@ -269,6 +269,19 @@ pub fn blocked(id: &str, old: &Value, new: &Value, replacement: Replacement) -> 
     })
 }
 
+/// The logical ids whose resource type `changes` (a diff from `old`) change.
+pub fn retyped<'a>(old: Option<&Value>, changes: &'a [ResourceChange]) -> Vec<&'a str> {
+    let Some(old) = old else {
+        return Vec::new();
+    };
+    changes
+        .iter()
+        .filter(|c| c.action == Action::Modify)
+        .filter(|c| old["Resources"][&c.logical_id]["Type"].as_str() != Some(&c.resource_type))
+        .map(|c| c.logical_id.as_str())
+        .collect()
+}
+
 /// Resource-level changes from `old` to `new` (either may be absent), sorted by logical id.
 pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceChange> {
     let old_r = resources(old);

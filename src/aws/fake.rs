@@ -19,10 +19,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 
 use super::cloudformation::*;
 use super::error::AwsError;
+use super::fake_templates::{json, judged, outputs_of, with_parameters};
 use super::s3::TemplateStore;
 use super::ses::{IdentityState, MailApi};
 use crate::diff::{self, Action, ResourceChange};
@@ -124,56 +124,6 @@ fn aws_error(code: &str, message: String, transient: bool) -> anyhow::Error {
 
 fn throttled(op: &str) -> anyhow::Error {
     aws_error("Throttling", format!("{op}: Rate exceeded"), true)
-}
-
-fn json(body: &str) -> Option<Value> {
-    serde_json::from_str(body).ok()
-}
-
-/// The template with every `{"Ref": parameter}` replaced by its value.
-fn with_parameters(template: Value, parameters: &[(String, String)]) -> Value {
-    match template {
-        Value::Object(m) => {
-            if let Some(Value::String(name)) = m.get("Ref")
-                && m.len() == 1
-                && let Some((_, v)) = parameters.iter().find(|(k, _)| k == name)
-            {
-                return Value::String(v.clone());
-            }
-            Value::Object(
-                m.into_iter()
-                    .map(|(k, v)| (k, with_parameters(v, parameters)))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(
-            a.into_iter()
-                .map(|v| with_parameters(v, parameters))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// The stack's outputs after a deploy: literal values as written, others a
-/// stand-in named after the output.
-fn outputs_of(template: &str) -> Vec<(String, String)> {
-    let Some(t) = json(template) else {
-        return Vec::new();
-    };
-    t["Outputs"]
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    let value = v["Value"]
-                        .as_str()
-                        .map_or_else(|| format!("fake-{k}"), str::to_string);
-                    (k.clone(), value)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 impl Account {
@@ -566,7 +516,12 @@ impl StackApi for FakeAws {
                         skipped: Vec::new(),
                     });
                     let i = a.stacks.len() - 1;
-                    a.stack_event(i, &StackStatus::ReviewInProgress, Some("User Initiated"), None);
+                    a.stack_event(
+                        i,
+                        &StackStatus::ReviewInProgress,
+                        Some("User Initiated"),
+                        None,
+                    );
                     i
                 }
             };
@@ -580,34 +535,7 @@ impl StackApi for FakeAws {
                 .map(|t| with_parameters(t, &stack.parameters));
             let new = json(&body).map(|t| with_parameters(t, req.parameters));
             let changes = diff::diff_templates(old.as_ref(), new.as_ref());
-            let retyped: Vec<&str> = changes
-                .iter()
-                .filter(|c| {
-                    c.action == diff::Action::Modify
-                        && old.as_ref().and_then(|o| o["Resources"][&c.logical_id]["Type"].as_str())
-                            != Some(c.resource_type.as_str())
-                })
-                .map(|c| c.logical_id.as_str())
-                .collect();
-            let (status, execution, reason) = if !retyped.is_empty() {
-                (
-                    ChangeSetStatus::Failed,
-                    ExecutionStatus::Unavailable,
-                    Some(format!(
-                        "Update of resource type is not permitted. The new template modifies resource type of the following resources: [{}]",
-                        retyped.join(", ")
-                    )),
-                )
-            } else if old.is_some() && old == new {
-                (
-                    ChangeSetStatus::Failed,
-                    ExecutionStatus::Unavailable,
-                    Some("The submitted information didn't contain changes. Submit different information to create a change set.".to_string()),
-                )
-            } else {
-                // An outputs-only change has no resource changes, and is executable.
-                (ChangeSetStatus::CreateComplete, ExecutionStatus::Available, None)
-            };
+            let (status, execution, reason) = judged(old.as_ref(), new.as_ref(), &changes);
             let pending_reads = if a.pending_forever.contains(req.stack) {
                 u32::MAX
             } else {
@@ -694,8 +622,7 @@ impl StackApi for FakeAws {
             let s = a.stack_index(&c.stack_arn).expect("the change set's stack");
             let create = c.create;
             let stack_name = a.stacks[s].name.clone();
-            // "CloudFormation cannot update a stack when a custom-named resource
-            // requires replacing": the update fails and rolls back.
+            // "cannot update a stack when a custom-named resource requires replacing"
             let custom_named = c
                 .changes
                 .iter()

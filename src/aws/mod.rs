@@ -10,6 +10,8 @@ pub mod config;
 pub mod error;
 #[cfg(test)]
 pub mod fake;
+#[cfg(test)]
+mod fake_templates;
 pub mod kms;
 pub mod s3;
 pub mod ses;

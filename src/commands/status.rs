@@ -50,6 +50,7 @@ async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::Stack
                 last_updated: None,
                 error: None,
                 last_apply: None,
+                global_endpoint_id: None,
             };
             let Some(api) = apis.get(&a.entry.region) else {
                 return s;
@@ -58,6 +59,7 @@ async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::Stack
                 Ok(Some(info)) => {
                     s.status = Some(info.status.to_string());
                     s.last_updated = info.last_updated;
+                    s.global_endpoint_id = endpoint_id(&info.outputs);
                 }
                 Ok(None) => {}
                 Err(e) => s.error = Some(format!("{e:#}")),
@@ -67,4 +69,12 @@ async fn read_stacks(artifacts: &[Artifact], aws: &AwsArgs) -> Vec<status::Stack
         .buffered(8)
         .collect()
         .await
+}
+
+/// The `GlobalEndpointId` output among a stack's outputs.
+pub(super) fn endpoint_id(outputs: &[(String, String)]) -> Option<String> {
+    outputs
+        .iter()
+        .find(|(k, _)| k == crate::compile::sending::GLOBAL_ENDPOINT_ID_OUTPUT)
+        .map(|(_, v)| v.clone())
 }

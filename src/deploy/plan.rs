@@ -431,14 +431,7 @@ fn held_artifact(artifact: &Artifact, body: String) -> Artifact {
 pub(crate) fn type_changes(deployed: Option<&str>, body: &str) -> Option<Vec<ResourceChange>> {
     let old = serde_json::from_str::<Value>(deployed?).ok()?;
     let changes = local_changes(deployed, body);
-    changes
-        .iter()
-        .any(|c| {
-            c.action == diff::Action::Modify
-                && old["Resources"][&c.logical_id]["Type"].as_str()
-                    != Some(c.resource_type.as_str())
-        })
-        .then_some(changes)
+    (!diff::retyped(Some(&old), &changes).is_empty()).then_some(changes)
 }
 
 pub(crate) fn local_changes(old: Option<&str>, new: &str) -> Vec<ResourceChange> {

@@ -20,6 +20,10 @@ pub struct StackStatus {
     /// What the last apply recorded for this stack.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_apply: Option<String>,
+    /// The global endpoint's id (the stack's `GlobalEndpointId` output), which
+    /// applications pass to SESv2 `SendEmail` as `EndpointId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_endpoint_id: Option<String>,
 }
 
 impl StackStatus {
@@ -199,6 +203,7 @@ mod tests {
                 last_updated: Some("2026-11-29T10:00:05Z".into()),
                 error: None,
                 last_apply: Some(words[1].1.clone()),
+                global_endpoint_id: None,
             },
             StackStatus {
                 stack: "s3".into(),
@@ -207,6 +212,7 @@ mod tests {
                 last_updated: None,
                 error: None,
                 last_apply: None,
+                global_endpoint_id: None,
             },
         ];
         let text = human(Some(&last), &[], &stacks);

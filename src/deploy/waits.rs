@@ -345,8 +345,12 @@ mod tests {
             "Old": {"Type": "Custom::SesIdentityPolicy", "DependsOn": ["New"],
                 "Metadata": {WAITS_FOR_VERIFIED: {"Identity": "a.com", "Region": "us-east-1"}}}}});
         let deployed = json!({"Resources": {"Old": {"Type": "Custom::SesIdentityPolicy"}}});
-        let (sent, waiting) = hold_back(&t.to_string(), Some(&deployed.to_string()), &Verified::default())
-            .expect("held back");
+        let (sent, waiting) = hold_back(
+            &t.to_string(),
+            Some(&deployed.to_string()),
+            &Verified::default(),
+        )
+        .expect("held back");
         let sent: Value = serde_json::from_str(&sent).unwrap();
         assert_eq!(sent["Resources"]["Old"].get("DependsOn"), None, "{sent}");
         assert_eq!(waiting.len(), 1);

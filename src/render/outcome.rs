@@ -38,6 +38,19 @@ pub fn outcomes(outcomes: &[StackOutcome], color: bool) -> String {
     }
     out.push_str(&t.render(painter));
     for o in outcomes {
+        if let Some((_, id)) = o
+            .outputs
+            .iter()
+            .find(|(k, _)| k == crate::compile::sending::GLOBAL_ENDPOINT_ID_OUTPUT)
+        {
+            let _ = writeln!(
+                out,
+                "\n{}: global endpoint id {id} (pass it to SendEmail as EndpointId)",
+                o.stack
+            );
+        }
+    }
+    for o in outcomes {
         if o.ok() && o.warnings.is_empty() {
             continue;
         }

@@ -50,6 +50,13 @@ pub fn human(last: Option<&LastApply>, unsettled: &[Unsettled], stacks: &[StackS
         if let Some(e) = &s.error {
             let _ = writeln!(out, "\n{}: cannot read it: {e}", s.stack);
         }
+        if let Some(id) = &s.global_endpoint_id {
+            let _ = writeln!(
+                out,
+                "\n{}: global endpoint id {id} (pass it to SendEmail as EndpointId)",
+                s.stack
+            );
+        }
     }
     let busy = stacks.iter().filter(|s| s.busy()).count();
     if busy > 0 {
@@ -69,4 +76,30 @@ pub fn json(last: Option<&LastApply>, unsettled: &[Unsettled], stacks: &[StackSt
         "stacks": stacks,
     });
     crate::template::render_value(&doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The global endpoint's id is shown where applications' owners look for
+    /// it, and is in the JSON.
+    #[test]
+    fn the_global_endpoint_id_is_shown_and_in_the_json() {
+        let s = StackStatus {
+            stack: "p-us-east-1-sending".into(),
+            region: "us-east-1".into(),
+            status: Some("CREATE_COMPLETE".into()),
+            last_updated: None,
+            error: None,
+            last_apply: None,
+            global_endpoint_id: Some("abcd1234.efg".into()),
+        };
+        let text = human(None, &[], std::slice::from_ref(&s));
+        assert!(
+            text.contains("global endpoint id abcd1234.efg (pass it to SendEmail as EndpointId)"),
+            "{text}"
+        );
+        assert!(json(None, &[], &[s]).contains("\"global_endpoint_id\": \"abcd1234.efg\""));
+    }
 }

@@ -94,14 +94,20 @@ fn offline_plan_needs_no_aws_and_reports_changes() {
     let o = common::run(&["plan", "--offline", "--detailed-exitcode"], dir.path());
     assert_eq!(o.status.code(), Some(exit::SUCCESS));
     assert!(!common::text(&o.stderr).contains("no earlier build"));
-    // A KMS key on an archive replaces it, and the plan says so loudly.
+    // A KMS key on an archive replaces it, which CloudFormation cannot do
+    // under the archive's own name: the plan says so and exits 3.
     let text = std::fs::read_to_string(dir.path().join("mailinfra.yaml")).unwrap().replace(
         "journal: { retention: permanent }",
         "journal: { retention: permanent, kms_key: \"arn:aws:kms:us-east-1:111122223333:key/abc\" }",
     );
     write(dir.path(), &text);
     let o = common::run(&["plan", "--offline", "--format", "json"], dir.path());
-    assert_eq!(o.status.code(), Some(exit::SUCCESS));
+    assert_eq!(o.status.code(), Some(exit::REFUSED));
+    assert!(
+        common::text(&o.stderr).contains("custom name"),
+        "{}",
+        common::text(&o.stderr)
+    );
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plan["summary"]["replace"], 1);
     assert_eq!(plan["summary"]["destructive"], 1);

@@ -240,7 +240,7 @@ fn activation_lambda_unit_tests() {
 }
 
 #[test]
-fn archive_kms_key_change_plans_a_destructive_replacement() {
+fn archive_kms_key_change_plans_a_replacement_that_is_not_possible() {
     let dir = common::scratch();
     let src = std::fs::read_to_string(
         common::root().join("tests/fixtures/valid/300-gateway-workspace-m365.yaml"),
@@ -256,7 +256,11 @@ fn archive_kms_key_change_plans_a_destructive_replacement() {
     assert_ne!(changed, src);
     std::fs::write(&spec, changed).unwrap();
     let o = common::run(&["plan", "--offline", "--format", "json"], dir.path());
-    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    // A new key replaces the archive, and CloudFormation cannot replace it
+    // under its own name: exit 3, with the way out.
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("ArchiveName `nutrition-journal`"), "{err}");
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plan["summary"]["replace"], 1, "{plan}");
     assert_eq!(plan["summary"]["destructive"], 1, "{plan}");
@@ -270,6 +274,12 @@ fn archive_kms_key_change_plans_a_destructive_replacement() {
     assert_eq!(change["logical_id"], "ArchiveJournal");
     assert_eq!(change["replacement"], "always");
     assert_eq!(change["properties"][0], "KmsKeyArn");
+    assert!(
+        change["blocked"]
+            .as_str()
+            .is_some_and(|b| b.contains("custom name")),
+        "{change}"
+    );
 }
 
 /// The gateway flow of scenario 3 (open ingress, relays to Google Workspace and

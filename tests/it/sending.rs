@@ -324,3 +324,78 @@ iam:
         "the primary stack deploys first:\n{err}"
     );
 }
+
+/// A two-region DEED spec planned against moto, where the parent identity
+/// exists but is not verified (moto creates identities unverified): the
+/// parent's replication policy and the replica wait for the verification,
+/// named in the plan, and no change set tries to create them.
+#[test]
+fn an_unverified_parent_holds_the_replica_and_its_policy_back() {
+    let project = format!("deede2e-{}", std::process::id());
+    let domain = format!("{project}.com");
+    common::boto3(&format!(
+        "client('sesv2').create_email_identity(EmailIdentity='{domain}')"
+    ));
+    let dir = scratch();
+    let spec = format!(
+        "version: 1\nproject: {project}\nregions: {{ primary: us-east-1, secondary: us-west-2 }}\ndns:\n  {domain}: external\nidentities:\n  {domain}: {{ replication: deed }}\n"
+    );
+    std::fs::write(dir.path().join("mailinfra.yaml"), spec).unwrap();
+    let plan = common::run_aws(&["plan", "--format", "json"], dir.path());
+    let err = text(&plan.stderr);
+    assert!(plan.status.success(), "{err}\n{}", text(&plan.stdout));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let stacks = plan["stacks"].as_array().unwrap();
+    let stack = |region: &str| {
+        stacks
+            .iter()
+            .find(|s| s["stack"] == format!("{project}-{region}-sending"))
+            .unwrap_or_else(|| panic!("no {region} sending stack: {plan}"))
+    };
+    let waiting_types = |s: &serde_json::Value| -> Vec<String> {
+        s["waiting"]
+            .as_array()
+            .map(|w| {
+                w.iter()
+                    .map(|w| w["resource_type"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let primary = stack("us-east-1");
+    let secondary = stack("us-west-2");
+    assert!(
+        waiting_types(primary).contains(&"Custom::SesIdentityPolicy".to_string()),
+        "{primary}"
+    );
+    assert!(
+        waiting_types(secondary).contains(&"Custom::SesReplicaIdentity".to_string()),
+        "{secondary}"
+    );
+    for s in [primary, secondary] {
+        for w in s["waiting"].as_array().unwrap() {
+            assert_eq!(w["identity"], domain.as_str());
+            assert_eq!(w["region"], "us-east-1");
+        }
+        let held: Vec<&str> = s["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["resource_type"].as_str())
+            .filter(|t| {
+                t.starts_with("Custom::SesIdentityPolicy")
+                    || t.starts_with("Custom::SesReplicaIdentity")
+            })
+            .collect();
+        assert!(held.is_empty(), "nothing tries to create them: {s}");
+    }
+    let total = waiting_types(primary).len() + waiting_types(secondary).len();
+    assert_eq!(plan["summary"]["waiting"].as_u64(), Some(total as u64));
+    // The human plan names what each waits for.
+    let human = common::run_aws(&["plan"], dir.path());
+    let out = text(&human.stdout);
+    assert!(
+        out.contains(&format!("waits for {domain} to be verified in us-east-1")),
+        "{out}"
+    );
+}
