@@ -5,6 +5,8 @@
 //! resources; records of `external` zones are only ever listed. Values known only
 //! after deploy (Easy DKIM tokens) are [`Text::Deferred`] attributes of a resource.
 
+pub(crate) mod txt;
+
 use crate::ids;
 use crate::model::{Dkim, DomainIdentity, Model};
 use crate::spec::{Alignment, DmarcPolicy};
@@ -88,8 +90,8 @@ pub(crate) struct Record {
     pub identity: Option<usize>,
 }
 
-/// The TXT value SES wants for a custom MAIL FROM domain.
-pub(crate) const SPF_AMAZONSES: &str = "\"v=spf1 include:amazonses.com ~all\"";
+/// The SPF text SES wants for a custom MAIL FROM domain.
+pub(crate) const SPF_AMAZONSES: &str = "v=spf1 include:amazonses.com ~all";
 
 /// All records, in a stable order (by owner, then purpose).
 pub(crate) fn records(model: &Model) -> Vec<Record> {
@@ -175,10 +177,11 @@ fn byodkim_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Ve
         logical_id: ids::record("Byodkim", &id.domain),
         name: Text::Literal(format!("{selector}._domainkey.{}", id.domain)),
         rtype: "TXT",
-        values: vec![Text::Literal(format!(
-            "\"p={}\"",
+        // A 2048-bit key is about 400 characters: more than one TXT string holds.
+        values: vec![Text::Literal(txt::value(&format!(
+            "p={}",
             public_key.as_deref().unwrap_or("<public-key>")
-        ))],
+        )))],
         ttl: model.zones[zone].ttl,
         zone,
         purpose: "BYODKIM".into(),
@@ -215,7 +218,7 @@ fn mail_from_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut
         logical_id: ids::record("MailFromSpf", &id.domain),
         name: Text::Literal(mf.domain.clone()),
         rtype: "TXT",
-        values: vec![Text::Literal(SPF_AMAZONSES.into())],
+        values: vec![Text::Literal(txt::value(SPF_AMAZONSES))],
         ttl: model.zones[zone].ttl,
         zone,
         purpose: "custom MAIL FROM SPF".into(),
@@ -237,7 +240,7 @@ fn dmarc_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<
         logical_id: ids::record("Dmarc", &id.domain),
         name: Text::Literal(format!("_dmarc.{}", id.domain)),
         rtype: "TXT",
-        values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
+        values: vec![Text::Literal(txt::value(&dmarc_value(&dmarc.spec)))],
         ttl: model.zones[zone].ttl,
         zone,
         purpose: "DMARC".into(),
