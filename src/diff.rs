@@ -101,6 +101,7 @@ pub fn is_stateful(resource_type: &str) -> bool {
         resource_type,
         "AWS::SES::EmailIdentity"
             | "AWS::SES::MailManagerArchive"
+            | "AWS::SES::MailManagerAddressList"
             | "AWS::SES::MailManagerIngressPoint"
             | "AWS::SES::MultiRegionEndpoint"
             | "AWS::S3::Bucket"

@@ -346,6 +346,38 @@ async fn removing_a_stateful_resource_is_refused_without_the_allow_list() {
     assert_eq!(aws.template(ARCHIVE).as_deref(), Some(WITHOUT_ARCHIVE));
 }
 
+const WITH_LIST: &str = r#"{"Resources":{
+    "AddressListVips":{"DeletionPolicy":"Retain","Type":"AWS::SES::MailManagerAddressList","Properties":{"AddressListName":"demo-vips"},"UpdateReplacePolicy":"Retain"},
+    "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+const RENAMED_LIST: &str = r#"{"Resources":{
+    "AddressListVipClients":{"DeletionPolicy":"Retain","Type":"AWS::SES::MailManagerAddressList","Properties":{"AddressListName":"demo-vip-clients"},"UpdateReplacePolicy":"Retain"},
+    "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+
+/// An address list's members live outside the template: renaming the list
+/// (a new logical id, the old one removed) is refused like any stateful
+/// removal until the old list is named in the allow list.
+#[tokio::test]
+async fn renaming_an_address_list_is_refused_without_the_allow_list() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(ARCHIVE, WITH_LIST)]).await;
+    let v2 = [artifact(ARCHIVE, RENAMED_LIST)];
+    let plans = plan(&aws, &v2).await;
+    let found = unallowed_destruction(&plans, &[]);
+    assert_eq!(found.len(), 1, "{:?}", plans[0].changes);
+    assert_eq!(found[0].1.logical_id, "AddressListVips");
+    let why = guards::refusal(&plans, &[], &[]).expect("a refusal");
+    assert!(
+        why.contains(
+            "AddressListVips (AWS::SES::MailManagerAddressList) would be removed from the stack"
+        ),
+        "{why}"
+    );
+    let allowed = ["AddressListVips".to_string()];
+    assert_eq!(guards::refusal(&plans, &allowed, &[]), None);
+    let out = apply(&aws, &v2, &plans, &allowed).await;
+    assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
+}
+
 const BUCKETS: &str = "demo-us-east-1-buckets";
 /// A bucket named after the producer's output: a new output replaces it.
 const BUCKET_BODY: &str = r#"{"Parameters":{"IngressARecord":{"Type":"String"}},"Resources":{
