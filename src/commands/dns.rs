@@ -37,12 +37,17 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
 }
 
 /// Reads the outputs of the stacks that hold deploy-time DNS values (every
-/// stack with a DKIM tokens output).
+/// stack with a DKIM tokens output or an ingress endpoint's `ARecord`).
 async fn live_values(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::Result<Live> {
     let mut live = Live::new();
     let mut apis: std::collections::BTreeMap<&str, SdkStackApi> = Default::default();
     for s in &set.stacks {
-        if !s.template.outputs.keys().any(|k| k.ends_with("DkimTokens")) {
+        if !s
+            .template
+            .outputs
+            .keys()
+            .any(|k| k.ends_with("DkimTokens") || k.ends_with("ARecord"))
+        {
             continue;
         }
         if !apis.contains_key(s.region.as_str()) {
@@ -71,9 +76,14 @@ fn resolve(t: &Text, region: &str, live: &Live, placeholder: &mut bool) -> Strin
         Text::Deferred {
             logical_id,
             attribute,
+            prefix,
+            region: from,
             placeholder: p,
-        } => match live.get(&(region.to_string(), output_key(logical_id, attribute))) {
-            Some(v) => v.trim_end_matches('.').to_string(),
+        } => match live.get(&(
+            from.as_deref().unwrap_or(region).to_string(),
+            output_key(logical_id, attribute),
+        )) {
+            Some(v) => format!("{prefix}{}", v.trim_end_matches('.')),
             None => {
                 *placeholder = true;
                 p.clone()

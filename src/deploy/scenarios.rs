@@ -378,6 +378,52 @@ async fn renaming_an_address_list_is_refused_without_the_allow_list() {
     assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
 }
 
+/// A weighted MX record set of `example.com` (older builds made one per stack).
+fn weighted_mx(id: &str, set: &str) -> String {
+    format!(
+        r#"{{"Resources":{{"{id}":{{"Type":"AWS::Route53::RecordSet","Properties":{{"HostedZoneId":"Z1",
+        "Name":"example.com","Type":"MX","TTL":"300","SetIdentifier":"{set}","Weight":1,
+        "ResourceRecords":["10 inbound-smtp.us-east-1.amazonaws.com"]}}}},"Topic":{{"Type":"AWS::SNS::Topic"}}}}}}"#
+    )
+}
+const ONE_MX: &str = r#"{"Resources":{"MxExampleCom":{"Type":"AWS::Route53::RecordSet","Properties":{"HostedZoneId":"Z1",
+    "Name":"example.com","Type":"MX","TTL":"300","ResourceRecords":["10 inbound-smtp.us-east-1.amazonaws.com"]}},
+    "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+
+/// Route 53 holds no simple record set beside weighted ones of its name and
+/// type, and CloudFormation creates before it deletes: weighted MX sets
+/// (one per stack) followed by one simple set are refused as a rename, with
+/// the two steps that work.
+#[tokio::test]
+async fn weighted_mx_sets_replaced_by_one_simple_set_are_refused() {
+    let aws = FakeAws::default();
+    let v1 = [
+        artifact(
+            RECEIVING,
+            &weighted_mx("MxExampleComUsEast1Receiving", "us-east-1-receiving"),
+        ),
+        artifact(
+            ARCHIVE,
+            &weighted_mx("MxExampleComUsEast1MailManager", "us-east-1-mail-manager"),
+        ),
+    ];
+    deploy(&aws, &v1).await;
+    let v2 = [
+        artifact(
+            RECEIVING,
+            r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
+        ),
+        artifact(ARCHIVE, ONE_MX),
+    ];
+    let plans = plan(&aws, &v2).await;
+    let why = guards::refusal(&plans, &[], &[]).expect("a refusal");
+    assert!(
+        why.contains("MxExampleCom (AWS::Route53::RecordSet) replaces `MxExampleComUsEast1"),
+        "{why}"
+    );
+    assert!(why.contains("Apply it in two steps"), "{why}");
+}
+
 const BUCKETS: &str = "demo-us-east-1-buckets";
 /// A bucket named after the producer's output: a new output replaces it.
 const BUCKET_BODY: &str = r#"{"Parameters":{"IngressARecord":{"Type":"String"}},"Resources":{

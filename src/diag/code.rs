@@ -509,6 +509,12 @@ codes! {
         witness: Fixture,
         explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
     }
+    MI3322 {
+        severity: Error,
+        title: "MX preference does not match the regions",
+        witness: Fixture,
+        explain: "An ingress endpoint's `mx_priority` is one number (the endpoint in the first region of `mail_manager.regions`; each following region's endpoint gets 10 more, so senders try the regions in order) or a mapping with a number for exactly the regions of `mail_manager.regions`. Every domain in `mx` gets one MX record set holding every region's endpoint at its preference; MX preferences are 0 to 65535.",
+    }
     MI4001 {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",
