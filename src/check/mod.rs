@@ -22,6 +22,7 @@ mod classic;
 mod lints;
 mod receiving;
 mod sending;
+mod ses_access;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 

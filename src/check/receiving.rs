@@ -28,6 +28,7 @@ pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     ingress(m, out);
     mx_domains(m, out);
     super::classic::check(m, out);
+    super::ses_access::check(m, out);
 }
 
 pub(super) fn dangling<'a>(
