@@ -3,7 +3,10 @@
 //! Input: the model. Output: records with their zone, purpose and owner. The
 //! compiler turns the records of Route 53 zones into `AWS::Route53::RecordSet`
 //! resources; records of `external` zones are only ever listed. Values known only
-//! after deploy (Easy DKIM tokens) are [`Text::Deferred`] attributes of a resource.
+//! after deploy (Easy DKIM tokens, ingress endpoints' `ARecord`) are
+//! [`Text::Deferred`] attributes of a resource. TXT values are quoted strings of
+//! at most 255 octets ([`txt`]); each inbound domain has one MX record set
+//! ([`receiving_records`]).
 
 pub(crate) mod txt;
 
