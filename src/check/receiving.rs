@@ -850,7 +850,7 @@ fn mx_priority(m: &Model, i: &crate::model::receiving::Ingress, out: &mut Vec<Di
             for region in by.keys().filter(|k| !regions.iter().any(|(r, _)| r == *k)) {
                 out.push(
                     Diagnostic::error(
-                        Code::MI3322,
+                        Code::MI3326,
                         format!("`{region}` is not a Mail Manager region"),
                     )
                     .key_path(format!("{ptr}/{}", crate::load::escape_pointer(region)))
@@ -863,7 +863,7 @@ fn mx_priority(m: &Model, i: &crate::model::receiving::Ingress, out: &mut Vec<Di
             for (region, _) in regions.iter().filter(|(r, _)| !by.contains_key(r)) {
                 out.push(
                     Diagnostic::error(
-                        Code::MI3322,
+                        Code::MI3326,
                         format!("`mx_priority` of the ingress `{}` gives `{region}` no preference", i.name),
                     )
                     .path(&ptr)
@@ -879,7 +879,7 @@ fn mx_priority(m: &Model, i: &crate::model::receiving::Ingress, out: &mut Vec<Di
             if highest > u32::from(u16::MAX) {
                 out.push(
                     Diagnostic::error(
-                        Code::MI3322,
+                        Code::MI3326,
                         format!(
                             "the ingress `{}` in `{}` would get the MX preference {highest}, beyond 65535",
                             i.name, regions[last].0

@@ -1,7 +1,7 @@
 //! Whether SES may write received mail where classic receipt rules send it:
 //! a bucket the spec does not declare gets no bucket policy from mailinfra,
 //! and a customer managed KMS key's policy is never mailinfra's. For each, a
-//! warning (MI4006) names the resource and prints the policy statement to add.
+//! warning (MI4010) names the resource and prints the policy statement to add.
 //!
 //! SES writes to S3 as the service principal `ses.amazonaws.com`, allowed by
 //! the bucket policy and scoped by `aws:SourceAccount` and `aws:SourceArn` (the
@@ -132,7 +132,7 @@ fn bucket_policy(c: &Classic, bucket: &str, uses: &Uses) -> Diagnostic {
         "Condition": condition(&uses.sources),
     });
     Diagnostic::error(
-        Code::MI4006,
+        Code::MI4010,
         format!("the bucket `{bucket}` takes received mail only if its bucket policy lets SES write"),
     )
     .path(&uses.first)
@@ -168,7 +168,7 @@ fn key_policy(key: &str, sources: &[String], ptr: &str, bucket_default: bool) ->
         )
     };
     Diagnostic::error(
-        Code::MI4006,
+        Code::MI4010,
         format!("the key `{key}` ({what}) works only if its key policy lets SES use it"),
     )
     .path(ptr)
@@ -187,7 +187,7 @@ mod tests {
         ));
         let mut out = Vec::new();
         super::check(&m, &mut out);
-        assert!(out.iter().all(|d| d.code == Code::MI4006));
+        assert!(out.iter().all(|d| d.code == Code::MI4010));
         out
     }
 

@@ -509,7 +509,7 @@ codes! {
         witness: Fixture,
         explain: "Receipt rule and rule set names use letters, digits, `_`, `.` and `-`, start and end with a letter or digit, are at most 64 characters, and are unique within their rule set.",
     }
-    MI3322 {
+    MI3326 {
         severity: Error,
         title: "MX preference does not match the regions",
         witness: Fixture,
@@ -545,7 +545,7 @@ codes! {
         witness: Fixture,
         explain: "The archive is encrypted with an AWS-owned key. A customer managed KMS key lets you control and audit access; decide early, because changing the key replaces the archive.",
     }
-    MI4006 {
+    MI4010 {
         severity: Warning,
         title: "SES may not be allowed to write received mail",
         witness: Fixture,

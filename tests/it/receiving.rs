@@ -74,7 +74,7 @@ fn invalid_receiving_fixtures_report_their_code() {
         );
         codes.insert(code);
     }
-    // Every receiving check code (MI3300–MI3322) has its fixture.
+    // Every receiving check code (MI3300–MI3326) has its fixture.
     for n in 3300..=3322 {
         assert!(codes.contains(&format!("MI{n}")), "no fixture for MI{n}");
     }
