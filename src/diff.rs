@@ -108,6 +108,7 @@ pub fn is_stateful(resource_type: &str) -> bool {
         resource_type,
         "AWS::SES::EmailIdentity"
             | "AWS::SES::MailManagerArchive"
+            | "AWS::SES::MailManagerAddressList"
             | "AWS::SES::MailManagerIngressPoint"
             | "AWS::SES::MultiRegionEndpoint"
             | "AWS::S3::Bucket"
@@ -152,15 +153,16 @@ pub fn physical_name(resource: &Value) -> Option<String> {
         "AWS::SNS::Topic" => get(&["TopicName"])?,
         "AWS::IAM::Role" => get(&["RoleName"])?,
         "AWS::S3::Bucket" => get(&["BucketName"])?,
+        // Name and type, whatever the routing: a simple record set cannot sit
+        // beside weighted ones of its name and type (Route 53 Developer Guide,
+        // "Choosing a routing policy"), so a weighted set replaced by a simple
+        // one under another logical id fails like any rename.
         "AWS::Route53::RecordSet" => {
             let zone = get(&["HostedZoneId"])
                 .or_else(|| get(&["HostedZoneName"]))
                 .unwrap_or_default();
             let name = get(&["Name"])?.trim_end_matches('.').to_ascii_lowercase();
-            let set = get(&["SetIdentifier"])
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
-            format!("{name} {} in {zone}{set}", get(&["Type"])?)
+            format!("{name} {} in {zone}", get(&["Type"])?)
         }
         _ => return None,
     };

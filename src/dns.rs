@@ -3,7 +3,12 @@
 //! Input: the model. Output: records with their zone, purpose and owner. The
 //! compiler turns the records of Route 53 zones into `AWS::Route53::RecordSet`
 //! resources; records of `external` zones are only ever listed. Values known only
-//! after deploy (Easy DKIM tokens) are [`Text::Deferred`] attributes of a resource.
+//! after deploy (Easy DKIM tokens, ingress endpoints' `ARecord`) are
+//! [`Text::Deferred`] attributes of a resource. TXT values are quoted strings of
+//! at most 255 octets ([`txt`]); each inbound domain has one MX record set
+//! ([`receiving_records`]).
+
+pub(crate) mod txt;
 
 use crate::ids;
 use crate::model::{Dkim, DomainIdentity, Model};
@@ -13,10 +18,16 @@ use crate::spec::{Alignment, DmarcPolicy};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Text {
     Literal(String),
-    /// `Fn::GetAtt [logical_id, attribute]`, shown offline as `placeholder`.
+    /// `prefix` and then `Fn::GetAtt [logical_id, attribute]`, shown offline
+    /// as `placeholder`.
     Deferred {
         logical_id: String,
         attribute: String,
+        /// What comes before the attribute's value (an MX preference, `10 `).
+        prefix: String,
+        /// The region of the stack that holds the resource when it is not the
+        /// record's own stack: the value is passed in as a parameter.
+        region: Option<String>,
         placeholder: String,
     },
 }
@@ -88,8 +99,8 @@ pub(crate) struct Record {
     pub identity: Option<usize>,
 }
 
-/// The TXT value SES wants for a custom MAIL FROM domain.
-pub(crate) const SPF_AMAZONSES: &str = "\"v=spf1 include:amazonses.com ~all\"";
+/// The SPF text SES wants for a custom MAIL FROM domain.
+pub(crate) const SPF_AMAZONSES: &str = "v=spf1 include:amazonses.com ~all";
 
 /// All records, in a stable order (by owner, then purpose).
 pub(crate) fn records(model: &Model) -> Vec<Record> {
@@ -131,6 +142,8 @@ fn easy_dkim_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut
                 name: Text::Deferred {
                     logical_id: identity_id.clone(),
                     attribute: format!("DkimDNSTokenName{n}"),
+                    prefix: String::new(),
+                    region: None,
                     placeholder: format!(
                         "<dkim-token-{n}{}>._domainkey.{}",
                         if i == 0 { "" } else { "-secondary" },
@@ -141,6 +154,8 @@ fn easy_dkim_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut
                 values: vec![Text::Deferred {
                     logical_id: identity_id.clone(),
                     attribute: format!("DkimDNSTokenValue{n}"),
+                    prefix: String::new(),
+                    region: None,
                     placeholder: format!(
                         "<dkim-token-{n}{}>.dkim.amazonses.com",
                         if i == 0 { "" } else { "-secondary" }
@@ -175,10 +190,11 @@ fn byodkim_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Ve
         logical_id: ids::record("Byodkim", &id.domain),
         name: Text::Literal(format!("{selector}._domainkey.{}", id.domain)),
         rtype: "TXT",
-        values: vec![Text::Literal(format!(
-            "\"p={}\"",
+        // A 2048-bit key is about 400 characters: more than one TXT string holds.
+        values: vec![Text::Literal(txt::value(&format!(
+            "p={}",
             public_key.as_deref().unwrap_or("<public-key>")
-        ))],
+        )))],
         ttl: model.zones[zone].ttl,
         zone,
         purpose: "BYODKIM".into(),
@@ -215,7 +231,7 @@ fn mail_from_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut
         logical_id: ids::record("MailFromSpf", &id.domain),
         name: Text::Literal(mf.domain.clone()),
         rtype: "TXT",
-        values: vec![Text::Literal(SPF_AMAZONSES.into())],
+        values: vec![Text::Literal(txt::value(SPF_AMAZONSES))],
         ttl: model.zones[zone].ttl,
         zone,
         purpose: "custom MAIL FROM SPF".into(),
@@ -237,7 +253,7 @@ fn dmarc_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<
         logical_id: ids::record("Dmarc", &id.domain),
         name: Text::Literal(format!("_dmarc.{}", id.domain)),
         rtype: "TXT",
-        values: vec![Text::Literal(format!("\"{}\"", dmarc_value(&dmarc.spec)))],
+        values: vec![Text::Literal(txt::value(&dmarc_value(&dmarc.spec)))],
         ttl: model.zones[zone].ttl,
         zone,
         purpose: "DMARC".into(),
@@ -392,19 +408,13 @@ mod tests {
     }
 }
 
-/// A receiving MX record with the stack that holds it (the one whose resource
-/// it reads: the ingress endpoint's `ARecord`).
+/// A receiving MX record with the stack that holds it.
 #[derive(Clone, Debug)]
 pub(crate) struct Placed {
     pub record: Record,
     pub region: String,
     /// `mail-manager` or `receiving`.
     pub concern: &'static str,
-    /// MX preferences, one per value.
-    pub priorities: Vec<u16>,
-    /// Set when one domain's MX values live in several stacks: each stack holds a
-    /// weighted record set (Route 53 allows one plain set per name and type).
-    pub set_identifier: Option<String>,
 }
 
 /// Whether a record is deployed by the receiving stacks rather than the sending stack.
@@ -412,31 +422,57 @@ pub(crate) fn placed_elsewhere(r: &Record) -> bool {
     r.owner.starts_with("/mail_manager/") || r.owner.starts_with("/receiving")
 }
 
-/// The MX records of Mail Manager ingress endpoints and classic receiving.
-/// Values for one domain are merged into one record set per stack.
+/// The stack that holds a domain's MX record set, and what the record has so far.
+struct Inbound {
+    zone: usize,
+    owner: String,
+    home: (String, &'static str),
+    values: Vec<(u16, Text)>,
+}
+
+/// The MX records of Mail Manager ingress endpoints and classic receiving:
+/// one record set per domain with every value, most preferred first.
+///
+/// Route 53 answers a simple record set with all its values, and senders try
+/// the lowest preference first (RFC 5321 §5.1), so one set gives failover
+/// across regions; weighted sets would answer with one region each, and a
+/// name and type cannot have a simple set beside weighted ones (Route 53
+/// Developer Guide, "Choosing a routing policy"). The set lives in the stack
+/// of the first region of `mail_manager.regions` when an ingress endpoint
+/// receives for the domain (other regions' endpoint names arrive as
+/// parameters), else in the classic receiving stack.
 pub(crate) fn receiving_records(model: &Model) -> Vec<Placed> {
     use std::collections::BTreeMap;
-    // domain → (region, concern) → (zone, owner, [(priority, value)])
-    type Values = Vec<(u16, Text)>;
-    type ByStack = BTreeMap<(String, &'static str), (usize, String, Values)>;
-    let mut by_domain: BTreeMap<String, ByStack> = BTreeMap::new();
-    for (region, _) in &model.mail_manager.regions {
-        for i in &model.mail_manager.ingress {
+    let mut by_domain: BTreeMap<String, Inbound> = BTreeMap::new();
+    let mm = &model.mail_manager;
+    let first = mm
+        .regions
+        .first()
+        .map(|(r, _)| r.clone())
+        .unwrap_or_default();
+    for (index, (region, _)) in mm.regions.iter().enumerate() {
+        for i in &mm.ingress {
+            let priority = i.mx_priorities.get(index).copied().unwrap_or_default();
             for mx in &i.mx {
                 let Some(zone) = mx.zone else { continue };
-                let e = by_domain
+                let d = by_domain
                     .entry(mx.domain.clone())
-                    .or_default()
-                    .entry((region.clone(), "mail-manager"))
-                    .or_insert_with(|| (zone, mx.ptr.clone(), Vec::new()));
-                e.2.push((
-                    mx.priority,
+                    .or_insert_with(|| Inbound {
+                        zone,
+                        owner: mx.ptr.clone(),
+                        home: (first.clone(), "mail-manager"),
+                        values: Vec::new(),
+                    });
+                d.values.push((
+                    priority,
                     Text::Deferred {
                         logical_id: ids::ingress(&i.name),
                         attribute: "ARecord".into(),
+                        prefix: format!("{priority} "),
+                        region: (*region != first).then(|| region.clone()),
                         placeholder: format!(
-                            "{} <a-record-of-ingress-{}-{region}>",
-                            mx.priority, i.name
+                            "{priority} <a-record-of-ingress-{}-{region}>",
+                            i.name
                         ),
                     },
                 ));
@@ -446,12 +482,15 @@ pub(crate) fn receiving_records(model: &Model) -> Vec<Placed> {
     if let Some(c) = &model.receiving {
         for mx in &c.mx {
             let Some(zone) = mx.zone else { continue };
-            let e = by_domain
+            let d = by_domain
                 .entry(mx.domain.clone())
-                .or_default()
-                .entry((c.region.clone(), "receiving"))
-                .or_insert_with(|| (zone, mx.ptr.clone(), Vec::new()));
-            e.2.push((
+                .or_insert_with(|| Inbound {
+                    zone,
+                    owner: mx.ptr.clone(),
+                    home: (c.region.clone(), "receiving"),
+                    values: Vec::new(),
+                });
+            d.values.push((
                 mx.priority,
                 Text::Literal(format!(
                     "{} inbound-smtp.{}.amazonaws.com",
@@ -460,34 +499,27 @@ pub(crate) fn receiving_records(model: &Model) -> Vec<Placed> {
             ));
         }
     }
-    let mut out = Vec::new();
-    for (domain, stacks) in by_domain {
-        let several = stacks.len() > 1;
-        for ((region, concern), (zone, owner, values)) in stacks {
-            let suffix = if several {
-                format!("{}{}", ids::pascal(&region), ids::pascal(concern))
-            } else {
-                String::new()
-            };
-            out.push(Placed {
+    by_domain
+        .into_iter()
+        .map(|(domain, mut d)| {
+            d.values.sort_by_key(|(p, _)| *p);
+            let (region, concern) = d.home;
+            Placed {
                 record: Record {
-                    logical_id: format!("{}{suffix}", ids::record("Mx", &domain)),
-                    name: Text::Literal(domain.clone()),
+                    logical_id: ids::record("Mx", &domain),
+                    name: Text::Literal(domain),
                     rtype: "MX",
-                    values: values.iter().map(|(_, v)| v.clone()).collect(),
-                    ttl: model.zones[zone].ttl,
-                    zone,
+                    values: d.values.into_iter().map(|(_, v)| v).collect(),
+                    ttl: model.zones[d.zone].ttl,
+                    zone: d.zone,
                     purpose: "inbound mail".into(),
-                    owner,
+                    owner: d.owner,
                     region: region.clone(),
                     identity: None,
                 },
-                priorities: values.iter().map(|(p, _)| *p).collect(),
-                set_identifier: several.then(|| format!("{region}-{concern}")),
                 region,
                 concern,
-            });
-        }
-    }
-    out
+            }
+        })
+        .collect()
 }

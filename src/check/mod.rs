@@ -25,6 +25,7 @@ mod lints;
 mod receiving;
 mod secrets;
 mod sending;
+mod ses_access;
 
 type Rule = fn(&Model, &mut Vec<Diagnostic>);
 

@@ -28,6 +28,7 @@ pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     ingress(m, out);
     mx_domains(m, out);
     super::classic::check(m, out);
+    super::ses_access::check(m, out);
 }
 
 pub(super) fn dangling<'a>(
@@ -831,9 +832,72 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// An endpoint's `mx_priority` gives each region of `mail_manager.regions`
+/// one preference (0–65535, RFC 5321 §5.1's 16-bit preference).
+fn mx_priority(m: &Model, i: &crate::model::receiving::Ingress, out: &mut Vec<Diagnostic>) {
+    use crate::spec::MxPriority;
+    let regions = &m.mail_manager.regions;
+    let ptr = format!("{}/mx_priority", i.ptr);
+    let listed = || {
+        regions
+            .iter()
+            .map(|(r, _)| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &i.spec.mx_priority {
+        Some(MxPriority::PerRegion(by)) => {
+            for region in by.keys().filter(|k| !regions.iter().any(|(r, _)| r == *k)) {
+                out.push(
+                    Diagnostic::error(
+                        Code::MI3326,
+                        format!("`{region}` is not a Mail Manager region"),
+                    )
+                    .key_path(format!("{ptr}/{}", crate::load::escape_pointer(region)))
+                    .help(format!(
+                        "give a preference to each region of `mail_manager.regions` ({}), or add `{region}` there",
+                        listed()
+                    )),
+                );
+            }
+            for (region, _) in regions.iter().filter(|(r, _)| !by.contains_key(r)) {
+                out.push(
+                    Diagnostic::error(
+                        Code::MI3326,
+                        format!("`mx_priority` of the ingress `{}` gives `{region}` no preference", i.name),
+                    )
+                    .path(&ptr)
+                    .help(format!("add `{region}: 20` (lower numbers are tried first; equal numbers share the load)")),
+                );
+            }
+        }
+        Some(MxPriority::First(first)) if regions.len() > 1 => {
+            let last = regions.len() - 1;
+            let highest = u32::from(*first)
+                + u32::try_from(last).unwrap_or(u32::MAX / 16)
+                    * u32::from(crate::spec::MX_PRIORITY_STEP);
+            if highest > u32::from(u16::MAX) {
+                out.push(
+                    Diagnostic::error(
+                        Code::MI3326,
+                        format!(
+                            "the ingress `{}` in `{}` would get the MX preference {highest}, beyond 65535",
+                            i.name, regions[last].0
+                        ),
+                    )
+                    .path(&ptr)
+                    .help("each following region gets 10 more than the one before: lower `mx_priority`, or give each region its own number"),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
 fn mx_domains(m: &Model, out: &mut Vec<Diagnostic>) {
     for i in &m.mail_manager.ingress {
         mx_check(m, &i.mx, out);
+        mx_priority(m, i, out);
         if !i.mx.is_empty() && matches!(i.spec.network, Some(crate::spec::Network::Vpc(_))) {
             out.push(
                 Diagnostic::error(

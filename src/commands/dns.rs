@@ -37,12 +37,17 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
 }
 
 /// Reads the outputs of the stacks that hold deploy-time DNS values (every
-/// stack with a DKIM tokens output).
+/// stack with a DKIM tokens output or an ingress endpoint's `ARecord`).
 async fn live_values(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::Result<Live> {
     let mut live = Live::new();
     let mut apis: std::collections::BTreeMap<&str, SdkStackApi> = Default::default();
     for s in &set.stacks {
-        if !s.template.outputs.keys().any(|k| k.ends_with("DkimTokens")) {
+        if !s
+            .template
+            .outputs
+            .keys()
+            .any(|k| k.ends_with("DkimTokens") || k.ends_with("ARecord"))
+        {
             continue;
         }
         if !apis.contains_key(s.region.as_str()) {
@@ -71,9 +76,14 @@ fn resolve(t: &Text, region: &str, live: &Live, placeholder: &mut bool) -> Strin
         Text::Deferred {
             logical_id,
             attribute,
+            prefix,
+            region: from,
             placeholder: p,
-        } => match live.get(&(region.to_string(), output_key(logical_id, attribute))) {
-            Some(v) => v.trim_end_matches('.').to_string(),
+        } => match live.get(&(
+            from.as_deref().unwrap_or(region).to_string(),
+            output_key(logical_id, attribute),
+        )) {
+            Some(v) => format!("{prefix}{}", v.trim_end_matches('.')),
             None => {
                 *placeholder = true;
                 p.clone()
@@ -141,5 +151,43 @@ mod tests {
         assert!(rows.iter().all(|r| !r.placeholder));
         assert_eq!(rows[0].name, "tok1._domainkey.example.com");
         assert_eq!(rows[2].values, vec!["tok3.dkim.amazonses.com".to_string()]);
+    }
+
+    /// Each region's ingress endpoint is read from its own stack's outputs and
+    /// keeps its MX preference.
+    #[test]
+    fn live_mx_values_come_from_each_regions_stack_with_their_preference() {
+        let m = crate::compile::sending::tests::model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\ndns: { example.com: external }\n\
+             mail_manager:\n  regions: [us-east-1, eu-west-1]\n\
+             \x20 traffic_policies: { tp: { default: deny, statements: [ { allow: [ { recipient: { ends_with: \"@example.com\" } } ] } ] } }\n\
+             \x20 rule_sets: { rs: { rules: [ { name: drop, actions: [ { drop: true } ] } ] } }\n\
+             \x20 ingress: { in: { type: open, traffic_policy: tp, rule_set: rs, mx: [example.com] } }\n",
+        );
+        let offline = rows(&m, &Live::new());
+        assert_eq!(
+            offline[0].values,
+            [
+                "10 <a-record-of-ingress-in-us-east-1>",
+                "20 <a-record-of-ingress-in-eu-west-1>"
+            ]
+        );
+        let mut live = Live::new();
+        for (region, host) in [
+            ("us-east-1", "a.mail-manager-smtp.amazonaws.com."),
+            ("eu-west-1", "b.mail-manager-smtp.amazonaws.com"),
+        ] {
+            live.insert((region.into(), "IngressInARecord".into()), host.into());
+        }
+        let rows = rows(&m, &live);
+        assert!(!rows[0].placeholder);
+        assert_eq!(rows[0].region, "us-east-1");
+        assert_eq!(
+            rows[0].values,
+            [
+                "10 a.mail-manager-smtp.amazonaws.com",
+                "20 b.mail-manager-smtp.amazonaws.com"
+            ]
+        );
     }
 }

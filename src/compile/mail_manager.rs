@@ -520,12 +520,16 @@ fn add_relays(c: &Common, t: &mut Template) -> Result<(), String> {
     Ok(())
 }
 
+/// The address lists (retained): their members are imported with the Mail
+/// Manager API, outside the template, so a deleted or replaced list (its
+/// name is create-only) comes back empty.
 fn add_address_lists(c: &Common, t: &mut Template) -> Result<(), String> {
     for a in &c.m.mail_manager.address_lists {
         t.add(
             address_list_id(&a.name),
             c.tagged(
                 Resource::new("AWS::SES::MailManagerAddressList")
+                    .retained()
                     .prop("AddressListName", c.name(&a.name)),
             ),
         )?;

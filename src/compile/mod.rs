@@ -81,8 +81,18 @@ fn text(t: &Text) -> Value {
         Text::Deferred {
             logical_id,
             attribute,
+            prefix,
             ..
-        } => get_att(logical_id, attribute),
+        } => prefixed(prefix, get_att(logical_id, attribute)),
+    }
+}
+
+/// `value` after `prefix` (`Fn::Join`), or `value` alone.
+fn prefixed(prefix: &str, value: Value) -> Value {
+    if prefix.is_empty() {
+        value
+    } else {
+        json!({ "Fn::Join": ["", [prefix, value]] })
     }
 }
 
@@ -116,6 +126,8 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Er
 
     // Before Mail Manager: its rules may write to the buckets declared here.
     let mut receiving_stack = None;
+    // Stack name → the parameters its MX records take from other stacks.
+    let mut mx_wires = Vec::new();
     if let (Some(mut t), Some(c)) = (receiving::template(model)?, &model.receiving) {
         add_mx(model, &mut t, &c.region, "receiving")?;
         let name = stack_name(&model.project, &c.region, Concern::Receiving);
@@ -136,9 +148,13 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Er
     let mm_used = !model.archives.is_empty() || !model.mail_manager.is_empty();
     for (mm_region, _) in model.mail_manager.regions.iter().filter(|_| mm_used) {
         let mut mm = mail_manager::template(model, mm_region)?;
-        add_mx(model, &mut mm, mm_region, "mail-manager")?;
+        let name = stack_name(&model.project, mm_region, Concern::MailManager);
+        mx_wires.push((
+            name.clone(),
+            add_mx(model, &mut mm, mm_region, "mail-manager")?,
+        ));
         units.push(shard::Unit {
-            name: stack_name(&model.project, mm_region, Concern::MailManager),
+            name,
             region: mm_region.clone(),
             concern: Concern::MailManager,
             shared: mm,
@@ -173,6 +189,7 @@ pub fn compile_placed(model: &Model, lock: Option<&Lock>) -> Result<StackSet, Er
             }
         }
     }
+    wire_mx(&mut stacks, mx_wires);
     sending::apply_overrides(model, &mut stacks);
     verify_iam(&stacks)?;
     Ok(StackSet { stacks, placement })
@@ -207,8 +224,15 @@ fn verify_iam(stacks: &[CompiledStack]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Adds the receiving MX record sets that belong in this stack.
-fn add_mx(model: &Model, t: &mut Template, region: &str, concern: &str) -> Result<(), String> {
+/// Adds the receiving MX record sets that belong in this stack; returns the
+/// parameters their values from other regions' stacks arrive through.
+fn add_mx(
+    model: &Model,
+    t: &mut Template,
+    region: &str,
+    concern: &str,
+) -> Result<Vec<Wire>, String> {
+    let mut wires = Vec::new();
     for p in dns::receiving_records(model) {
         if p.region != region || p.concern != concern {
             continue;
@@ -217,26 +241,72 @@ fn add_mx(model: &Model, t: &mut Template, region: &str, concern: &str) -> Resul
         let ZoneKind::Route53 { zone_id } = &zone.kind else {
             continue;
         };
-        let values: Vec<Value> = p
-            .record
-            .values
-            .iter()
-            .zip(&p.priorities)
-            .map(|(v, prio)| match v {
-                Text::Literal(s) => json!(s),
-                Text::Deferred { .. } => json!({ "Fn::Join": ["", [format!("{prio} "), text(v)]] }),
-            })
-            .collect();
-        let mut r = Resource::new("AWS::Route53::RecordSet")
+        let mut values = Vec::new();
+        for v in &p.record.values {
+            let Text::Deferred {
+                logical_id,
+                attribute,
+                prefix,
+                region: Some(from),
+                ..
+            } = v
+            else {
+                values.push(text(v));
+                continue;
+            };
+            // CloudFormation exports do not cross regions: the deployer reads
+            // the other stack's output and passes it in.
+            let name = format!("{logical_id}{attribute}{}", crate::ids::pascal(from));
+            let stack = stack_name(&model.project, from, Concern::MailManager);
+            t.parameters.insert(
+                name.clone(),
+                json!({ "Type": "String", "Description": format!("{logical_id}.{attribute} from the stack {stack}") }),
+            );
+            values.push(prefixed(prefix, json!({ "Ref": name })));
+            wires.push(Wire {
+                name,
+                stack,
+                output: dns::output_key(logical_id, attribute),
+            });
+        }
+        let r = Resource::new("AWS::Route53::RecordSet")
             .prop("HostedZoneId", json!(zone_id))
             .prop("Name", text(&p.record.name))
             .prop("Type", json!(p.record.rtype))
             .prop("TTL", json!(p.record.ttl.to_string()))
             .prop("ResourceRecords", Value::Array(values));
-        if let Some(set) = &p.set_identifier {
-            r = r.prop("SetIdentifier", json!(set)).prop("Weight", json!(1));
-        }
         t.add(p.record.logical_id, r)?;
     }
-    Ok(())
+    Ok(wires)
+}
+
+/// Gives each stack the parameters its MX records take from other stacks,
+/// with the dependencies that come with them, and moves every producer
+/// before its consumers (stacks are listed in deployment order).
+fn wire_mx(stacks: &mut Vec<CompiledStack>, wires: Vec<(String, Vec<Wire>)>) {
+    for (consumer, wires) in wires {
+        let Some(s) = stacks.iter_mut().find(|s| s.name == consumer) else {
+            continue;
+        };
+        for w in wires {
+            if !s.depends_on.contains(&w.stack) {
+                s.depends_on.push(w.stack.clone());
+            }
+            s.parameters.push(w);
+        }
+    }
+    let mut ordered: Vec<CompiledStack> = Vec::with_capacity(stacks.len());
+    let mut rest = std::mem::take(stacks);
+    while !rest.is_empty() {
+        let ready = rest
+            .iter()
+            .position(|s| {
+                s.depends_on.iter().all(|d| {
+                    ordered.iter().any(|o| &o.name == d) || !rest.iter().any(|r| &r.name == d)
+                })
+            })
+            .unwrap_or(0);
+        ordered.push(rest.remove(ready));
+    }
+    *stacks = ordered;
 }

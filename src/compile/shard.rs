@@ -419,9 +419,12 @@ fn wire(built: &mut [Built]) -> Result<(), String> {
         for v in built[i].stack.template.outputs.values() {
             references(v, &mut refs);
         }
+        // A `Ref` to one of the template's own parameters is filled by the
+        // compiler's own wiring (values from other regions), not imported.
+        let t = &built[i].stack.template;
         let imported: BTreeSet<String> = refs
             .into_iter()
-            .filter(|r| !built[i].stack.template.resources.contains_key(target_id(r)))
+            .filter(|r| !t.resources.contains_key(target_id(r)) && !t.parameters.contains_key(r))
             .collect();
         if imported.is_empty() {
             continue;

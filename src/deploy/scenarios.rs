@@ -346,6 +346,84 @@ async fn removing_a_stateful_resource_is_refused_without_the_allow_list() {
     assert_eq!(aws.template(ARCHIVE).as_deref(), Some(WITHOUT_ARCHIVE));
 }
 
+const WITH_LIST: &str = r#"{"Resources":{
+    "AddressListVips":{"DeletionPolicy":"Retain","Type":"AWS::SES::MailManagerAddressList","Properties":{"AddressListName":"demo-vips"},"UpdateReplacePolicy":"Retain"},
+    "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+const RENAMED_LIST: &str = r#"{"Resources":{
+    "AddressListVipClients":{"DeletionPolicy":"Retain","Type":"AWS::SES::MailManagerAddressList","Properties":{"AddressListName":"demo-vip-clients"},"UpdateReplacePolicy":"Retain"},
+    "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+
+/// An address list's members live outside the template: renaming the list
+/// (a new logical id, the old one removed) is refused like any stateful
+/// removal until the old list is named in the allow list.
+#[tokio::test]
+async fn renaming_an_address_list_is_refused_without_the_allow_list() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(ARCHIVE, WITH_LIST)]).await;
+    let v2 = [artifact(ARCHIVE, RENAMED_LIST)];
+    let plans = plan(&aws, &v2).await;
+    let found = unallowed_destruction(&plans, &[]);
+    assert_eq!(found.len(), 1, "{:?}", plans[0].changes);
+    assert_eq!(found[0].1.logical_id, "AddressListVips");
+    let why = guards::refusal(&plans, &[], &[]).expect("a refusal");
+    assert!(
+        why.contains(
+            "AddressListVips (AWS::SES::MailManagerAddressList) would be removed from the stack"
+        ),
+        "{why}"
+    );
+    let allowed = ["AddressListVips".to_string()];
+    assert_eq!(guards::refusal(&plans, &allowed, &[]), None);
+    let out = apply(&aws, &v2, &plans, &allowed).await;
+    assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
+}
+
+/// A weighted MX record set of `example.com` (older builds made one per stack).
+fn weighted_mx(id: &str, set: &str) -> String {
+    format!(
+        r#"{{"Resources":{{"{id}":{{"Type":"AWS::Route53::RecordSet","Properties":{{"HostedZoneId":"Z1",
+        "Name":"example.com","Type":"MX","TTL":"300","SetIdentifier":"{set}","Weight":1,
+        "ResourceRecords":["10 inbound-smtp.us-east-1.amazonaws.com"]}}}},"Topic":{{"Type":"AWS::SNS::Topic"}}}}}}"#
+    )
+}
+const ONE_MX: &str = r#"{"Resources":{"MxExampleCom":{"Type":"AWS::Route53::RecordSet","Properties":{"HostedZoneId":"Z1",
+    "Name":"example.com","Type":"MX","TTL":"300","ResourceRecords":["10 inbound-smtp.us-east-1.amazonaws.com"]}},
+    "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+
+/// Route 53 holds no simple record set beside weighted ones of its name and
+/// type, and CloudFormation creates before it deletes: weighted MX sets
+/// (one per stack) followed by one simple set are refused as a rename, with
+/// the two steps that work.
+#[tokio::test]
+async fn weighted_mx_sets_replaced_by_one_simple_set_are_refused() {
+    let aws = FakeAws::default();
+    let v1 = [
+        artifact(
+            RECEIVING,
+            &weighted_mx("MxExampleComUsEast1Receiving", "us-east-1-receiving"),
+        ),
+        artifact(
+            ARCHIVE,
+            &weighted_mx("MxExampleComUsEast1MailManager", "us-east-1-mail-manager"),
+        ),
+    ];
+    deploy(&aws, &v1).await;
+    let v2 = [
+        artifact(
+            RECEIVING,
+            r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
+        ),
+        artifact(ARCHIVE, ONE_MX),
+    ];
+    let plans = plan(&aws, &v2).await;
+    let why = guards::refusal(&plans, &[], &[]).expect("a refusal");
+    assert!(
+        why.contains("MxExampleCom (AWS::Route53::RecordSet) replaces `MxExampleComUsEast1"),
+        "{why}"
+    );
+    assert!(why.contains("Apply it in two steps"), "{why}");
+}
+
 const BUCKETS: &str = "demo-us-east-1-buckets";
 /// A bucket named after the producer's output: a new output replaces it.
 const BUCKET_BODY: &str = r#"{"Parameters":{"IngressARecord":{"Type":"String"}},"Resources":{

@@ -545,6 +545,12 @@ codes! {
         witness: Fixture,
         explain: "An `mtls` ingress trust store's `ca` holds PEM `CERTIFICATE` blocks only, and its `crl` PEM `X509 CRL` blocks only, with nothing but blank lines between them. The trust store is copied into the template, so anything else in it would be deployed as is. (A private key block is MI3104.)",
     }
+    MI3326 {
+        severity: Error,
+        title: "MX preference does not match the regions",
+        witness: Fixture,
+        explain: "An ingress endpoint's `mx_priority` is one number (the endpoint in the first region of `mail_manager.regions`; each following region's endpoint gets 10 more, so senders try the regions in order) or a mapping with a number for exactly the regions of `mail_manager.regions`. Every domain in `mx` gets one MX record set holding every region's endpoint at its preference; MX preferences are 0 to 65535.",
+    }
     MI4001 {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",
@@ -592,6 +598,12 @@ codes! {
         title: "secret must let SES read it",
         witness: Fixture,
         explain: "An ingress password secret or relay credentials secret of yours must let SES read it: a resource policy allowing `ses.amazonaws.com` `secretsmanager:GetSecretValue` (and `DescribeSecret` for relays) for this account's Mail Manager resources, and, for ingress endpoints, encryption with a customer managed key (not `aws/secretsmanager`) whose policy allows SES `kms:Decrypt` through Secrets Manager. mailinfra cannot read either policy. `password: generate` creates a secret, a key and both policies for you.",
+    }
+    MI4010 {
+        severity: Warning,
+        title: "SES may not be allowed to write received mail",
+        witness: Fixture,
+        explain: "A receipt rule's `s3` action writes as the SES service principal: the bucket policy must allow `ses.amazonaws.com` to `s3:PutObject` (scoped by `aws:SourceAccount` and the rule's `aws:SourceArn`), and a customer managed KMS key (the action's `kms_key`, or the bucket's default encryption key) must allow SES in its key policy. mailinfra writes that bucket policy for the buckets under `receiving.buckets` only; for any other bucket, and for every customer managed key, the warning prints the statement to add. Until SES may write, `CreateReceiptRule` fails with `InvalidS3ConfigurationException` and the stack rolls back. Mail Manager's `write_to_s3` writes with its IAM role instead, which the generated role is granted.",
     }
     MI5001 {
         severity: Warning,

@@ -74,6 +74,10 @@ pub struct Ingress {
     pub name: String,
     pub spec: spec::Ingress,
     pub mx: Vec<Mx>,
+    /// The MX preference of this endpoint in each region of
+    /// [`MailManager::regions`], in that order (a region `mx_priority` does
+    /// not list, or a sum beyond 65535, is a check error).
+    pub mx_priorities: Vec<u16>,
     pub ptr: String,
 }
 
@@ -155,7 +159,6 @@ pub(crate) fn resolve_mail_manager(
             .collect()
     };
     MailManager {
-        regions,
         relays: mm
             .relays
             .iter()
@@ -218,20 +221,53 @@ pub(crate) fn resolve_mail_manager(
             .iter()
             .map(|(name, i)| {
                 let ptr = key("ingress", name);
+                let mx_priorities = mx_priorities(i.mx_priority.as_ref(), &regions);
                 Ingress {
                     name: name.clone(),
                     mx: mx_list(
                         &i.mx,
-                        i.mx_priority.unwrap_or(10),
+                        mx_priorities
+                            .first()
+                            .copied()
+                            .unwrap_or(DEFAULT_MX_PRIORITY),
                         &format!("{ptr}/mx"),
                         zones,
                     ),
+                    mx_priorities,
                     spec: i.clone(),
                     ptr,
                 }
             })
             .collect(),
+        regions,
     }
+}
+
+/// The MX preference everything receives at unless the spec says otherwise.
+pub(crate) const DEFAULT_MX_PRIORITY: u16 = 10;
+
+/// An endpoint's MX preference in each region: one number for the first
+/// region and [`spec::MX_PRIORITY_STEP`] more for each following one (so
+/// senders try the regions in their listed order), or the number the spec
+/// gives each region.
+fn mx_priorities(p: Option<&spec::MxPriority>, regions: &[(String, String)]) -> Vec<u16> {
+    regions
+        .iter()
+        .enumerate()
+        .map(|(i, (region, _))| match p {
+            Some(spec::MxPriority::PerRegion(by)) => {
+                by.get(region).copied().unwrap_or(DEFAULT_MX_PRIORITY)
+            }
+            Some(spec::MxPriority::First(first)) => step_from(*first, i),
+            None => step_from(DEFAULT_MX_PRIORITY, i),
+        })
+        .collect()
+}
+
+/// `first` plus one step per region before this one, saturating.
+pub(crate) fn step_from(first: u16, index: usize) -> u16 {
+    let steps = u16::try_from(index).unwrap_or(u16::MAX);
+    first.saturating_add(steps.saturating_mul(spec::MX_PRIORITY_STEP))
 }
 
 pub(crate) fn resolve_classic(
@@ -249,7 +285,7 @@ pub(crate) fn resolve_classic(
     Some(Classic {
         region,
         region_ptr,
-        mx: mx_list(&r.mx, 10, &format!("{base}/mx"), zones),
+        mx: mx_list(&r.mx, DEFAULT_MX_PRIORITY, &format!("{base}/mx"), zones),
         buckets: r
             .buckets
             .iter()

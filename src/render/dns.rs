@@ -1,5 +1,8 @@
 //! DNS records for people and tools: a table, a BIND zone-file fragment, or
-//! JSON. Values known only after deploy stay `<dkim-token-N>` placeholders.
+//! JSON. Values known only after deploy stay placeholders (`<dkim-token-N>`,
+//! `<a-record-of-ingress-…>`). TXT values are the quoted strings of at most
+//! 255 octets Route 53 takes (see [`crate::dns::txt`]); the zone file writes
+//! them with zone-file escapes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -56,7 +59,7 @@ pub fn table(rows: &[Row]) -> String {
     }
     let mut out = t.render(Paint { on: false });
     if rows.iter().any(|r| r.placeholder) {
-        out.push_str("\n<dkim-token-N>: known after deploy; `mailinfra dns --live` reads them from the deployed stacks\n");
+        out.push_str("\n<…>: known after deploy (DKIM tokens, ingress endpoints); `mailinfra dns --live` reads them from the deployed stacks\n");
     }
     out
 }
@@ -85,7 +88,10 @@ pub fn zone_file(rows: &[Row]) -> String {
         let _ = writeln!(out, "; {zone} ({how})\n$ORIGIN {}", fqdn(zone));
         for r in rows {
             if r.placeholder {
-                let _ = writeln!(out, "; placeholder: the DKIM token is known after deploy");
+                let _ = writeln!(
+                    out,
+                    "; placeholder: known after deploy (`mailinfra dns --live`)"
+                );
             }
             for v in &r.values {
                 let value = match r.rtype {
@@ -94,6 +100,8 @@ pub fn zone_file(rows: &[Row]) -> String {
                         Some((pri, host)) => format!("{pri} {}", fqdn(host)),
                         None => v.clone(),
                     },
+                    // The strings Route 53 takes, with zone-file escapes.
+                    "TXT" => crate::dns::txt::zone_value(v),
                     _ => v.clone(),
                 };
                 let _ = writeln!(

@@ -23,7 +23,7 @@ mod region;
 mod secret;
 mod size;
 
-pub(crate) use arn::{arn_partition_problem, parse_arn};
+pub(crate) use arn::{arn_partition_problem, parse_arn, partition_of_region};
 pub(crate) use cidr::{CidrError, Family, parse_cidr};
 pub(crate) use domain::domain_problem;
 pub(crate) use email::email_problem;

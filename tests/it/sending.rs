@@ -235,6 +235,104 @@ fn dns_lists_every_record_in_three_formats() {
     );
 }
 
+/// Serves a zone file with dnslib's DNS server on a loopback port, asks it for
+/// the TXT record `name` over UDP, and returns the strings of each answer.
+const RESOLVE_TXT: &str = r#"
+import json, sys
+from dnslib import RR, DNSRecord
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+records = RR.fromZone(sys.stdin.read())
+
+class Zone(BaseResolver):
+    def resolve(self, request, handler):
+        reply = request.reply()
+        for rr in records:
+            if rr.rname == request.q.qname and rr.rtype == request.q.qtype:
+                reply.add_answer(rr)
+        return reply
+
+server = DNSServer(Zone(), port=0, address="127.0.0.1", logger=DNSLogger("-request,-reply,-truncated,-data,-send,-recv", prefix=False))
+server.start_thread()
+try:
+    port = server.server.server_address[1]
+    answer = DNSRecord.parse(DNSRecord.question(sys.argv[1], "TXT").send("127.0.0.1", port, timeout=5))
+finally:
+    server.stop()
+print(json.dumps([[s.decode() for s in rr.rdata.data] for rr in answer.rr]))
+"#;
+
+/// A 2048-bit BYODKIM key is a TXT record of strings of at most 255
+/// characters, in the compiled record set and in the zone file; a real DNS
+/// server (dnslib's, which refuses a longer string) serves that zone file and
+/// resolves the record back to the whole key.
+#[test]
+fn a_long_dkim_key_is_split_into_strings_that_resolve_to_the_whole_key() {
+    let f = root().join("tests/fixtures/valid/101-sending-byodkim-tenants.yaml");
+    let spec = std::fs::read_to_string(&f).unwrap();
+    let key = spec
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("public_key: "))
+        .unwrap()
+        .to_string();
+    assert!(key.len() > 255, "the fixture's key is 2048 bits");
+    let want = format!("p={key}");
+
+    let out = scratch();
+    let o = run(
+        &[
+            "-f",
+            f.to_str().unwrap(),
+            "build",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let t: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("isv-eu-west-1-sending.template.json")).unwrap(),
+    )
+    .unwrap();
+    let value = t["Resources"]["ByodkimIsvIo"]["Properties"]["ResourceRecords"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let strings: Vec<&str> = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap()
+        .split("\" \"")
+        .collect();
+    assert_eq!(strings.len(), 2, "{value}");
+    assert!(strings.iter().all(|s| s.len() <= 255), "{value}");
+    assert_eq!(strings.concat(), want);
+
+    let zone = run(
+        &["-f", f.to_str().unwrap(), "dns", "--format", "zone"],
+        &root(),
+    );
+    assert!(zone.status.success(), "{}", text(&zone.stderr));
+    let mut child = std::process::Command::new(common::venv_python())
+        .args(["-c", RESOLVE_TXT, "s1._domainkey.isv.io"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(&zone.stdout).unwrap();
+    }
+    let resolved = child.wait_with_output().unwrap();
+    assert!(resolved.status.success(), "{}", text(&resolved.stderr));
+    let answers: Vec<Vec<String>> =
+        serde_json::from_str(text(&resolved.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(answers.len(), 1, "one TXT record");
+    assert!(answers[0].len() > 1 && answers[0].iter().all(|s| s.len() <= 255));
+    assert_eq!(answers[0].concat(), want);
+}
+
 /// The handler's tests stub botocore clients built from the real SES service
 /// models, so they run with the Python of `.venv` (botocore comes with moto).
 #[test]

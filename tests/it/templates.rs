@@ -90,31 +90,33 @@ fn builds_are_byte_identical() {
 
 #[test]
 fn stateful_resources_are_retained() {
-    let out = common::scratch();
-    let spec = common::root().join("tests/fixtures/valid/003-dkim-none-archives.yaml");
-    let o = common::run(
-        &[
-            "-f",
-            spec.to_str().unwrap(),
-            "build",
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-        &common::root(),
-    );
-    assert!(o.status.success());
-    for entry in std::fs::read_dir(out.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.to_string_lossy().ends_with(".template.json") {
-            continue;
-        }
-        let t: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for (id, r) in t["Resources"].as_object().unwrap() {
-            let ty = r["Type"].as_str().unwrap();
-            if mailinfra::diff::is_stateful(ty) {
-                assert_eq!(r["DeletionPolicy"], "Retain", "{id}");
-                assert_eq!(r["UpdateReplacePolicy"], "Retain", "{id}");
+    for spec in valid_fixtures() {
+        let out = common::scratch();
+        let o = common::run(
+            &[
+                "-f",
+                spec.to_str().unwrap(),
+                "build",
+                "--out",
+                out.path().to_str().unwrap(),
+            ],
+            &common::root(),
+        );
+        assert!(o.status.success());
+        for entry in std::fs::read_dir(out.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().ends_with(".template.json") {
+                continue;
+            }
+            let t: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for (id, r) in t["Resources"].as_object().unwrap() {
+                let ty = r["Type"].as_str().unwrap();
+                if mailinfra::diff::is_stateful(ty) {
+                    let at = format!("{}: {id}", spec.display());
+                    assert_eq!(r["DeletionPolicy"], "Retain", "{at}");
+                    assert_eq!(r["UpdateReplacePolicy"], "Retain", "{at}");
+                }
             }
         }
     }

@@ -56,10 +56,12 @@ pub struct Ingress {
     /// Domains whose MX record points at this endpoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mx: Vec<String>,
-    /// MX preference (default 10).
+    /// MX preference (default 10): a number for the endpoint in the first
+    /// region of `mail_manager.regions`, each following region's endpoint 10
+    /// more (senders fail over in the order of the regions), or one number per
+    /// region (equal numbers share the load).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 65535))]
-    pub mx_priority: Option<u16>,
+    pub mx_priority: Option<super::MxPriority>,
 }
 
 /// SMTP password source.

@@ -23,7 +23,10 @@ pub(crate) use traffic_policy::*;
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MailManager {
-    /// Regions Mail Manager resources are created in (default: the primary region).
+    /// Regions Mail Manager resources are created in (default: the primary
+    /// region), in failover order: the MX record set of each `mx` domain lives
+    /// in the first region's stack and lists every region's endpoint (see
+    /// `ingress.<name>.mx_priority`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
     /// Email archives, keyed by name.
@@ -49,6 +52,21 @@ pub(crate) struct MailManager {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ingress: BTreeMap<String, Ingress>,
 }
+
+/// An ingress endpoint's MX preference.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum MxPriority {
+    /// The preference in the first region; each following region of
+    /// `mail_manager.regions` gets 10 more.
+    First(#[schemars(range(min = 0, max = 65535))] u16),
+    /// The preference in each region of `mail_manager.regions`, by region.
+    PerRegion(BTreeMap<String, u16>),
+}
+
+/// How much less preferred each following region's endpoint is than the one
+/// before it, when `mx_priority` is one number.
+pub(crate) const MX_PRIORITY_STEP: u16 = 10;
 
 /// A Mail Manager archive. Archives may hold mail under legal retention: they
 /// are never deleted or replaced by an apply unless explicitly allowed.
