@@ -19,7 +19,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-
 use super::cloudformation::*;
 use super::error::AwsError;
 use super::fake_templates::{json, judged, outputs_of, with_parameters};

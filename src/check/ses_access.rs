@@ -1,15 +1,14 @@
 //! Whether SES may write received mail where classic receipt rules send it:
 //! a bucket the spec does not declare gets no bucket policy from mailinfra,
-//! and a customer managed KMS key's policy is never mailinfra's. For each, a
-//! warning (MI4010) names the resource and prints the policy statement to add.
+//! so a warning (MI4010) names the bucket and prints the statement to add.
+//! Customer managed keys are the key lints' (MI4008, `check::keys`), one
+//! warning per use of a key.
 //!
 //! SES writes to S3 as the service principal `ses.amazonaws.com`, allowed by
 //! the bucket policy and scoped by `aws:SourceAccount` and `aws:SourceArn` (the
-//! receipt rule); with a customer managed key it also needs
-//! `kms:GenerateDataKey*` in the key's policy (SES Developer Guide, "Giving
-//! permissions to Amazon SES for email receiving"). Without them
-//! `CreateReceiptRule` fails with `InvalidS3ConfigurationException` and the
-//! stack rolls back. Mail Manager's `write_to_s3` writes with the action's IAM
+//! receipt rule) (SES Developer Guide, "Giving permissions to Amazon SES for
+//! email receiving"). Without it `CreateReceiptRule` fails with
+//! `InvalidS3ConfigurationException` and the stack rolls back. Mail Manager's `write_to_s3` writes with the action's IAM
 //! role instead (Mail Manager API, `S3Action.RoleArn`), which the generated
 //! role grants, so it needs no bucket policy in the account.
 
@@ -44,12 +43,6 @@ fn condition(sources: &[String]) -> serde_json::Value {
     })
 }
 
-/// Whether a key is an AWS managed key (`alias/aws/…`), whose policy AWS
-/// writes: SES may use `aws/ses` as it is, and no other can be edited.
-fn aws_managed_key(key: &str) -> bool {
-    key.starts_with("alias/aws/") || key.contains(":alias/aws/")
-}
-
 /// What SES writes to one bucket: where first, which rules, under which prefixes.
 #[derive(Default)]
 struct Uses {
@@ -74,7 +67,6 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     let Some(c) = &m.receiving else { return };
     let declared: Vec<&str> = c.buckets.iter().map(|b| b.name.as_str()).collect();
     let mut undeclared: BTreeMap<&str, Uses> = BTreeMap::new();
-    let mut keyed: BTreeMap<&str, Uses> = BTreeMap::new();
     for rs in &c.rule_sets {
         for (i, rule) in rs.rules.iter().enumerate() {
             for (k, a) in rule.actions.iter().enumerate() {
@@ -92,28 +84,11 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
                         s.prefix.as_deref(),
                     );
                 }
-                if declared.contains(&bucket) {
-                    keyed.entry(bucket).or_default().add(&ptr, &source, None);
-                }
-                if let Some(key) = s.kms_key.as_deref().filter(|k| !aws_managed_key(k)) {
-                    out.push(key_policy(key, &[source], &format!("{ptr}/kms_key"), false));
-                }
             }
         }
     }
     for (bucket, uses) in undeclared {
         out.push(bucket_policy(c, bucket, &uses));
-    }
-    for b in &c.buckets {
-        let (Some(key), Some(uses)) = (b.kms_key.as_deref(), keyed.get(b.name.as_str())) else {
-            continue;
-        };
-        if !aws_managed_key(key) {
-            out.push(
-                key_policy(key, &uses.sources, &format!("{}/kms_key", b.ptr), true)
-                    .related_path(&uses.first, "SES writes to the bucket here"),
-            );
-        }
     }
 }
 
@@ -138,42 +113,6 @@ fn bucket_policy(c: &Classic, bucket: &str, uses: &Uses) -> Diagnostic {
     .path(&uses.first)
     .help(format!(
         "mailinfra manages no policy for a bucket the spec does not declare, and the receipt rule fails to deploy (`InvalidS3ConfigurationException`) until SES may write: add this statement to the policy of `{bucket}`, with your account id for ACCOUNT_ID: {statement}; or declare the bucket under `receiving.buckets` (mailinfra then creates `<project>-<name>-<account>-<region>` with that policy)"
-    ))
-}
-
-fn key_policy(key: &str, sources: &[String], ptr: &str, bucket_default: bool) -> Diagnostic {
-    // For a bucket's default SSE-KMS encryption SES also reads back the data key.
-    let actions = if bucket_default {
-        json!(["kms:Decrypt", "kms:GenerateDataKey*"])
-    } else {
-        json!(["kms:GenerateDataKey*"])
-    };
-    let statement = json!({
-        "Sid": "AllowSesToEncryptReceivedMail",
-        "Effect": "Allow",
-        "Principal": { "Service": "ses.amazonaws.com" },
-        "Action": actions,
-        "Resource": "*",
-        "Condition": condition(sources),
-    });
-    let (what, instead) = if bucket_default {
-        (
-            "the bucket's default encryption key",
-            "or leave out the bucket's `kms_key` (S3-managed keys)",
-        )
-    } else {
-        (
-            "the key the receipt rule encrypts mail with",
-            "or use `alias/aws/ses`",
-        )
-    };
-    Diagnostic::error(
-        Code::MI4010,
-        format!("the key `{key}` ({what}) works only if its key policy lets SES use it"),
-    )
-    .path(ptr)
-    .help(format!(
-        "mailinfra does not manage the policy of a customer managed key: add this statement to the key policy, with your account id for ACCOUNT_ID: {statement}; {instead}"
     ))
 }
 
@@ -215,27 +154,12 @@ mod tests {
     }
 
     #[test]
-    fn declared_buckets_and_aws_managed_keys_need_nothing_more() {
-        let out = warnings(
-            "  buckets: { mail: {} }\n  rule_sets:\n    in:\n      rules:\n\
-             \x20       - { name: a, actions: [ { s3: { bucket: mail, kms_key: \"arn:aws:kms:us-east-1:111122223333:alias/aws/ses\" } } ] }\n",
-        );
+    fn declared_buckets_need_nothing_more_and_keys_are_left_to_the_key_lints() {
+        let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let out = warnings(&format!(
+            "  buckets: {{ mail: {{ kms_key: \"{key}\" }} }}\n  rule_sets:\n    in:\n      rules:\n\
+             \x20       - {{ name: a, actions: [ {{ s3: {{ bucket: mail, kms_key: \"{key}\" }} }} ] }}\n",
+        ));
         assert!(out.is_empty(), "{out:?}");
-    }
-
-    #[test]
-    fn a_bucket_default_key_is_reported_once_at_the_bucket() {
-        let out = warnings(
-            "  buckets: { mail: { kms_key: \"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\" } }\n  rule_sets:\n    in:\n      rules:\n\
-             \x20       - { name: a, actions: [ { s3: { bucket: mail } } ] }\n\
-             \x20       - { name: b, actions: [ { s3: { bucket: mail } } ] }\n",
-        );
-        assert_eq!(out.len(), 1, "{out:?}");
-        assert_eq!(out[0].path, "/receiving/buckets/mail/kms_key");
-        let help = out[0].help.as_deref().unwrap();
-        assert!(
-            help.contains(r#"["kms:Decrypt","kms:GenerateDataKey*"]"#),
-            "{help}"
-        );
     }
 }

@@ -603,7 +603,7 @@ codes! {
         severity: Warning,
         title: "SES may not be allowed to write received mail",
         witness: Fixture,
-        explain: "A receipt rule's `s3` action writes as the SES service principal: the bucket policy must allow `ses.amazonaws.com` to `s3:PutObject` (scoped by `aws:SourceAccount` and the rule's `aws:SourceArn`), and a customer managed KMS key (the action's `kms_key`, or the bucket's default encryption key) must allow SES in its key policy. mailinfra writes that bucket policy for the buckets under `receiving.buckets` only; for any other bucket, and for every customer managed key, the warning prints the statement to add. Until SES may write, `CreateReceiptRule` fails with `InvalidS3ConfigurationException` and the stack rolls back. Mail Manager's `write_to_s3` writes with its IAM role instead, which the generated role is granted.",
+        explain: "A receipt rule's `s3` action writes as the SES service principal: the bucket policy must allow `ses.amazonaws.com` to `s3:PutObject` (scoped by `aws:SourceAccount` and the rule's `aws:SourceArn`). mailinfra writes that bucket policy for the buckets under `receiving.buckets` only; for any other bucket the warning prints the statement to add. Until SES may write, `CreateReceiptRule` fails with `InvalidS3ConfigurationException` and the stack rolls back. A customer managed KMS key (the action's `kms_key`, or the bucket's default encryption key) must allow SES too: that is MI4008. Mail Manager's `write_to_s3` writes with its IAM role instead, which the generated role is granted.",
     }
     MI5001 {
         severity: Warning,
