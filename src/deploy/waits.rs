@@ -127,9 +127,10 @@ pub fn identities<'a>(
     out
 }
 
-/// Reads whether each identity is verified (`GetEmailIdentity`: verification
-/// `SUCCESS`, or verified for sending). An identity SES does not know, or
-/// whose state cannot be read, is not verified.
+/// Reads whether each identity is verified: `GetEmailIdentity`'s
+/// `VerifiedForSendingStatus` ("whether or not the identity is verified"). A
+/// `VerificationStatus` of `SUCCESS` alone is not taken for it. An identity
+/// SES does not know, or whose state cannot be read, is not verified.
 pub async fn read<A: MailApi>(
     apis: &BTreeMap<String, A>,
     wanted: &BTreeMap<String, BTreeSet<String>>,
@@ -146,10 +147,7 @@ pub async fn read<A: MailApi>(
         };
         for name in names {
             match api.email_identity(name).await {
-                Ok(Some(s))
-                    if s.verified_for_sending
-                        || s.verification_status.as_deref() == Some("SUCCESS") =>
-                {
+                Ok(Some(s)) if s.verified_for_sending => {
                     out.verified
                         .insert((region.clone(), name.to_ascii_lowercase()));
                 }
