@@ -42,6 +42,32 @@ pub struct IdentityState {
     pub dkim_origin: Option<String>,
     /// Whether SES signs mail from it with DKIM.
     pub dkim_signing_enabled: bool,
+    /// Its custom MAIL FROM domain, when it has one (`MailFromAttributes`).
+    pub mail_from_domain: Option<String>,
+    /// Whether SES found the MAIL FROM domain's MX record:
+    /// `MailFromDomainStatus`, `PENDING`, `SUCCESS`, `FAILED` or
+    /// `TEMPORARY_FAILURE`.
+    pub mail_from_status: Option<String>,
+}
+
+/// A global endpoint as `GetMultiRegionEndpoint` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointState {
+    /// The `EndpointId` applications pass to `SendEmail`.
+    pub id: Option<String>,
+    /// `CREATING`, `READY`, `FAILED` or `DELETING`.
+    pub status: String,
+    /// The regions it routes to.
+    pub regions: Vec<String>,
+}
+
+/// The SES global-endpoint read `check --live` makes.
+pub trait EndpointApi: Sync {
+    /// `GetMultiRegionEndpoint`; `None` when no endpoint has that name here.
+    fn multi_region_endpoint(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<EndpointState>>> + Send;
 }
 
 /// The SES operations mailinfra uses.
@@ -113,6 +139,13 @@ impl MailApi for SdkMailApi {
                 .and_then(|d| d.signing_attributes_origin())
                 .map(|o| o.as_str().to_string()),
             dkim_signing_enabled: dkim.is_some_and(|d| d.signing_enabled()),
+            mail_from_domain: out
+                .mail_from_attributes()
+                .map(|m| m.mail_from_domain().to_string())
+                .filter(|d| !d.is_empty()),
+            mail_from_status: out
+                .mail_from_attributes()
+                .map(|m| m.mail_from_domain_status().as_str().to_string()),
         }))
     }
 
@@ -145,6 +178,44 @@ impl MailApi for SdkMailApi {
                 }
             })
             .collect())
+    }
+}
+
+impl EndpointApi for SdkMailApi {
+    async fn multi_region_endpoint(&self, name: &str) -> anyhow::Result<Option<EndpointState>> {
+        let out = match self
+            .client
+            .get_multi_region_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(sdk_err(
+                    &format!("cannot read the global endpoint `{name}`"),
+                    e,
+                ));
+            }
+        };
+        Ok(Some(EndpointState {
+            id: out.endpoint_id().map(str::to_string),
+            status: out
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            regions: out
+                .routes()
+                .iter()
+                .map(|r| r.region().to_string())
+                .collect(),
+        }))
     }
 }
 

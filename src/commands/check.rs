@@ -56,8 +56,8 @@ pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Resul
 }
 
 /// Drift and stack state of every stack of the build, the SES state of the
-/// identities in each sending region, and the secondary region's readiness,
-/// as diagnostics.
+/// identities (verification, DKIM, MAIL FROM) in each sending region, the
+/// global endpoint, and the secondary region's readiness, as diagnostics.
 async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<Diagnostic>> {
     use crate::deploy::live;
     let t = timing(aws);
@@ -74,6 +74,9 @@ async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<
     for region in regions.filter(|r| aws.region.as_deref().is_none_or(|only| only == r.as_str())) {
         let ses = crate::aws::ses::SdkMailApi::connect(&connection(region, aws)).await;
         found.extend(live::identities(model, region, &ses).await);
+        if *region == model.primary {
+            found.extend(crate::deploy::live_sending::endpoint(model, &ses).await);
+        }
     }
     found.extend(key_policies(model, aws).await);
     if let Some(secondary) = &model.secondary {

@@ -9,7 +9,8 @@
 //! sets, templates — from the stacks' resources. Whether identities are
 //! verified and DKIM works (keys replicated to the secondary for DEED) is SES
 //! state that CloudFormation does not show: it is read from SES per identity
-//! and region (MI5005, MI5006). The KMS keys of yours that SES must use are
+//! and region (MI5005, MI5006), with the MAIL FROM domain of each region
+//! ([`super::live_sending`], MI5008). The KMS keys of yours that SES must use are
 //! read from KMS (`DescribeKey`, `GetKeyPolicy`) and their policies judged by
 //! [`super::key_policy`] (MI5007).
 
@@ -366,6 +367,9 @@ pub fn identity_findings(
     if let Some(d) = dkim_finding(model, region, id, state, replica) {
         out.push(d.key_path(&id.ptr));
     }
+    out.extend(super::live_sending::mail_from_finding(
+        model, region, id, state,
+    ));
     out
 }
 

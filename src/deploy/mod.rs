@@ -14,7 +14,8 @@
 //! policy asks), [`apply`], [`follow`] (events until a stack settles),
 //! [`outcome`], [`rollback`]; beside them [`journal`] (what each apply did),
 //! [`workspace_lock`] (one apply per workspace), [`status`] and [`live`]
-//! (`check --live`, with [`key_policy`] judging KMS key policies).
+//! (`check --live`, with [`key_policy`] judging KMS key policies and
+//! [`live_sending`] MAIL FROM domains and the global endpoint).
 
 pub mod apply;
 pub mod follow;
@@ -23,6 +24,7 @@ pub mod guards;
 pub mod journal;
 pub mod key_policy;
 pub mod live;
+pub mod live_sending;
 pub mod outcome;
 pub mod plan;
 pub mod plan_file;

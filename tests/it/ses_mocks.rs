@@ -6,14 +6,17 @@
 
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
+use aws_sdk_sesv2::operation::get_multi_region_endpoint::GetMultiRegionEndpointOutput;
 use aws_sdk_sesv2::types::{
-    DkimAttributes, DkimSigningAttributesOrigin, DkimStatus, IdentityType, VerificationStatus,
+    BehaviorOnMxFailure, DkimAttributes, DkimSigningAttributesOrigin, DkimStatus, IdentityType,
+    MailFromAttributes, MailFromDomainStatus, Route, Status, VerificationStatus,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
 use mailinfra::aws::WithRetryPolicy as _;
 use mailinfra::aws::ses::{
-    IdentityState, MailApi, SdkMailApi, existing_identities, read_identities,
+    EndpointApi, EndpointState, IdentityState, MailApi, SdkMailApi, existing_identities,
+    read_identities,
 };
 
 use crate::common;
@@ -66,11 +69,20 @@ fn identity(name: &'static str, out: fn() -> GetEmailIdentityOutput) -> Rule {
 #[tokio::test]
 async fn a_verified_identity_maps_every_field() {
     let rule = identity("ok.example", || {
-        output(
+        let mut out = output(
             true,
             VerificationStatus::Success,
             dkim(DkimStatus::Success, DkimSigningAttributesOrigin::AwsSes),
-        )
+        );
+        out.mail_from_attributes = Some(
+            MailFromAttributes::builder()
+                .mail_from_domain("bounce.ok.example")
+                .mail_from_domain_status(MailFromDomainStatus::Pending)
+                .behavior_on_mx_failure(BehaviorOnMxFailure::RejectMessage)
+                .build()
+                .unwrap(),
+        );
+        out
     });
     let api = client(&[&rule]);
     let state = api.email_identity("ok.example").await.unwrap();
@@ -84,8 +96,40 @@ async fn a_verified_identity_maps_every_field() {
             dkim_status: Some("SUCCESS".into()),
             dkim_origin: Some("AWS_SES".into()),
             dkim_signing_enabled: true,
+            mail_from_domain: Some("bounce.ok.example".into()),
+            mail_from_status: Some("PENDING".into()),
         })
     );
+}
+
+#[tokio::test]
+async fn a_global_endpoint_maps_its_id_status_and_routes() {
+    let rule = mock!(Client::get_multi_region_endpoint)
+        .match_requests(|r| r.endpoint_name() == Some("p-global"))
+        .then_output(|| {
+            GetMultiRegionEndpointOutput::builder()
+                .endpoint_name("p-global")
+                .endpoint_id("abc123.xyz")
+                .status(Status::Ready)
+                .routes(Route::builder().region("us-east-1").build().unwrap())
+                .routes(Route::builder().region("eu-west-1").build().unwrap())
+                .build()
+        });
+    let missing = mock!(Client::get_multi_region_endpoint)
+        .match_requests(|r| r.endpoint_name() == Some("gone"))
+        .sequence()
+        .http_status(404, Some(NOT_FOUND.into()))
+        .build();
+    let api = client(&[&rule, &missing]);
+    assert_eq!(
+        api.multi_region_endpoint("p-global").await.unwrap(),
+        Some(EndpointState {
+            id: Some("abc123.xyz".into()),
+            status: "READY".into(),
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        })
+    );
+    assert_eq!(api.multi_region_endpoint("gone").await.unwrap(), None);
 }
 
 #[tokio::test]

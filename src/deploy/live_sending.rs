@@ -1,0 +1,303 @@
+//! Live checks of what a sending region needs beyond the identity itself:
+//! its custom MAIL FROM domain (MI5008) and the global endpoint (MI5009).
+//!
+//! SES reads the MX record of a MAIL FROM domain and reports what it found as
+//! `MailFromDomainStatus`; until it is `SUCCESS` it sends from `amazonses.com`
+//! (`on_mx_failure: use_default`) or rejects the mail (`reject`) (SESv2 API
+//! Reference, `MailFromAttributes`). Each region has its own MAIL FROM domain
+//! ([`crate::model::MailFromDomain`]), so each region is judged on its own.
+//!
+//! A global endpoint routes `SendEmail` only when `READY` (SESv2 API
+//! Reference, `GetMultiRegionEndpoint`: `CREATING`, `READY`, `FAILED`,
+//! `DELETING`), and only to the regions it was created with.
+
+use crate::aws::ses::{EndpointApi, EndpointState, IdentityState};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{DomainIdentity, Model};
+use crate::spec::MxFailure;
+
+/// The MAIL FROM problem of one identity in `region`, if any: the domain SES
+/// has is not the spec's, or SES has not found its MX record.
+pub fn mail_from_finding(
+    model: &Model,
+    region: &str,
+    id: &DomainIdentity,
+    state: &IdentityState,
+) -> Option<Diagnostic> {
+    let mf = id.mail_from.as_ref()?;
+    let secondary = model.secondary.as_deref() == Some(region);
+    let want = mf.domain_in(secondary);
+    let name = &id.domain;
+    let mx = format!("10 feedback-smtp.{region}.amazonses.com");
+    match state.mail_from_domain.as_deref() {
+        Some(have) if have.eq_ignore_ascii_case(want) => {}
+        have => {
+            let have = have.map_or("none".to_string(), |h| format!("`{h}`"));
+            return Some(
+                Diagnostic::error(
+                    Code::MI5008,
+                    format!(
+                        "identity `{name}` in {region} has MAIL FROM domain {have}, but the spec says `{want}`"
+                    ),
+                )
+                .path(&mf.ptr)
+                .help("run `mailinfra apply` to set it; a change made outside the stack is reverted by the next apply"),
+            );
+        }
+    }
+    let status = state.mail_from_status.as_deref().unwrap_or("unknown");
+    if status == "SUCCESS" {
+        return None;
+    }
+    let meanwhile = match mf.on_mx_failure {
+        MxFailure::UseDefault => {
+            "until then SES sends its mail with an `amazonses.com` MAIL FROM, which does not align with DMARC through SPF"
+        }
+        MxFailure::Reject => {
+            "until then SES rejects its mail (`on_mx_failure: reject`) with `MailFromDomainNotVerified`"
+        }
+    };
+    Some(
+        Diagnostic::error(
+            Code::MI5008,
+            format!(
+                "the MAIL FROM domain `{want}` of identity `{name}` is not working in {region} (status {status})"
+            ),
+        )
+        .path(&mf.ptr)
+        .help(format!(
+            "SES must find the MX record `{want}. MX {mx}` (and the SPF record `\"v=spf1 include:amazonses.com ~all\"`): publish what `mailinfra dns --live` lists; {meanwhile}"
+        )),
+    )
+}
+
+/// Whether the spec's global endpoint exists in the primary region, is
+/// `READY` and routes to the spec's two regions. `None` when the spec has none.
+pub async fn endpoint(model: &Model, api: &impl EndpointApi) -> Option<Diagnostic> {
+    let g = model.sending.global_endpoint.as_ref()?;
+    let read = api.multi_region_endpoint(&g.name).await;
+    endpoint_finding(model, read).map(|d| d.key_path(&g.ptr))
+}
+
+fn endpoint_finding(
+    model: &Model,
+    read: anyhow::Result<Option<EndpointState>>,
+) -> Option<Diagnostic> {
+    let g = model.sending.global_endpoint.as_ref()?;
+    let (name, primary) = (&g.name, &model.primary);
+    let state = match read {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Some(
+                Diagnostic::error(
+                    Code::MI5009,
+                    format!("the global endpoint `{name}` does not exist in {primary}"),
+                )
+                .help("run `mailinfra apply` to create it"),
+            );
+        }
+        Err(e) => {
+            return Some(
+                Diagnostic::error(
+                    Code::MI5004,
+                    format!("cannot read the global endpoint `{name}` in {primary}: {e:#}"),
+                )
+                .help("check the credentials and the `ses:GetMultiRegionEndpoint` permission, then run `mailinfra check --live` again"),
+            );
+        }
+    };
+    if state.status != "READY" {
+        let help = match state.status.as_str() {
+            "CREATING" => "SES is still creating it: `SendEmail` with its `EndpointId` fails until it is READY; check again in a few minutes".to_string(),
+            _ => format!(
+                "it does not route mail: delete it (`aws sesv2 delete-multi-region-endpoint --endpoint-name {name} --region {primary}`) and run `mailinfra apply` to create it again"
+            ),
+        };
+        return Some(
+            Diagnostic::error(
+                Code::MI5009,
+                format!(
+                    "the global endpoint `{name}` is {}, not READY",
+                    state.status
+                ),
+            )
+            .help(help),
+        );
+    }
+    let mut want: Vec<&str> = std::iter::once(primary.as_str())
+        .chain(model.secondary.as_deref())
+        .collect();
+    let mut have: Vec<&str> = state.regions.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    have.sort_unstable();
+    (want != have).then(|| {
+        Diagnostic::error(
+            Code::MI5009,
+            format!(
+                "the global endpoint `{name}` routes to {}, but the spec's regions are {}",
+                have.join(" and "),
+                want.join(" and ")
+            ),
+        )
+        .help("a global endpoint's regions cannot change: delete it and run `mailinfra apply` to create it with the spec's regions")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "version: 1\nproject: p\nregions: { primary: us-east-1, secondary: eu-west-1 }\n\
+        global_endpoint: { name: p-global }\n\
+        dns: { example.com: { route53_zone_id: Z0123456789ABCDEFGHIJ } }\n\
+        identities:\n  \
+        example.com: { mail_from: bounce.example.com }\n  \
+        strict.example.com: { mail_from: { domain: bounce.strict.example.com, on_mx_failure: reject, secondary: eu.strict.example.com } }\n";
+
+    fn model() -> Model {
+        crate::compile::sending::tests::model(SPEC)
+    }
+
+    fn state(domain: Option<&str>, status: &str) -> IdentityState {
+        IdentityState {
+            verified_for_sending: true,
+            mail_from_domain: domain.map(str::to_string),
+            mail_from_status: Some(status.into()),
+            ..IdentityState::default()
+        }
+    }
+
+    fn judge(region: &str, name: &str, s: IdentityState) -> Option<Diagnostic> {
+        let m = model();
+        let id = m.identities.iter().find(|i| i.domain == name).unwrap();
+        mail_from_finding(&m, region, id, &s)
+    }
+
+    #[test]
+    fn each_region_is_judged_against_its_own_mail_from_domain() {
+        assert!(
+            judge(
+                "us-east-1",
+                "example.com",
+                state(Some("bounce.example.com"), "SUCCESS")
+            )
+            .is_none()
+        );
+        assert!(
+            judge(
+                "eu-west-1",
+                "example.com",
+                state(Some("eu-west-1.bounce.example.com"), "SUCCESS")
+            )
+            .is_none()
+        );
+        // The primary's domain in the secondary is the old shared setup.
+        let d = judge(
+            "eu-west-1",
+            "example.com",
+            state(Some("bounce.example.com"), "SUCCESS"),
+        )
+        .unwrap();
+        assert_eq!(d.code, Code::MI5008);
+        assert_eq!(
+            d.message,
+            "identity `example.com` in eu-west-1 has MAIL FROM domain `bounce.example.com`, but the spec says `eu-west-1.bounce.example.com`"
+        );
+        let d = judge("eu-west-1", "strict.example.com", state(None, "SUCCESS")).unwrap();
+        assert!(
+            d.message
+                .contains("has MAIL FROM domain none, but the spec says `eu.strict.example.com`"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn a_pending_mail_from_names_the_region_s_record_and_what_ses_does_meanwhile() {
+        let d = judge(
+            "eu-west-1",
+            "strict.example.com",
+            state(Some("eu.strict.example.com"), "PENDING"),
+        )
+        .unwrap();
+        assert_eq!(d.code, Code::MI5008);
+        assert_eq!(
+            d.message,
+            "the MAIL FROM domain `eu.strict.example.com` of identity `strict.example.com` is not working in eu-west-1 (status PENDING)"
+        );
+        let help = d.help.unwrap();
+        assert!(
+            help.contains("`eu.strict.example.com. MX 10 feedback-smtp.eu-west-1.amazonses.com`"),
+            "{help}"
+        );
+        assert!(help.contains("rejects its mail"), "{help}");
+        let d = judge(
+            "us-east-1",
+            "example.com",
+            state(Some("bounce.example.com"), "FAILED"),
+        )
+        .unwrap();
+        assert!(d.help.unwrap().contains("`amazonses.com` MAIL FROM"));
+    }
+
+    #[test]
+    fn an_identity_without_mail_from_has_nothing_to_judge() {
+        let m = crate::compile::sending::tests::model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\ndns: { example.com: external }\nidentities: { example.com: {} }\n",
+        );
+        assert!(
+            mail_from_finding(&m, "us-east-1", &m.identities[0], &state(None, "PENDING")).is_none()
+        );
+    }
+
+    fn ready(regions: &[&str]) -> anyhow::Result<Option<EndpointState>> {
+        Ok(Some(EndpointState {
+            id: Some("abc123.xyz".into()),
+            status: "READY".into(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+        }))
+    }
+
+    #[test]
+    fn a_ready_endpoint_with_the_spec_s_regions_is_fine_in_any_order() {
+        assert!(endpoint_finding(&model(), ready(&["eu-west-1", "us-east-1"])).is_none());
+    }
+
+    #[test]
+    fn an_endpoint_not_ready_missing_or_on_other_regions_is_mi5009() {
+        let m = model();
+        let creating = Ok(Some(EndpointState {
+            status: "CREATING".into(),
+            ..EndpointState::default()
+        }));
+        let d = endpoint_finding(&m, creating).unwrap();
+        assert_eq!(d.code, Code::MI5009);
+        assert_eq!(
+            d.message,
+            "the global endpoint `p-global` is CREATING, not READY"
+        );
+        let failed = Ok(Some(EndpointState {
+            status: "FAILED".into(),
+            ..EndpointState::default()
+        }));
+        assert!(
+            endpoint_finding(&m, failed)
+                .unwrap()
+                .help
+                .unwrap()
+                .contains("delete-multi-region-endpoint")
+        );
+        let d = endpoint_finding(&m, Ok(None)).unwrap();
+        assert_eq!(
+            d.message,
+            "the global endpoint `p-global` does not exist in us-east-1"
+        );
+        let d = endpoint_finding(&m, ready(&["us-east-1", "us-west-2"])).unwrap();
+        assert_eq!(
+            d.message,
+            "the global endpoint `p-global` routes to us-east-1 and us-west-2, but the spec's regions are eu-west-1 and us-east-1"
+        );
+        let d = endpoint_finding(&m, Err(anyhow::anyhow!("AccessDeniedException: no"))).unwrap();
+        assert_eq!(d.code, Code::MI5004);
+    }
+}
