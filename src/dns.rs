@@ -204,41 +204,46 @@ fn byodkim_record(model: &Model, index: usize, id: &DomainIdentity, out: &mut Ve
     });
 }
 
-/// The MX and SPF records of identity `index`'s custom MAIL FROM domain.
+/// The MX and SPF records of identity `index`'s custom MAIL FROM domains: in
+/// each sending region its own domain, whose one MX value is that region's
+/// feedback endpoint (see [`crate::model::MailFromDomain`]). All are deployed
+/// with the identity, in the primary stack: their values are literals.
 fn mail_from_records(model: &Model, index: usize, id: &DomainIdentity, out: &mut Vec<Record>) {
     let Some(mf) = &id.mail_from else {
         return;
     };
-    let Some(zone) = mf.zone else {
-        return;
-    };
-    out.push(Record {
-        logical_id: ids::record("MailFromMx", &id.domain),
-        name: Text::Literal(mf.domain.clone()),
-        rtype: "MX",
-        values: std::iter::once(&model.primary)
-            .chain(&model.secondary)
-            .map(|r| Text::Literal(format!("10 feedback-smtp.{r}.amazonses.com")))
-            .collect(),
-        ttl: model.zones[zone].ttl,
-        zone,
-        purpose: "custom MAIL FROM".into(),
-        owner: mf.ptr.clone(),
-        region: model.primary.clone(),
-        identity: Some(index),
-    });
-    out.push(Record {
-        logical_id: ids::record("MailFromSpf", &id.domain),
-        name: Text::Literal(mf.domain.clone()),
-        rtype: "TXT",
-        values: vec![Text::Literal(txt::value(SPF_AMAZONSES))],
-        ttl: model.zones[zone].ttl,
-        zone,
-        purpose: "custom MAIL FROM SPF".into(),
-        owner: mf.ptr.clone(),
-        region: model.primary.clone(),
-        identity: Some(index),
-    });
+    for (i, (region, domain, zone, ptr)) in mf.regional(&model.primary).enumerate() {
+        let Some(zone) = zone else { continue };
+        // The primary's ids are the ones deployed before a secondary had its own.
+        let suffix = if i == 0 { "" } else { "Secondary" };
+        let record = |kind: &str, rtype, value: String, purpose: &str| Record {
+            logical_id: ids::record(&format!("{kind}{suffix}"), &id.domain),
+            name: Text::Literal(domain.to_string()),
+            rtype,
+            values: vec![Text::Literal(value)],
+            ttl: model.zones[zone].ttl,
+            zone,
+            purpose: match &model.secondary {
+                Some(_) => format!("{purpose} ({region})"),
+                None => purpose.to_string(),
+            },
+            owner: ptr.to_string(),
+            region: model.primary.clone(),
+            identity: Some(index),
+        };
+        out.push(record(
+            "MailFromMx",
+            "MX",
+            format!("10 feedback-smtp.{region}.amazonses.com"),
+            "custom MAIL FROM",
+        ));
+        out.push(record(
+            "MailFromSpf",
+            "TXT",
+            txt::value(SPF_AMAZONSES),
+            "custom MAIL FROM SPF",
+        ));
+    }
 }
 
 /// The `_dmarc` TXT record of identity `index`.

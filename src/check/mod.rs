@@ -91,17 +91,17 @@ fn domains_valid(m: &Model, out: &mut Vec<Diagnostic>) {
                 .help(why),
             );
         }
-        if let Some(mf) = &id.mail_from
-            && let Some(why) = domain_problem(&mf.domain)
-        {
-            out.push(
-                Diagnostic::error(
-                    Code::MI3003,
-                    format!("`{}` is not a valid domain name", mf.domain),
-                )
-                .path(&mf.ptr)
-                .help(why),
-            );
+        for (domain, _, ptr) in id.mail_from.iter().flat_map(|mf| mf.written()) {
+            if let Some(why) = domain_problem(domain) {
+                out.push(
+                    Diagnostic::error(
+                        Code::MI3003,
+                        format!("`{domain}` is not a valid domain name"),
+                    )
+                    .path(ptr)
+                    .help(why),
+                );
+            }
         }
     }
 }
@@ -145,21 +145,17 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        if let Some(mf) = &id.mail_from
-            && mf.zone.is_none()
-            && domain_problem(&mf.domain).is_none()
-        {
-            out.push(
-                Diagnostic::error(
-                    Code::MI3002,
-                    format!(
-                        "the MAIL FROM domain `{}` is in no declared DNS zone",
-                        mf.domain
-                    ),
-                )
-                .path(&mf.ptr)
-                .help(zone_help(m, &mf.domain)),
-            );
+        for (domain, zone, ptr) in id.mail_from.iter().flat_map(|mf| mf.written()) {
+            if zone.is_none() && domain_problem(domain).is_none() {
+                out.push(
+                    Diagnostic::error(
+                        Code::MI3002,
+                        format!("the MAIL FROM domain `{domain}` is in no declared DNS zone"),
+                    )
+                    .path(ptr)
+                    .help(zone_help(m, domain)),
+                );
+            }
         }
     }
 }
@@ -167,22 +163,57 @@ fn names_in_zones(m: &Model, out: &mut Vec<Diagnostic>) {
 fn mail_from_is_subdomain(m: &Model, out: &mut Vec<Diagnostic>) {
     for id in m.identities.iter().filter(|i| !i.is_email) {
         let Some(mf) = &id.mail_from else { continue };
-        if !mf.domain.ends_with(&format!(".{}", id.domain)) {
-            out.push(
-                Diagnostic::error(
-                    Code::MI3004,
-                    format!(
-                        "the MAIL FROM domain `{}` is not a subdomain of `{}`",
-                        mf.domain, id.domain
-                    ),
-                )
-                .path(&mf.ptr)
-                .help(format!(
-                    "use a subdomain that receives no mail, e.g. `bounce.{}`",
-                    id.domain
-                )),
-            );
+        for (domain, _, ptr) in mf.written() {
+            if !domain.ends_with(&format!(".{}", id.domain)) {
+                out.push(
+                    Diagnostic::error(
+                        Code::MI3004,
+                        format!(
+                            "the MAIL FROM domain `{domain}` is not a subdomain of `{}`",
+                            id.domain
+                        ),
+                    )
+                    .path(ptr)
+                    .help(format!(
+                        "use a subdomain that receives no mail, e.g. `bounce.{}`",
+                        id.domain
+                    )),
+                );
+            }
         }
+        secondary_mail_from(m, mf, out);
+    }
+}
+
+/// A written `mail_from.secondary` needs a secondary region, and a domain of
+/// its own: one MAIL FROM domain has one MX value, one region's feedback
+/// endpoint.
+fn secondary_mail_from(m: &Model, mf: &crate::model::MailFromDomain, out: &mut Vec<Diagnostic>) {
+    if let Some(ptr) = &mf.stray_secondary {
+        out.push(
+            Diagnostic::error(
+                Code::MI3327,
+                "`mail_from.secondary` is set, but the spec has no secondary region",
+            )
+            .path(ptr)
+            .help("remove it, or add `regions.secondary`"),
+        );
+    }
+    if let Some(s) = mf.secondary.as_ref().filter(|s| s.domain == mf.domain) {
+        out.push(
+            Diagnostic::error(
+                Code::MI3327,
+                format!(
+                    "`{}` cannot be the MAIL FROM domain in both {} and {}",
+                    s.domain, m.primary, s.region
+                ),
+            )
+            .path(&s.ptr)
+            .help(format!(
+                "SES expects one MX value for a MAIL FROM domain, `feedback-smtp.<region>.amazonses.com` of the region that sends, and bounces go back to it: use another subdomain here, e.g. `{}.{}` (the default when `secondary` is left out)",
+                s.region, mf.domain
+            )),
+        );
     }
 }
 

@@ -815,7 +815,7 @@ fn mx_check(m: &Model, mx: &[Mx], out: &mut Vec<Diagnostic>) {
         if let Some(id) = m.identities.iter().find(|id| {
             id.mail_from
                 .as_ref()
-                .is_some_and(|mf| mf.domain == x.domain)
+                .is_some_and(|mf| mf.regional(&m.primary).any(|(_, d, _, _)| d == x.domain))
         }) {
             out.push(
                 Diagnostic::error(

@@ -58,7 +58,8 @@ fn set_name(model: &Model, name: &str) -> String {
     format!("{}-{name}", model.project)
 }
 
-fn identity_resource(model: &Model, id: &DomainIdentity) -> Resource {
+/// An ordinary identity, in the primary region or (`secondary`) the secondary one.
+fn identity_resource(model: &Model, id: &DomainIdentity, secondary: bool) -> Resource {
     let mut r = Resource::new("AWS::SES::EmailIdentity")
         .retained()
         .prop("EmailIdentity", json!(id.domain));
@@ -98,7 +99,7 @@ fn identity_resource(model: &Model, id: &DomainIdentity) -> Resource {
     if let Some(mf) = &id.mail_from {
         r = r.prop(
             "MailFromAttributes",
-            json!({ "MailFromDomain": mf.domain, "BehaviorOnMxFailure": mx_failure(mf.on_mx_failure) }),
+            json!({ "MailFromDomain": mf.domain_in(secondary), "BehaviorOnMxFailure": mx_failure(mf.on_mx_failure) }),
         );
     }
     if let Some(c) = &id.configuration_set {
@@ -140,7 +141,7 @@ fn replica_resource(model: &Model, id: &DomainIdentity) -> Resource {
         );
     if let Some(mf) = &id.mail_from {
         r = r
-            .prop("MailFromDomain", json!(mf.domain))
+            .prop("MailFromDomain", json!(mf.domain_in(true)))
             .prop("BehaviorOnMxFailure", json!(mx_failure(mf.on_mx_failure)));
     }
     if let Some(c) = &id.configuration_set {
@@ -612,8 +613,10 @@ fn primary_group(model: &Model, id: &DomainIdentity) -> Group {
         key: identity_key(&id.domain),
         ..Default::default()
     };
-    g.resources
-        .push((ids::identity(&id.domain), identity_resource(model, id)));
+    g.resources.push((
+        ids::identity(&id.domain),
+        identity_resource(model, id, false),
+    ));
     if matches!(id.dkim, Dkim::Easy { .. }) {
         g.outputs.push(dkim_output(id));
     }
@@ -653,8 +656,10 @@ fn secondary_group(
         // The parent's policy must exist before the replica is created.
         g.after.push((primary_name.to_string(), key));
     } else {
-        g.resources
-            .push((ids::identity(&id.domain), identity_resource(model, id)));
+        g.resources.push((
+            ids::identity(&id.domain),
+            identity_resource(model, id, true),
+        ));
         if matches!(id.dkim, Dkim::Easy { .. }) {
             g.outputs.push(dkim_output(id));
         }

@@ -551,6 +551,12 @@ codes! {
         witness: Fixture,
         explain: "An ingress endpoint's `mx_priority` is one number (the endpoint in the first region of `mail_manager.regions`; each following region's endpoint gets 10 more, so senders try the regions in order) or a mapping with a number for exactly the regions of `mail_manager.regions`. Every domain in `mx` gets one MX record set holding every region's endpoint at its preference; MX preferences are 0 to 65535.",
     }
+    MI3327 {
+        severity: Error,
+        title: "secondary MAIL FROM domain",
+        witness: Fixture,
+        explain: "With two sending regions an identity uses a MAIL FROM domain of its own in each: SES reads one MX value for a MAIL FROM domain, `feedback-smtp.<region>.amazonses.com` of the region the identity sends from, and receivers return bounces to it, so one domain shared by two regions would send half the bounces to the region that never sent the mail. `mail_from: { domain, secondary }` names the secondary region's domain (default `<secondary region>.<domain>`); it must differ from `domain`, be a subdomain of the identity, and is meaningful only with `regions.secondary`.",
+    }
     MI4001 {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",
@@ -646,5 +652,17 @@ codes! {
         title: "KMS key policy does not let SES use the key",
         witness: Test("a_key_policy_without_ses_is_mi5007"),
         explain: "`check --live` read the key policy (`kms:GetKeyPolicy`, after `kms:DescribeKey` for an alias) of a KMS key the spec hands to SES, and no statement allows the principal that uses the key (`ses.amazonaws.com`, or the account's IAM roles) the actions it needs under the conditions SES sends, or a `Deny` statement refuses them. The message names the missing actions and the help the statement to add. Statements with conditions mailinfra cannot evaluate are counted as allowing, so the check errs on the side of silence.",
+    }
+    MI5008 {
+        severity: Error,
+        title: "MAIL FROM domain not working in a region",
+        witness: Test("a_pending_mail_from_names_the_region_s_record_and_what_ses_does_meanwhile"),
+        explain: "`check --live` read the identity in each sending region (`GetEmailIdentity`): its MAIL FROM domain is not the one the spec gives that region, or SES has not found the domain's MX record (`MailFromDomainStatus` other than SUCCESS). Each region has its own MAIL FROM domain whose one MX value is `feedback-smtp.<region>.amazonses.com`. Until SES finds it, it sends from an `amazonses.com` MAIL FROM (`on_mx_failure: use_default`), which breaks DMARC alignment through SPF, or rejects the mail (`reject`). Publish the records `mailinfra dns --live` lists.",
+    }
+    MI5009 {
+        severity: Error,
+        title: "global endpoint not ready",
+        witness: Test("an_endpoint_not_ready_missing_or_on_other_regions_is_mi5009"),
+        explain: "`check --live` read the global endpoint in the primary region (`GetMultiRegionEndpoint`): it does not exist, is not READY (CREATING, FAILED, DELETING), or routes to other regions than the spec's. `SendEmail` with its `EndpointId` works only while it is READY. A FAILED endpoint, or one with other regions (they cannot change), must be deleted and created again by `mailinfra apply`.",
     }
 }

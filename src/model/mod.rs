@@ -67,12 +67,70 @@ pub enum Dkim {
     None,
 }
 
+/// A custom MAIL FROM domain: the primary region's, and with a secondary
+/// region the secondary's, which differs. SES reads the MX record of a MAIL
+/// FROM domain and expects one value, `feedback-smtp.<region>.amazonses.com`
+/// of the region the identity sends from (SES Developer Guide, "Setting up a
+/// custom MAIL FROM domain"); bounces sent to it return to that region's
+/// feedback endpoint. One MAIL FROM domain for two regions would send half the
+/// bounces to the region that did not send the mail.
 #[derive(Clone, Debug)]
 pub struct MailFromDomain {
     pub domain: String,
     pub on_mx_failure: MxFailure,
     pub zone: Option<usize>,
     pub ptr: String,
+    /// The secondary region's MAIL FROM domain.
+    pub secondary: Option<RegionalMailFrom>,
+    /// The pointer of a `secondary` written in a spec without a secondary
+    /// region (judged by `check`).
+    pub stray_secondary: Option<String>,
+}
+
+/// The MAIL FROM domain an identity uses in the secondary region.
+#[derive(Clone, Debug)]
+pub struct RegionalMailFrom {
+    pub region: String,
+    pub domain: String,
+    pub zone: Option<usize>,
+    /// The spec's `secondary`, or the MAIL FROM domain it is derived from.
+    pub ptr: String,
+}
+
+impl MailFromDomain {
+    /// The MAIL FROM domain in the primary region (`secondary` false) or the
+    /// secondary one.
+    pub fn domain_in(&self, secondary: bool) -> &str {
+        match (&self.secondary, secondary) {
+            (Some(s), true) => &s.domain,
+            _ => &self.domain,
+        }
+    }
+
+    /// Every MAIL FROM domain with its region, zone and spec pointer: the
+    /// primary's first.
+    pub fn regional<'a>(
+        &'a self,
+        primary: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str, Option<usize>, &'a str)> + 'a {
+        std::iter::once((primary, self.domain.as_str(), self.zone, self.ptr.as_str())).chain(
+            self.secondary
+                .iter()
+                .map(|s| (s.region.as_str(), s.domain.as_str(), s.zone, s.ptr.as_str())),
+        )
+    }
+
+    /// The MAIL FROM domains the spec writes, with zone and pointer: the
+    /// primary's, and the secondary's when written (a derived one is valid,
+    /// a subdomain and in a zone whenever the primary's is).
+    pub fn written(&self) -> impl Iterator<Item = (&str, Option<usize>, &str)> {
+        std::iter::once((self.domain.as_str(), self.zone, self.ptr.as_str())).chain(
+            self.secondary
+                .iter()
+                .filter(|s| s.ptr != self.ptr)
+                .map(|s| (s.domain.as_str(), s.zone, s.ptr.as_str())),
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -202,24 +260,46 @@ fn resolve_identity(zones: &[Zone], spec: &Spec, e: sending::IdentityEntry<'_>) 
     let subst = |v: &str| v.replace("{domain}", &domain);
     let is_email = domain.contains('@');
     let mail_from = id.mail_from.as_ref().map(|m| {
-        let (d, on_mx_failure, mptr) = match m {
+        let (d, on_mx_failure, mptr, written) = match m {
             MailFrom::Domain(d) => (
                 d.clone(),
                 MxFailure::UseDefault,
                 format!("{settings_ptr}/mail_from"),
+                None,
             ),
             MailFrom::Full(f) => (
                 f.domain.clone(),
                 f.on_mx_failure,
                 format!("{settings_ptr}/mail_from/domain"),
+                f.secondary.as_ref(),
             ),
         };
         let d = subst(&d).trim_end_matches('.').to_string();
+        let secondary = spec.regions.secondary.as_ref().map(|region| {
+            let (domain, ptr) = match written {
+                Some(w) => (
+                    subst(w).trim_end_matches('.').to_string(),
+                    format!("{settings_ptr}/mail_from/secondary"),
+                ),
+                None => (format!("{region}.{d}"), mptr.clone()),
+            };
+            RegionalMailFrom {
+                region: region.clone(),
+                zone: zone_of(zones, &domain),
+                domain,
+                ptr,
+            }
+        });
+        let stray_secondary = written
+            .filter(|_| secondary.is_none())
+            .map(|_| format!("{settings_ptr}/mail_from/secondary"));
         MailFromDomain {
             zone: zone_of(zones, &d),
             domain: d,
             on_mx_failure,
             ptr: mptr,
+            secondary,
+            stray_secondary,
         }
     });
     let dmarc = id.dmarc.as_ref().map(|d| {

@@ -236,6 +236,12 @@ pub(crate) struct MailFromFull {
     /// `amazonses.com`, the default) or `reject`.
     #[serde(default)]
     pub on_mx_failure: MxFailure,
+    /// The MAIL FROM domain of the identity in the secondary region (default
+    /// `<secondary region>.<domain>`, e.g. `eu-west-1.bounce.example.com`).
+    /// Each region's MAIL FROM domain has one MX record, to that region's
+    /// feedback endpoint, so bounces return to the region that sent the mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary: Option<String>,
 }
 
 /// Behaviour on MX failure.

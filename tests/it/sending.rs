@@ -225,8 +225,30 @@ fn dns_lists_every_record_in_three_formats() {
         serde_json::from_slice(&run(&["-f", f, "dns", "--format", "json"], &root()).stdout)
             .unwrap();
     let records = json["records"].as_array().unwrap();
-    // 3 DKIM (nutrition.co) + 3 + 3 (news, independent) + 3 (partner) + 2 MAIL FROM x 2 + DMARC
-    assert_eq!(records.len(), 17);
+    // 3 DKIM (nutrition.co) + 3 + 3 (news, independent) + 3 (partner)
+    // + (MX + SPF) x 2 MAIL FROM domains x 2 regions + DMARC
+    assert_eq!(records.len(), 21);
+    // Each region's MAIL FROM domain has one MX value: its own feedback endpoint.
+    let mx = |name: &str| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r["type"] == "MX" && r["name"] == name)
+            .flat_map(|r| r["values"].as_array().unwrap().clone())
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        mx("bounce.nutrition.co"),
+        ["10 feedback-smtp.us-east-1.amazonses.com"]
+    );
+    assert_eq!(
+        mx("us-west-2.bounce.nutrition.co"),
+        ["10 feedback-smtp.us-west-2.amazonses.com"]
+    );
+    assert_eq!(
+        mx("bounce-west.news.nutrition.co"),
+        ["10 feedback-smtp.us-west-2.amazonses.com"]
+    );
     assert!(records.iter().any(|r| r["placeholder"] == true));
     assert!(
         records
