@@ -18,6 +18,7 @@ use crate::ids;
 use crate::model::Model;
 use crate::values::{self, domain_problem};
 
+mod authentication;
 mod classic;
 mod iam;
 mod keys;
@@ -41,6 +42,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("archive_names", names::archive_names),
     ("arn_partitions", names::arn_partitions),
     ("sending", sending::check_sending),
+    ("authentication", authentication::check),
     ("iam", iam::check),
     ("receiving", receiving::check),
     ("lints", lints::check),

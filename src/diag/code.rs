@@ -557,6 +557,12 @@ codes! {
         witness: Fixture,
         explain: "With two sending regions an identity uses a MAIL FROM domain of its own in each: SES reads one MX value for a MAIL FROM domain, `feedback-smtp.<region>.amazonses.com` of the region the identity sends from, and receivers return bounces to it, so one domain shared by two regions would send half the bounces to the region that never sent the mail. `mail_from: { domain, secondary }` names the secondary region's domain (default `<secondary region>.<domain>`); it must differ from `domain`, be a subdomain of the identity, and is meaningful only with `regions.secondary`.",
     }
+    MI3328 {
+        severity: Error,
+        title: "DMARC policy no message can pass",
+        witness: Test("no_dkim_and_no_aligned_spf_under_quarantine_is_an_error"),
+        explain: "DMARC passes only when DKIM or SPF passes aligned with the From domain. With `dkim: none` there is no DKIM signature, and SPF aligns only through a custom MAIL FROM subdomain under relaxed SPF alignment (SES's default MAIL FROM belongs to `amazonses.com`). Without either, every message fails DMARC, and a `quarantine` or `reject` policy (the domain's own `p=`, or its parent's `sp=`) sends all of them to spam or bounces them. Sign with DKIM, add a `mail_from` subdomain with relaxed alignment, or publish `policy: none`.",
+    }
     MI4001 {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",
@@ -610,6 +616,18 @@ codes! {
         title: "SES may not be allowed to write received mail",
         witness: Fixture,
         explain: "A receipt rule's `s3` action writes as the SES service principal: the bucket policy must allow `ses.amazonaws.com` to `s3:PutObject` (scoped by `aws:SourceAccount` and the rule's `aws:SourceArn`). mailinfra writes that bucket policy for the buckets under `receiving.buckets` only; for any other bucket the warning prints the statement to add. Until SES may write, `CreateReceiptRule` fails with `InvalidS3ConfigurationException` and the stack rolls back. A customer managed KMS key (the action's `kms_key`, or the bucket's default encryption key) must allow SES too: that is MI4008. Mail Manager's `write_to_s3` writes with its IAM role instead, which the generated role is granted.",
+    }
+    MI4020 {
+        severity: Warning,
+        title: "sending domain without DKIM, MAIL FROM or DMARC",
+        witness: Test("one_warning_names_every_missing_part"),
+        explain: "Gmail and Yahoo require bulk senders to authenticate with SPF and DKIM and to publish DMARC, and every mailbox provider weighs them. A domain identity without DKIM (`dkim: none`), without a custom MAIL FROM domain (so SPF passes for `amazonses.com`, never aligned with the From domain) or without a DMARC record (its own or a parent identity's) is named with what is missing. When the records are published outside mailinfra, silence it with `# mailinfra: allow MI4020`.",
+    }
+    MI4021 {
+        severity: Warning,
+        title: "strict SPF alignment with a MAIL FROM subdomain",
+        witness: Test("strict_spf_alignment_with_a_mail_from_subdomain_never_aligns"),
+        explain: "A custom MAIL FROM domain is always a subdomain of the identity, and strict SPF alignment (`spf_alignment: strict`, `aspf=s`) wants the MAIL FROM domain to be the From domain itself, so SPF never aligns and DMARC rests on DKIM alone. Leave `spf_alignment` out (relaxed).",
     }
     MI5001 {
         severity: Warning,
