@@ -61,6 +61,27 @@ pub struct EndpointState {
     pub regions: Vec<String>,
 }
 
+/// The account's SES standing in one region, as `GetAccount` shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountState {
+    /// Out of the sandbox (`ProductionAccessEnabled`).
+    pub production_access: bool,
+    /// Whether SES sends for the account in this region (`SendingEnabled`).
+    pub sending_enabled: bool,
+    /// `HEALTHY`, `PROBATION` or `SHUTDOWN` (`EnforcementStatus`).
+    pub enforcement_status: Option<String>,
+    /// Messages per 24 hours (`SendQuota.Max24HourSend`).
+    pub max_24_hour_send: f64,
+    /// Messages per second (`SendQuota.MaxSendRate`).
+    pub max_send_rate: f64,
+}
+
+/// The SES account read `check --live` makes in each sending region.
+pub trait AccountApi: Sync {
+    /// `GetAccount`.
+    fn account(&self) -> impl Future<Output = anyhow::Result<AccountState>> + Send;
+}
+
 /// The SES global-endpoint read `check --live` makes.
 pub trait EndpointApi: Sync {
     /// `GetMultiRegionEndpoint`; `None` when no endpoint has that name here.
@@ -178,6 +199,25 @@ impl MailApi for SdkMailApi {
                 }
             })
             .collect())
+    }
+}
+
+impl AccountApi for SdkMailApi {
+    async fn account(&self) -> anyhow::Result<AccountState> {
+        let out = self
+            .client
+            .get_account()
+            .send()
+            .await
+            .map_err(|e| sdk_err("cannot read the SES account", e))?;
+        let quota = out.send_quota();
+        Ok(AccountState {
+            production_access: out.production_access_enabled(),
+            sending_enabled: out.sending_enabled(),
+            enforcement_status: out.enforcement_status().map(str::to_string),
+            max_24_hour_send: quota.map_or(0.0, |q| q.max24_hour_send()),
+            max_send_rate: quota.map_or(0.0, |q| q.max_send_rate()),
+        })
     }
 }
 

@@ -56,8 +56,9 @@ pub(super) fn run(cli: &Cli, live: bool, format: Format, aws: &AwsArgs) -> Resul
 }
 
 /// Drift and stack state of every stack of the build, the SES state of the
-/// identities (verification, DKIM, MAIL FROM) in each sending region, the
-/// global endpoint, and the secondary region's readiness, as diagnostics.
+/// identities (verification, DKIM, MAIL FROM) and the account (sandbox,
+/// sending, quota) in each sending region, the global endpoint, and the
+/// secondary region's readiness, as diagnostics.
 async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<Diagnostic>> {
     use crate::deploy::live;
     let t = timing(aws);
@@ -71,13 +72,16 @@ async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<
         found.extend(live::drift(&api, &a.entry.name, &t).await);
     }
     let regions = std::iter::once(&model.primary).chain(model.secondary.as_ref());
+    let mut accounts = Vec::new();
     for region in regions.filter(|r| aws.region.as_deref().is_none_or(|only| only == r.as_str())) {
         let ses = crate::aws::ses::SdkMailApi::connect(&connection(region, aws)).await;
         found.extend(live::identities(model, region, &ses).await);
         if *region == model.primary {
             found.extend(crate::deploy::live_sending::endpoint(model, &ses).await);
         }
+        accounts.push((region.clone(), ses));
     }
+    found.extend(crate::deploy::live_sending::accounts(model, &accounts).await);
     found.extend(key_policies(model, aws).await);
     if let Some(secondary) = &model.secondary {
         let mut inventories = Vec::new();

@@ -1,5 +1,6 @@
 //! Live checks of what a sending region needs beyond the identity itself:
-//! its custom MAIL FROM domain (MI5008) and the global endpoint (MI5009).
+//! its custom MAIL FROM domain (MI5008), the global endpoint (MI5009), and
+//! the account's standing in each region (MI5010, MI5011).
 //!
 //! SES reads the MX record of a MAIL FROM domain and reports what it found as
 //! `MailFromDomainStatus`; until it is `SUCCESS` it sends from `amazonses.com`
@@ -10,8 +11,15 @@
 //! A global endpoint routes `SendEmail` only when `READY` (SESv2 API
 //! Reference, `GetMultiRegionEndpoint`: `CREATING`, `READY`, `FAILED`,
 //! `DELETING`), and only to the regions it was created with.
+//!
+//! Failover moves the whole sending load to the other region, which must be
+//! out of the sandbox (the sandbox sends only to verified addresses, 200
+//! messages a day, one a second), sending, and have the quota to carry it:
+//! sending quotas and production access are per account and region (SES
+//! Developer Guide, "Request production access", "Managing your Amazon SES
+//! sending limits"; the Global Endpoints guide asks for both regions).
 
-use crate::aws::ses::{EndpointApi, EndpointState, IdentityState};
+use crate::aws::ses::{AccountApi, AccountState, EndpointApi, EndpointState, IdentityState};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{DomainIdentity, Model};
 use crate::spec::MxFailure;
@@ -141,6 +149,85 @@ fn endpoint_finding(
         )
         .help("a global endpoint's regions cannot change: delete it and run `mailinfra apply` to create it with the spec's regions")
     })
+}
+
+/// The account's standing in each sending region, read there.
+pub async fn accounts<A: AccountApi>(model: &Model, apis: &[(String, A)]) -> Vec<Diagnostic> {
+    let mut read = Vec::new();
+    for (region, api) in apis {
+        read.push((region.clone(), api.account().await));
+    }
+    account_findings(model, &read)
+}
+
+fn region_ptr(model: &Model, region: &str) -> &'static str {
+    if model.secondary.as_deref() == Some(region) {
+        "/regions/secondary"
+    } else {
+        "/regions/primary"
+    }
+}
+
+fn account_findings(
+    model: &Model,
+    read: &[(String, anyhow::Result<AccountState>)],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (region, r) in read {
+        let ptr = region_ptr(model, region);
+        let a = match r {
+            Ok(a) => a,
+            Err(e) => {
+                out.push(
+                    Diagnostic::error(Code::MI5004, format!("cannot read the SES account in {region}: {e:#}"))
+                        .path(ptr)
+                        .help("check the credentials and the `ses:GetAccount` permission, then run `mailinfra check --live` again"),
+                );
+                continue;
+            }
+        };
+        if !a.production_access {
+            out.push(
+                Diagnostic::error(Code::MI5010, format!("SES in {region} is in the sandbox"))
+                    .path(ptr)
+                    .help(format!(
+                        "in the sandbox SES sends only to verified addresses, at most 200 messages a day and 1 a second: request production access for {region} (SES console, Account dashboard, or `aws sesv2 put-account-details --production-access-enabled … --region {region}`); each region is requested on its own"
+                    )),
+            );
+        }
+        let status = a.enforcement_status.as_deref().unwrap_or("HEALTHY");
+        if !a.sending_enabled || status != "HEALTHY" {
+            out.push(
+                Diagnostic::error(
+                    Code::MI5010,
+                    format!(
+                        "SES in {region} {} (enforcement status {status})",
+                        if a.sending_enabled { "is under review" } else { "has sending paused" }
+                    ),
+                )
+                .path(ptr)
+                .help("see the SES console's reputation dashboard for the cause; `aws sesv2 put-account-sending-attributes --sending-enabled` resumes sending you paused yourself"),
+            );
+        }
+    }
+    if let ([(p, Ok(pa)), (s, Ok(sa))], Some(_)) = (read, &model.secondary)
+        && (sa.max_24_hour_send < pa.max_24_hour_send || sa.max_send_rate < pa.max_send_rate)
+    {
+        out.push(
+            Diagnostic::error(
+                Code::MI5011,
+                format!(
+                    "{s} can carry less than {p}: {} messages a day at {} a second, against {} at {}",
+                    sa.max_24_hour_send, sa.max_send_rate, pa.max_24_hour_send, pa.max_send_rate
+                ),
+            )
+            .path("/regions/secondary")
+            .help(format!(
+                "when the global endpoint fails over, {s} takes {p}'s whole load: request a quota increase for {s} (Service Quotas, `Sending quota` and `Maximum send rate`)"
+            )),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -299,5 +386,60 @@ mod tests {
         );
         let d = endpoint_finding(&m, Err(anyhow::anyhow!("AccessDeniedException: no"))).unwrap();
         assert_eq!(d.code, Code::MI5004);
+    }
+
+    fn account(production: bool, day: f64, rate: f64) -> anyhow::Result<AccountState> {
+        Ok(AccountState {
+            production_access: production,
+            sending_enabled: true,
+            enforcement_status: Some("HEALTHY".into()),
+            max_24_hour_send: day,
+            max_send_rate: rate,
+        })
+    }
+
+    #[test]
+    fn both_regions_out_of_the_sandbox_with_equal_quotas_are_ready() {
+        let read = [
+            ("us-east-1".to_string(), account(true, 50_000.0, 14.0)),
+            ("eu-west-1".to_string(), account(true, 50_000.0, 14.0)),
+        ];
+        assert!(account_findings(&model(), &read).is_empty());
+    }
+
+    #[test]
+    fn a_sandboxed_paused_or_smaller_region_cannot_take_the_failover() {
+        let m = model();
+        let read = [
+            ("us-east-1".to_string(), account(true, 50_000.0, 14.0)),
+            ("eu-west-1".to_string(), account(false, 200.0, 1.0)),
+        ];
+        let d = account_findings(&m, &read);
+        let codes: Vec<Code> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::MI5010, Code::MI5011], "{d:?}");
+        assert_eq!(d[0].message, "SES in eu-west-1 is in the sandbox");
+        assert_eq!(d[0].path, "/regions/secondary");
+        assert_eq!(
+            d[1].message,
+            "eu-west-1 can carry less than us-east-1: 200 messages a day at 1 a second, against 50000 at 14"
+        );
+        let paused = Ok(AccountState {
+            sending_enabled: false,
+            enforcement_status: Some("SHUTDOWN".into()),
+            ..account(true, 50_000.0, 14.0).unwrap()
+        });
+        let read = [
+            ("us-east-1".to_string(), paused),
+            ("eu-west-1".to_string(), account(true, 50_000.0, 14.0)),
+        ];
+        let d = account_findings(&m, &read);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            d[0].message,
+            "SES in us-east-1 has sending paused (enforcement status SHUTDOWN)"
+        );
+        assert_eq!(d[0].path, "/regions/primary");
+        let read = [("us-east-1".to_string(), Err(anyhow::anyhow!("denied")))];
+        assert_eq!(account_findings(&m, &read)[0].code, Code::MI5004);
     }
 }

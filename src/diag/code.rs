@@ -683,4 +683,16 @@ codes! {
         witness: Test("an_endpoint_not_ready_missing_or_on_other_regions_is_mi5009"),
         explain: "`check --live` read the global endpoint in the primary region (`GetMultiRegionEndpoint`): it does not exist, is not READY (CREATING, FAILED, DELETING), or routes to other regions than the spec's. `SendEmail` with its `EndpointId` works only while it is READY. A FAILED endpoint, or one with other regions (they cannot change), must be deleted and created again by `mailinfra apply`.",
     }
+    MI5010 {
+        severity: Error,
+        title: "SES cannot send freely in a region",
+        witness: Test("a_sandboxed_paused_or_smaller_region_cannot_take_the_failover"),
+        explain: "`check --live` read the account in each sending region (`GetAccount`): it is still in the SES sandbox (only verified recipients, 200 messages a day, 1 a second), its sending is paused, or its enforcement status is not HEALTHY. Production access and sending are granted per region: a secondary region in the sandbox cannot take over when the global endpoint fails over.",
+    }
+    MI5011 {
+        severity: Warning,
+        title: "secondary region's quota below the primary's",
+        witness: Test("a_sandboxed_paused_or_smaller_region_cannot_take_the_failover"),
+        explain: "`check --live` compared the sending quotas (`GetAccount` `SendQuota`: messages per 24 hours and per second) of the two sending regions: the secondary can send less than the primary, so a failover of the global endpoint would throttle or drop the load. Request a quota increase for the secondary region.",
+    }
 }
