@@ -10,6 +10,7 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, ColorChoice, DeployArgs};
 use super::{Error, Result};
+use crate::aws::identity::{CredentialsProblem, Identity};
 use crate::aws::{Connection, S3TemplateStore, SdkStackApi};
 use crate::build::{self, Artifact};
 use crate::deploy::{self, StackPlan, Timing};
@@ -301,6 +302,45 @@ pub(crate) fn connection(region: &str, aws: &AwsArgs) -> Connection {
         endpoint_url: aws.endpoint_url.clone(),
         retry_backoff: poll_override(aws),
     }
+}
+
+/// Who the credentials belong to, asked (STS `GetCallerIdentity`, in
+/// `region`) before a command reads or changes anything in AWS: a missing,
+/// expired or mistyped sign-in stops it in seconds with what to do, not
+/// after a retry storm. A profile that does not exist is a usage error.
+pub(crate) async fn whoami(region: &str, aws: &AwsArgs) -> Result<Identity> {
+    crate::aws::identity::whoami(&connection(region, aws))
+        .await
+        .map_err(|p| match p {
+            CredentialsProblem::UnknownProfile { .. } => Error::Usage(p.to_string()),
+            _ => Error::Failed(anyhow::Error::new(p)),
+        })
+}
+
+/// The first region of the artifacts (the primary's stacks come first).
+pub(crate) fn first_region(artifacts: &[Artifact]) -> &str {
+    artifacts
+        .first()
+        .map_or("us-east-1", |a| a.entry.region.as_str())
+}
+
+/// `AWS account 123456789012 as ARN; regions: …; CloudFormation service
+/// role: …`: where a plan or an apply acts, shown before it plans and again
+/// before it asks (as CDK does), so a wrong profile is caught by eye.
+pub(crate) fn acting_as(who: &Identity, artifacts: &[Artifact], role_arn: Option<&str>) -> String {
+    let mut regions: Vec<&str> = artifacts.iter().map(|a| a.entry.region.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let mut line = format!(
+        "AWS account {} as {}; region(s): {}",
+        who.account,
+        who.arn,
+        regions.join(", ")
+    );
+    if let Some(role) = role_arn {
+        line.push_str(&format!("; CloudFormation service role: {role}"));
+    }
+    line
 }
 
 /// CloudFormation in `region`.
