@@ -12,6 +12,7 @@ mod local_aws;
 
 mod architecture;
 mod blueprints;
+mod ci_permissions;
 mod ci_recipes;
 mod cli;
 mod credentials;
