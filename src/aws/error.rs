@@ -259,6 +259,21 @@ mod tests {
         assert!(text.contains("connection refused"), "{text}");
         assert!(!text.contains("DispatchFailure"), "{text}");
         assert!(!text.contains('{'), "{text}");
+        // What every adapter reports (the termination-protection warning among them).
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e: SdkError<DescribeStacksError, aws_sdk_cloudformation::config::http::HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let err = sdk_err("cannot change the termination protection of `s`", e);
+        let shown = format!("{err:#}");
+        assert!(
+            shown.starts_with("cannot change the termination protection of `s`: dispatch failure"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("DispatchFailure") && !shown.contains('{'),
+            "{shown}"
+        );
+        assert!(is_transient(&err));
     }
 
     #[test]

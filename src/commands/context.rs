@@ -404,3 +404,56 @@ pub(crate) fn waited_for(
 ) -> BTreeMap<String, std::collections::BTreeSet<String>> {
     deploy::waits::identities(artifacts.iter().map(|a| a.body.as_str()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(region: &str) -> Artifact {
+        Artifact {
+            entry: build::StackEntry {
+                name: format!("p-{region}-sending"),
+                region: region.into(),
+                concern: "sending".into(),
+                template: String::new(),
+                sha256: String::new(),
+                bytes: 0,
+                resources: 0,
+                depends_on: Vec::new(),
+                parameters: Vec::new(),
+                outputs: 0,
+                capabilities: Vec::new(),
+                needs_upload: false,
+            },
+            body: String::new(),
+        }
+    }
+
+    /// What plan and apply say before planning and before asking: the
+    /// account, who, every region once, and the role when one is used.
+    #[test]
+    fn acting_as_names_the_account_regions_and_role() {
+        let who = Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/Admin/me".into(),
+        };
+        let artifacts = [
+            artifact("us-east-1"),
+            artifact("eu-west-1"),
+            artifact("us-east-1"),
+        ];
+        assert_eq!(
+            acting_as(&who, &artifacts, None),
+            "AWS account 123456789012 as arn:aws:sts::123456789012:assumed-role/Admin/me; region(s): eu-west-1, us-east-1"
+        );
+        assert!(
+            acting_as(
+                &who,
+                &artifacts,
+                Some("arn:aws:iam::123456789012:role/deploy")
+            )
+            .ends_with("; CloudFormation service role: arn:aws:iam::123456789012:role/deploy")
+        );
+        assert_eq!(first_region(&artifacts), "us-east-1");
+    }
+}
