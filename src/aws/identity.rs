@@ -125,11 +125,12 @@ fn rejected(code: &str, message: &str, profile: Option<&str>) -> String {
     format!("{what} (STS GetCallerIdentity: {message} ({code}))")
 }
 
-/// The profiles of the shared config and credentials files, sorted, and
+/// The profiles of the shared config and credentials files, sorted (`None`
+/// when the files cannot be read or parsed: the SDK then says why), and
 /// whether `selected` is one signed in through SSO (itself, or the profile
 /// its role is assumed from). The files are read as the SDK reads them
 /// (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `HOME`).
-pub async fn profiles(selected: Option<&str>) -> (Vec<String>, bool) {
+pub async fn profiles(selected: Option<&str>) -> (Option<Vec<String>>, bool) {
     let set = aws_config::profile::load(
         &aws_types::os_shim_internal::Fs::real(),
         &aws_types::os_shim_internal::Env::real(),
@@ -138,7 +139,7 @@ pub async fn profiles(selected: Option<&str>) -> (Vec<String>, bool) {
     )
     .await;
     let Ok(set) = set else {
-        return (Vec::new(), false);
+        return (None, false);
     };
     let mut known: Vec<String> = set.profiles().map(str::to_string).collect();
     known.sort();
@@ -153,7 +154,7 @@ pub async fn profiles(selected: Option<&str>) -> (Vec<String>, bool) {
         }
         at = p.get("source_profile").and_then(|s| set.get_profile(s));
     }
-    (known, sso)
+    (Some(known), sso)
 }
 
 /// The short timeouts of the one identity call.
@@ -176,7 +177,7 @@ pub fn retries(first_backoff: Option<Duration>) -> RetryConfig {
 pub async fn whoami(c: &Connection) -> Result<Identity, CredentialsProblem> {
     let selected = c.profile.as_deref().unwrap_or("default");
     let (known, sso) = profiles(Some(selected)).await;
-    if let Some(p) = &c.profile
+    if let (Some(p), Some(known)) = (&c.profile, known)
         && !known.iter().any(|k| k == p)
     {
         return Err(CredentialsProblem::UnknownProfile {
