@@ -24,6 +24,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    commands::log::init(cli.debug);
     if let Some(dir) = &cli.directory
         && let Err(e) = std::env::set_current_dir(dir)
     {

@@ -69,6 +69,112 @@ pub struct ResourceChange {
     /// that cannot exist twice (see [`physical_name`]).
     #[serde(skip)]
     pub physical_name: Option<String>,
+    /// Old and new values of the changed properties, from the templates, for
+    /// a reviewer to read (`TTL: 300 → 3600`). Secret properties carry no
+    /// values; structured ones are not written to JSON (see [`scalar_values`]).
+    #[serde(
+        default,
+        skip_serializing_if = "no_scalar_values",
+        serialize_with = "scalar_values"
+    )]
+    pub values: Vec<PropertyValues>,
+}
+
+/// One changed property's values, old and new (`None`: absent on that side).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyValues {
+    pub property: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    /// A secret (a password, a private key): its values are never kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
+}
+
+impl PropertyValues {
+    /// A scalar or a list of scalars on both sides (a DNS record's values,
+    /// a TTL): what the JSON plan carries as `before` and `after`.
+    pub fn is_scalar(&self) -> bool {
+        !self.masked
+            && [&self.before, &self.after]
+                .iter()
+                .all(|v| v.as_ref().is_none_or(is_flat))
+    }
+}
+
+/// A string, number or boolean, or a list of them.
+fn is_flat(v: &Value) -> bool {
+    let scalar = |v: &Value| v.is_string() || v.is_number() || v.is_boolean();
+    scalar(v) || v.as_array().is_some_and(|a| a.iter().all(scalar))
+}
+
+fn no_scalar_values(values: &[PropertyValues]) -> bool {
+    !values.iter().any(PropertyValues::is_scalar)
+}
+
+/// The JSON plan's `values`: only the scalar ones (structured values are
+/// shown compactly to people, and are in the templates for machines); a
+/// masked property is listed with `masked` and no values.
+fn scalar_values<S: serde::Serializer>(values: &[PropertyValues], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq as _;
+    let shown: Vec<&PropertyValues> = values
+        .iter()
+        .filter(|v| v.is_scalar() || v.masked)
+        .collect();
+    let mut seq = s.serialize_seq(Some(shown.len()))?;
+    for v in shown {
+        seq.serialize_element(v)?;
+    }
+    seq.end()
+}
+
+/// Whether a property (or a key inside one) holds a secret whatever its value.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "password",
+        "privatekey",
+        "private_key",
+        "secretstring",
+        "secretaccesskey",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// Whether a value holds a secret anywhere (a key named like one).
+fn holds_secret(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| is_secret_name(k) || holds_secret(x)),
+        Value::Array(a) => a.iter().any(holds_secret),
+        _ => false,
+    }
+}
+
+/// The values of the changed `properties` between `old` and `new`.
+pub fn property_values(
+    properties: &[String],
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Vec<PropertyValues> {
+    properties
+        .iter()
+        .map(|p| {
+            let (before, after) = (old.get(p).cloned(), new.get(p).cloned());
+            let masked = is_secret_name(p)
+                || [&before, &after]
+                    .iter()
+                    .any(|v| v.as_ref().is_some_and(holds_secret));
+            PropertyValues {
+                property: p.clone(),
+                before: before.filter(|_| !masked),
+                after: after.filter(|_| !masked),
+                masked,
+            }
+        })
+        .collect()
 }
 
 impl ResourceChange {
@@ -93,6 +199,7 @@ impl ResourceChange {
             renamed_from: None,
             blocked: None,
             physical_name: None,
+            values: Vec::new(),
         }
     }
 
@@ -326,7 +433,9 @@ pub fn diff_templates(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceC
                 } else {
                     Replacement::Never
                 };
+                let values = property_values(&props, op, np);
                 let mut c = ResourceChange::new(id, &rtype, Action::Modify, replacement, props);
+                c.values = values;
                 c.blocked = blocked(id, o, n, replacement);
                 c.broadens = iam_broadening(Some(o), Some(n));
                 c.mail_dns = mail_dns(n).or_else(|| mail_dns(o));

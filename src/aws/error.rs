@@ -6,7 +6,7 @@
 
 use aws_sdk_cloudformation::config::interceptors::InterceptorContext;
 use aws_sdk_cloudformation::config::retry::{ClassifyRetry, RetryAction};
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 
 #[derive(Debug)]
 pub struct AwsError {
@@ -160,14 +160,7 @@ where
         }
         _ => retry_kind(status, code.as_deref()).is_some(),
     };
-    let message = match e.as_service_error() {
-        Some(se) if se.code().is_some() => format!(
-            "{what}: {} ({})",
-            se.message().unwrap_or("no message"),
-            se.code().unwrap_or_default()
-        ),
-        _ => format!("{what}: {}", DisplayErrorContext(&e)),
-    };
+    let message = format!("{what}: {}", sdk_causes(&e));
     anyhow::Error::new(AwsError {
         code,
         message,
@@ -175,9 +168,113 @@ where
     })
 }
 
+/// An error and its causes on one line, `outer: inner: …`, walking
+/// `source()`: what the user reads instead of the SDK's `Debug` structures
+/// (`DispatchFailure { … }`, which `DisplayErrorContext` appends). A cause
+/// that repeats the one before it (`io error: io error`) is said once; a
+/// service error shows its code: `message (Code)`.
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(text)) {
+            parts.push(text.to_string());
+        }
+        next = err.source();
+    }
+    if parts.is_empty() {
+        parts.push("unknown error".into());
+    }
+    parts.join(": ")
+}
+
+/// [`causes`] for an SDK error: the service's message and code when the
+/// service answered, else the chain of causes (network, credentials).
+pub(crate) fn sdk_causes<E>(e: &aws_sdk_cloudformation::error::SdkError<E>) -> String
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    match e.as_service_error() {
+        Some(se) if se.code().is_some() => format!(
+            "{} ({})",
+            se.message().unwrap_or("no message"),
+            se.code().unwrap_or_default()
+        ),
+        _ => causes(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn causes_walk_the_chain_once_each_and_never_debug_print() {
+        let e = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "io error",
+                Some(Box::new(Layer(
+                    "io error",
+                    Some(Box::new(Layer("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        let text = causes(&e);
+        assert_eq!(
+            text,
+            "dispatch failure: io error: Connection refused (os error 111)"
+        );
+        assert!(!text.contains("Layer"), "{text}");
+        assert_eq!(causes(&Layer("", None)), "unknown error");
+    }
+
+    /// The SDK's own dispatch failure (a connection refused) renders without
+    /// its `Debug` form; a service answer renders as `message (Code)`.
+    #[test]
+    fn sdk_errors_render_as_causes_and_service_codes() {
+        use aws_sdk_cloudformation::error::{ConnectorError, SdkError};
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e: SdkError<DescribeStacksError, ()> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let text = causes(&e);
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(!text.contains("DispatchFailure"), "{text}");
+        assert!(!text.contains('{'), "{text}");
+        // What every adapter reports (the termination-protection warning among them).
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e: SdkError<DescribeStacksError, aws_sdk_cloudformation::config::http::HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let err = sdk_err("cannot change the termination protection of `s`", e);
+        let shown = format!("{err:#}");
+        assert!(
+            shown.starts_with("cannot change the termination protection of `s`: dispatch failure"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("DispatchFailure") && !shown.contains('{'),
+            "{shown}"
+        );
+        assert!(is_transient(&err));
+    }
 
     #[test]
     fn codes_are_read_from_every_protocol() {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fake;
 #[cfg(test)]
 mod fake_templates;
+pub mod identity;
 pub mod kms;
 pub mod s3;
 pub mod ses;

@@ -4,7 +4,9 @@
 use std::future::Future;
 
 use anyhow::{Context as _, anyhow};
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+
+use super::error::sdk_causes;
 
 use super::config::{Connection, WithRetryPolicy, sdk_config};
 
@@ -82,7 +84,7 @@ impl S3TemplateStore {
                 let out = self.sts.get_caller_identity().send().await.map_err(|e| {
                     anyhow!(
                         "cannot find the AWS account (needed to check who owns the template bucket): {}",
-                        DisplayErrorContext(e)
+                        sdk_causes(&e)
                     )
                 })?;
                 out.account()
@@ -122,7 +124,7 @@ impl TemplateStore for S3TemplateStore {
                 } else {
                     anyhow!(
                         "cannot upload the template to `s3://{bucket}/{key}` (the bucket must belong to account {account}): {}",
-                        DisplayErrorContext(e)
+                        sdk_causes(&e)
                     )
                 }
             })?;

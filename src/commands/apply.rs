@@ -15,8 +15,8 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    Regions, check_imports, connect_all, discard_all, front, options, out, preflight,
-    read_verified, runtime, select_region, stdout_color, timing, waited_for,
+    Regions, acting_as, check_imports, connect_all, discard_all, first_region, front, options, out,
+    preflight, read_verified, runtime, select_region, stdout_color, timing, waited_for, whoami,
 };
 use super::progress::Reporter;
 use super::signals::watch_interrupts;
@@ -60,54 +60,25 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     opts.cancel_on_interrupt = flags.cancel_on_interrupt;
     opts.timing.stack_timeout =
         std::time::Duration::from_secs(flags.timeout_minutes.saturating_mul(60));
-    let wanted = waited_for(&artifacts);
-    if !wanted.is_empty() && !flags.continue_rollback {
-        opts.verified = Some(Arc::new(runtime()?.block_on(read_verified(&wanted, aws))));
-    }
-    let run = Run {
+    let rt = runtime()?;
+    let mut run = Run {
         color: stdout_color(cli),
+        acting: String::new(),
         artifacts: &artifacts,
         aws,
         dargs,
-        opts: &opts,
+        opts,
     };
     if flags.continue_rollback {
-        return runtime()?.block_on(run.continue_rollback(flags.skip));
+        run.acting = rt.block_on(run.sign_in())?;
+        return rt.block_on(run.continue_rollback(flags.skip));
     }
-    let journal = Arc::new(Journal::open(&cli.file, &opts.plan_id)?);
+    let journal = Arc::new(Journal::open(&cli.file, &run.opts.plan_id)?);
     journal.write(Record {
         detail: flags.plan.map(|p| format!("plan file {}", p.display())),
         ..Record::new(Step::Started)
     })?;
-    let done = flags
-        .plan
-        .map(|path| read_plan(path, &spec_hash, &artifacts, aws.region.as_deref()))
-        .transpose()
-        .and_then(|planned| {
-            runtime()?.block_on(async {
-                let j = journal.clone();
-                let lock_path = lock.path().to_path_buf();
-                watch_interrupts(
-                    opts.interrupt.clone(),
-                    if opts.cancel_on_interrupt {
-                        "running updates are cancelled and their rollback followed; creates are followed to their end"
-                    } else {
-                        "operations already running in CloudFormation are followed to their end"
-                    },
-                    move || {
-                        j.write(Record::new(Step::Abandoned)).ok();
-                        std::fs::remove_file(&lock_path).ok();
-                    },
-                );
-                let j = journal.clone();
-                let interrupt = opts.interrupt.clone();
-                tokio::spawn(async move {
-                    interrupt.raised().await;
-                    j.write(Record::new(Step::Interrupted)).ok();
-                });
-                run.apply(flags, planned, &journal).await
-            })
-        });
+    let done = started(&rt, &mut run, flags, &spec_hash, &journal, lock.path());
     // However it ended, the journal says so: `status` tells a refused or
     // failed apply from one that was killed.
     if let Err(e) = journal.write(ended(&done)) {
@@ -115,6 +86,59 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     }
     drop(lock);
     done
+}
+
+/// An apply that was journaled as started: asked to confirm where it can,
+/// its saved plan read, signed in, then planned (or re-checked) and executed.
+fn started(
+    rt: &tokio::runtime::Runtime,
+    run: &mut Run<'_>,
+    flags: &Flags,
+    spec_hash: &str,
+    journal: &Arc<Journal>,
+    lock_path: &Path,
+) -> Result<Exit> {
+    // A saved plan was reviewed: that is the approval (as with Terraform).
+    // Decided before anything is asked of AWS: a CI job without `--yes` must
+    // not leave change sets behind.
+    if !flags.yes && flags.plan.is_none() && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI, or apply a reviewed plan (`mailinfra plan --out plan.json`, then `mailinfra apply plan.json`)".into(),
+        ));
+    }
+    let planned = flags
+        .plan
+        .map(|path| read_plan(path, spec_hash, run.artifacts, run.aws.region.as_deref()))
+        .transpose()?;
+    run.acting = rt.block_on(run.sign_in())?;
+    let wanted = waited_for(run.artifacts);
+    if !wanted.is_empty() {
+        run.opts.verified = Some(Arc::new(rt.block_on(read_verified(&wanted, run.aws))));
+    }
+    let run = &*run;
+    rt.block_on(async {
+        let j = journal.clone();
+        let lock_path = lock_path.to_path_buf();
+        watch_interrupts(
+            run.opts.interrupt.clone(),
+            if run.opts.cancel_on_interrupt {
+                "running updates are cancelled and their rollback followed; creates are followed to their end"
+            } else {
+                "operations already running in CloudFormation are followed to their end"
+            },
+            move || {
+                j.write(Record::new(Step::Abandoned)).ok();
+                std::fs::remove_file(&lock_path).ok();
+            },
+        );
+        let j = journal.clone();
+        let interrupt = run.opts.interrupt.clone();
+        tokio::spawn(async move {
+            interrupt.raised().await;
+            j.write(Record::new(Step::Interrupted)).ok();
+        });
+        run.apply(flags, planned, journal).await
+    })
 }
 
 /// The journal's last word on an apply.
@@ -176,13 +200,24 @@ fn read_plan(
 /// One apply: what it deploys, where, and how.
 struct Run<'a> {
     color: bool,
+    /// Where the apply acts ([`acting_as`]), said again before it asks.
+    acting: String,
     artifacts: &'a [Artifact],
     aws: &'a AwsArgs,
     dargs: &'a DeployArgs,
-    opts: &'a deploy::Options,
+    opts: deploy::Options,
 }
 
 impl Run<'_> {
+    /// Who the credentials belong to (stops here when they do not work),
+    /// and where the apply acts, said before it plans.
+    async fn sign_in(&self) -> Result<String> {
+        let who = whoami(first_region(self.artifacts), self.aws).await?;
+        let acting = acting_as(&who, self.artifacts, self.dargs.role_arn.as_deref());
+        eprintln!("{acting}");
+        Ok(acting)
+    }
+
     /// Plans (or re-checks the saved plan), asks every gate and the user,
     /// then executes and reports each stack's outcome.
     async fn apply(
@@ -191,14 +226,8 @@ impl Run<'_> {
         planned: Option<Vec<StackPlan>>,
         journal: &Journal,
     ) -> Result<Exit> {
-        // A saved plan was reviewed: that is the approval (as with Terraform).
+        // A saved plan was reviewed: that is the approval (`started` made sure there is a terminal).
         let ask = !flags.yes && planned.is_none();
-        // Decided before anything is created: a CI job without `--yes` must not leave change sets behind.
-        if ask && !std::io::stdin().is_terminal() {
-            return Err(Error::Usage(
-                "refusing to apply without confirmation: no terminal to ask on; pass `--yes` to apply in CI, or apply a reviewed plan (`mailinfra plan --out plan.json`, then `mailinfra apply plan.json`)".into(),
-            ));
-        }
         let regions = connect_all(self.artifacts, self.aws, self.dargs).await;
         let plans = match planned {
             Some(mut plans) => {
@@ -218,7 +247,7 @@ impl Run<'_> {
                 plans
             }
             None => {
-                let mut plans = deploy::plan_all(&regions, self.artifacts, self.opts).await?;
+                let mut plans = deploy::plan_all(&regions, self.artifacts, &self.opts).await?;
                 preflight(&mut plans, self.artifacts, self.aws).await;
                 plans
             }
@@ -277,7 +306,7 @@ impl Run<'_> {
             self.artifacts,
             plans,
             flags.allow_destroy,
-            self.opts,
+            &self.opts,
             &progress,
         )
         .await;
@@ -391,8 +420,12 @@ impl Run<'_> {
                 render::human(&next, self.color)
             ))?;
             let runner = Run {
-                opts: &opts,
-                ..*self
+                color: self.color,
+                acting: self.acting.clone(),
+                artifacts: self.artifacts,
+                aws: self.aws,
+                dargs: self.dargs,
+                opts,
             };
             let done = runner.execute(regions, &next, flags, journal).await?;
             if done != Exit::Success {
@@ -404,7 +437,10 @@ impl Run<'_> {
 
     /// Asks on the terminal; only `yes` is a yes, and Ctrl-C at the prompt is a no.
     async fn confirmed(&self) -> Result<bool> {
-        out("Apply these changes? Only `yes` is accepted: ")?;
+        out(&format!(
+            "{}\nApply these changes? Only `yes` is accepted: ",
+            self.acting
+        ))?;
         std::io::stdout().flush().ok();
         // Read on a thread of its own so that Ctrl-C at the prompt is a "no".
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -436,7 +472,7 @@ impl Run<'_> {
                     &a.entry.name,
                     &a.entry.region,
                     skip,
-                    self.opts,
+                    &self.opts,
                     &progress,
                 )
                 .await,

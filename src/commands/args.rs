@@ -38,6 +38,10 @@ pub struct Cli {
     /// Treat warnings as errors.
     #[arg(long, global = true)]
     pub deny_warnings: bool,
+    /// Log each AWS request, attempt and retry to stderr (credentials are
+    /// never logged); `MAILINFRA_LOG` takes a filter such as `debug` instead.
+    #[arg(long, global = true)]
+    pub debug: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -5,7 +5,8 @@
 
 use super::args::{AwsArgs, Cli};
 use super::context::{
-    check, check_region, connect, connection, findings, report, runtime, summary_line, timing,
+    check, check_region, connect, connection, findings, first_region, report, runtime,
+    summary_line, timing, whoami,
 };
 use super::{Error, Exit, Result};
 use crate::aws::{StackApi as _, StackResource};
@@ -66,6 +67,7 @@ async fn deployed(model: &Model, all: &[Artifact], aws: &AwsArgs) -> Result<Vec<
     if let Some(r) = aws.region.as_deref() {
         check_region(all, r)?;
     }
+    whoami(aws.region.as_deref().unwrap_or(first_region(all)), aws).await?;
     let only = |region: &str| aws.region.as_deref().is_none_or(|r| r == region);
     for a in all.iter().filter(|a| only(&a.entry.region)) {
         let api = connect(&a.entry.region, aws).await;

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, ColorChoice, DeployArgs};
 use super::{Error, Result};
+use crate::aws::identity::{CredentialsProblem, Identity};
 use crate::aws::{Connection, S3TemplateStore, SdkStackApi};
 use crate::build::{self, Artifact};
 use crate::deploy::{self, StackPlan, Timing};
@@ -303,6 +304,45 @@ pub(crate) fn connection(region: &str, aws: &AwsArgs) -> Connection {
     }
 }
 
+/// Who the credentials belong to, asked (STS `GetCallerIdentity`, in
+/// `region`) before a command reads or changes anything in AWS: a missing,
+/// expired or mistyped sign-in stops it in seconds with what to do, not
+/// after a retry storm. A profile that does not exist is a usage error.
+pub(crate) async fn whoami(region: &str, aws: &AwsArgs) -> Result<Identity> {
+    crate::aws::identity::whoami(&connection(region, aws))
+        .await
+        .map_err(|p| match p {
+            CredentialsProblem::UnknownProfile { .. } => Error::Usage(p.to_string()),
+            _ => Error::Failed(anyhow::Error::new(p)),
+        })
+}
+
+/// The first region of the artifacts (the primary's stacks come first).
+pub(crate) fn first_region(artifacts: &[Artifact]) -> &str {
+    artifacts
+        .first()
+        .map_or("us-east-1", |a| a.entry.region.as_str())
+}
+
+/// `AWS account 123456789012 as ARN; regions: …; CloudFormation service
+/// role: …`: where a plan or an apply acts, shown before it plans and again
+/// before it asks (as CDK does), so a wrong profile is caught by eye.
+pub(crate) fn acting_as(who: &Identity, artifacts: &[Artifact], role_arn: Option<&str>) -> String {
+    let mut regions: Vec<&str> = artifacts.iter().map(|a| a.entry.region.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let mut line = format!(
+        "AWS account {} as {}; region(s): {}",
+        who.account,
+        who.arn,
+        regions.join(", ")
+    );
+    if let Some(role) = role_arn {
+        line.push_str(&format!("; CloudFormation service role: {role}"));
+    }
+    line
+}
+
 /// CloudFormation in `region`.
 pub(crate) async fn connect(region: &str, aws: &AwsArgs) -> SdkStackApi {
     SdkStackApi::connect(&connection(region, aws)).await
@@ -363,4 +403,57 @@ pub(crate) fn waited_for(
     artifacts: &[Artifact],
 ) -> BTreeMap<String, std::collections::BTreeSet<String>> {
     deploy::waits::identities(artifacts.iter().map(|a| a.body.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(region: &str) -> Artifact {
+        Artifact {
+            entry: build::StackEntry {
+                name: format!("p-{region}-sending"),
+                region: region.into(),
+                concern: "sending".into(),
+                template: String::new(),
+                sha256: String::new(),
+                bytes: 0,
+                resources: 0,
+                depends_on: Vec::new(),
+                parameters: Vec::new(),
+                outputs: 0,
+                capabilities: Vec::new(),
+                needs_upload: false,
+            },
+            body: String::new(),
+        }
+    }
+
+    /// What plan and apply say before planning and before asking: the
+    /// account, who, every region once, and the role when one is used.
+    #[test]
+    fn acting_as_names_the_account_regions_and_role() {
+        let who = Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/Admin/me".into(),
+        };
+        let artifacts = [
+            artifact("us-east-1"),
+            artifact("eu-west-1"),
+            artifact("us-east-1"),
+        ];
+        assert_eq!(
+            acting_as(&who, &artifacts, None),
+            "AWS account 123456789012 as arn:aws:sts::123456789012:assumed-role/Admin/me; region(s): eu-west-1, us-east-1"
+        );
+        assert!(
+            acting_as(
+                &who,
+                &artifacts,
+                Some("arn:aws:iam::123456789012:role/deploy")
+            )
+            .ends_with("; CloudFormation service role: arn:aws:iam::123456789012:role/deploy")
+        );
+        assert_eq!(first_region(&artifacts), "us-east-1");
+    }
 }

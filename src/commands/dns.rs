@@ -3,7 +3,7 @@
 //! (Easy DKIM tokens) from the deployed stacks' outputs.
 
 use super::args::{AwsArgs, Cli, DnsFormat};
-use super::context::{check, connect, out, report, runtime, summary_line};
+use super::context::{check, connect, out, report, runtime, summary_line, whoami};
 use super::{Exit, Result};
 use crate::aws::{SdkStackApi, StackApi as _};
 use crate::dns::{Record, Text, output_key, records};
@@ -23,7 +23,12 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
     let values = if live {
         let lock = Lock::read(&cli.file).map_err(|e| super::Error::Invalid(format!("{e:#}")))?;
         let set = pipeline::compile_placed(model, lock.as_ref())?;
-        runtime()?.block_on(live_values(&set, aws))?
+        runtime()?.block_on(async {
+            if let Some(first) = set.stacks.first() {
+                whoami(&first.region, aws).await?;
+            }
+            super::Result::Ok(live_values(&set, aws).await?)
+        })?
     } else {
         Live::new()
     };

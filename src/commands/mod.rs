@@ -16,6 +16,7 @@ pub(crate) mod context;
 mod dns;
 mod explain;
 mod init;
+pub(crate) mod log;
 mod plan;
 mod progress;
 mod schema;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
-    check_imports, connect_all, discard_all, front, options, out, preflight, read_verified,
-    runtime, select_region, stdout_color, timing, waited_for,
+    acting_as, check_imports, connect_all, discard_all, first_region, front, options, out,
+    preflight, read_verified, runtime, select_region, stdout_color, timing, waited_for, whoami,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
@@ -50,6 +50,8 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
         };
         let mut opts = options(keep, dargs, timing(aws));
         runtime()?.block_on(async {
+            let who = whoami(first_region(&artifacts), aws).await?;
+            eprintln!("{}", acting_as(&who, &artifacts, dargs.role_arn.as_deref()));
             let wanted = waited_for(&artifacts);
             if !wanted.is_empty() {
                 opts.verified = Some(std::sync::Arc::new(read_verified(&wanted, aws).await));

@@ -5,7 +5,9 @@
 use futures_util::StreamExt as _;
 
 use super::args::{AwsArgs, Cli, StatusFormat};
-use super::context::{connect, front, out, per_region, runtime, select_region};
+use super::context::{
+    connect, first_region, front, out, per_region, runtime, select_region, whoami,
+};
 use super::{Exit, Result};
 use crate::aws::StackApi as _;
 use crate::build::Artifact;
@@ -19,7 +21,10 @@ pub(super) fn run(cli: &Cli, format: StatusFormat, aws: &AwsArgs) -> Result<Exit
     let all = journal::read(&cli.file)?;
     let unsettled = status::unsettled(&all);
     let (last, words) = status::summarise(&journal::last_apply(&all));
-    let mut stacks = runtime()?.block_on(read_stacks(&artifacts, aws));
+    let mut stacks = runtime()?.block_on(async {
+        whoami(first_region(&artifacts), aws).await?;
+        super::Result::Ok(read_stacks(&artifacts, aws).await)
+    })?;
     for s in &mut stacks {
         s.last_apply = words
             .iter()

@@ -456,6 +456,8 @@ pub(crate) fn merge_local(changes: &mut Vec<ResourceChange>, old: Option<&str>, 
                 if c.properties.is_empty() {
                     c.properties = local.properties;
                 }
+                // Change sets name the properties; the templates hold their values.
+                c.values = local.values;
                 if c.replacement == diff::Replacement::Never {
                     c.replacement = local.replacement;
                 }

@@ -9,7 +9,73 @@ use serde_json::json;
 
 use super::paint::Paint;
 use crate::deploy::{PlanStatus, StackPlan};
-use crate::diff::{Action, Replacement, ResourceChange};
+use crate::diff::{Action, PropertyValues, Replacement, ResourceChange};
+
+/// The longest value a plan shows on one line; longer ones end in `…`.
+pub const VALUE_WIDTH: usize = 60;
+
+/// A property value as one short line: strings as they are, a list of
+/// scalars joined (`10 a.example, 20 b.example`), intrinsics as `${Ref}`,
+/// anything else as compact JSON; key material masked (see
+/// [`super::mask`]) and cut at [`VALUE_WIDTH`] characters.
+pub fn compact(v: Option<&serde_json::Value>) -> String {
+    cut(&full_line(v), 0)
+}
+
+/// A value on one line, masked, at any length.
+fn full_line(v: Option<&serde_json::Value>) -> String {
+    use serde_json::Value;
+    let text = match v {
+        None => return "(none)".into(),
+        Some(Value::String(s)) if s.is_empty() => "\"\"".into(),
+        Some(Value::Array(a)) if a.iter().all(|x| !x.is_object() && !x.is_array()) => a
+            .iter()
+            .map(crate::diff::one_line)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => crate::diff::one_line(other),
+    };
+    super::mask::Masker::default()
+        .text(&text)
+        .replace(['\n', '\r'], " ")
+}
+
+/// [`VALUE_WIDTH`] characters of `text` from character `from`, with `…`
+/// where something was left out.
+fn cut(text: &str, from: usize) -> String {
+    let total = text.chars().count();
+    if total <= VALUE_WIDTH && from == 0 {
+        return text.to_string();
+    }
+    let lead = if from > 0 { "…" } else { "" };
+    let room = VALUE_WIDTH - 1 - usize::from(from > 0);
+    let part: String = text.chars().skip(from).take(room).collect();
+    let tail = if from + room < total { "…" } else { "" };
+    format!("{lead}{part}{tail}")
+}
+
+/// `Property: old → new` (or `Property: changed (masked)` for a secret).
+/// Two long values that begin alike are both shown from a little before
+/// where they differ, so the difference is on screen.
+pub fn value_change(v: &PropertyValues) -> String {
+    if v.masked {
+        return format!("{}: changed (masked)", v.property);
+    }
+    let (a, b) = value_texts(v);
+    format!("{}: {a} → {b}", v.property)
+}
+
+/// The old and new values as [`value_change`] shows them.
+fn value_texts(v: &PropertyValues) -> (String, String) {
+    let (a, b) = (full_line(v.before.as_ref()), full_line(v.after.as_ref()));
+    let same = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let from = if same + 12 > VALUE_WIDTH {
+        same - 12
+    } else {
+        0
+    };
+    (cut(&a, from), cut(&b, from))
+}
 
 /// Totals over a plan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -206,6 +272,9 @@ fn human_stack(out: &mut String, p: &StackPlan, painter: &Paint) {
             let _ = write!(line, "  {}", paint("1;31", "!! NOT POSSIBLE"));
         }
         let _ = writeln!(out, "{}", line.trim_end());
+        for v in &c.values {
+            let _ = writeln!(out, "        {}", value_change(v));
+        }
         if let Some(why) = &c.blocked {
             let _ = writeln!(out, "        {}", paint("1;31", &format!("!! {why}")));
         }
@@ -401,6 +470,24 @@ pub fn markdown(plans: &[StackPlan]) -> String {
     out
 }
 
+/// The properties cell: each changed property, with its old and new
+/// values where the templates have them (`TTL`: `300` → `3600`), one per line.
+fn markdown_properties(c: &ResourceChange) -> String {
+    let code = |s: &str| format!("`{}`", s.replace('`', "'").replace('|', "\\|"));
+    c.properties
+        .iter()
+        .map(|p| match c.values.iter().find(|v| &v.property == p) {
+            Some(v) if v.masked => format!("{}: changed (masked)", code(p)),
+            Some(v) => {
+                let (a, b) = value_texts(v);
+                format!("{}: {} → {}", code(p), code(&a), code(&b))
+            }
+            None => p.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
 /// One changed stack as a collapsible section with a table of its changes.
 fn markdown_stack(out: &mut String, p: &StackPlan) {
     let _ = writeln!(
@@ -457,7 +544,7 @@ fn markdown_stack(out: &mut String, p: &StackPlan) {
             symbol(c),
             c.logical_id,
             c.resource_type,
-            c.properties.join(", "),
+            markdown_properties(c),
             mark.trim_start()
         );
     }

@@ -289,3 +289,53 @@ fn no_source_file_over_1000_lines() {
         .collect();
     assert!(long.is_empty(), "split these:\n{}", long.join("\n"));
 }
+
+/// Where shipped code formats an error with `Debug` (or the SDK's
+/// `DisplayErrorContext`, which appends the `Debug` form): the user would
+/// read `DispatchFailure { … }`. Errors are shown by walking their causes
+/// (`aws::error::causes`).
+fn debug_formatted_errors(text: &str) -> Vec<String> {
+    const NAMES: &[&str] = &["e", "err", "error", "source", "cause", "why"];
+    let mut found = Vec::new();
+    for (n, line) in code_only(shipped(text)).lines().enumerate() {
+        let mut bad = line.contains("DisplayErrorContext");
+        for name in NAMES {
+            bad |=
+                line.contains(&format!("{{{name}:?}}")) || line.contains(&format!("{{{name}:#?}}"));
+            if line.contains("{:?}") || line.contains("{:#?}") {
+                bad |= line.contains(&format!(", {name})")) || line.contains(&format!(", {name},"));
+            }
+        }
+        if bad {
+            found.push(format!("{}: {}", n + 1, line.trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_error_reaches_the_user_in_its_debug_form() {
+    let src = common::root().join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for hit in debug_formatted_errors(&text) {
+            found.push(format!("{}:{hit}", f.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "errors formatted with Debug:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_debug_format_finder_finds_them() {
+    let hits = debug_formatted_errors(
+        "fn a() {\n    format!(\"{}\", DisplayErrorContext(e));\n    format!(\"x {e:?}\");\n    format!(\"{:?}\", err);\n    format!(\"{e:#}\");\n}\n",
+    );
+    assert_eq!(hits.len(), 3, "{hits:?}");
+}

@@ -138,7 +138,27 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     let apply_if = jobs["apply"]["if"].as_str().unwrap_or_default();
     assert!(apply_if.contains("refs/heads/main"), "{apply_if}");
     let plan = serde_json::to_string(&jobs["plan"]).unwrap();
-    assert!(plan.contains("gh pr comment"), "the plan is not posted");
+    // One comment, found by its hidden marker: updated, or created the first time.
+    let comment = step(&jobs["plan"], "Comment the plan");
+    assert!(
+        comment["uses"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("actions/github-script@"),
+        "{comment}"
+    );
+    let script = comment["with"]["script"].as_str().unwrap();
+    for needed in [
+        "<!-- mailinfra-plan -->",
+        "updateComment",
+        "createComment",
+        "paginate",
+    ] {
+        assert!(
+            script.contains(needed),
+            "the comment script lacks {needed}:\n{script}"
+        );
+    }
     // Only 0 and 2 are successes of `plan --detailed-exitcode`: 5 (AWS failed) fails the job.
     assert!(
         plan.contains(r#"[ \"$code\" -ne 0 ] && [ \"$code\" -ne 2 ]"#),
@@ -155,6 +175,130 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     // mailinfra.lock changes placement: it triggers the workflow too.
     let paths = serde_json::to_string(&wf["on"]["pull_request"]["paths"]).unwrap();
     assert!(paths.contains("mailinfra.lock"), "{paths}");
+}
+
+/// The step of `job` named `name`.
+fn step<'a>(job: &'a Value, name: &str) -> &'a Value {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step `{name}`"))
+}
+
+/// Both jobs install the pinned version, built once and then restored from
+/// a cache keyed on that version: the tag this crate's version names.
+#[test]
+fn both_jobs_install_the_pinned_version_from_a_cache() {
+    let wf = workflow();
+    let version = wf["env"]["MAILINFRA_VERSION"]
+        .as_str()
+        .expect("MAILINFRA_VERSION");
+    assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
+    for name in ["plan", "apply"] {
+        let job = &wf["jobs"][name];
+        let cache = step(job, "Restore mailinfra");
+        assert!(
+            cache["uses"]
+                .as_str()
+                .unwrap()
+                .starts_with("actions/cache@"),
+            "{name}"
+        );
+        assert_eq!(cache["with"]["path"], "~/.cargo/bin/mailinfra", "{name}");
+        let key = cache["with"]["key"].as_str().unwrap();
+        assert!(
+            key.contains("env.MAILINFRA_VERSION") && key.contains("runner.os"),
+            "{name}: {key}"
+        );
+        let install = step(job, "Install mailinfra");
+        let run = install["run"].as_str().unwrap();
+        assert!(
+            run.contains("cargo install --locked --git"),
+            "{name}: {run}"
+        );
+        assert!(
+            run.contains("--tag \"$MAILINFRA_VERSION\""),
+            "{name}: {run}"
+        );
+        let hit = "steps.mailinfra-cache.outputs.cache-hit != 'true'";
+        assert_eq!(install["if"], hit, "{name}: built only on a cache miss");
+        let steps = job["steps"].as_array().unwrap();
+        let at = |pred: &dyn Fn(&Value) -> bool| steps.iter().position(pred).unwrap();
+        let cache_at = at(&|s| s["name"] == "Restore mailinfra");
+        let install_at = at(&|s| s["name"] == "Install mailinfra");
+        let first_use = at(&|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("mailinfra validate"))
+        });
+        assert!(
+            cache_at < install_at && install_at < first_use,
+            "{name}: order"
+        );
+    }
+}
+
+/// The plan job fails when `build` changed `mailinfra.lock`: a plan is only
+/// reviewed for a placement the branch has committed.
+#[test]
+fn the_plan_job_checks_that_the_lock_file_is_committed() {
+    let wf = workflow();
+    let job = &wf["jobs"]["plan"];
+    let check = step(job, "Check that mailinfra.lock is committed");
+    let run = check["run"].as_str().unwrap();
+    assert!(
+        run.contains("git status --porcelain -- mailinfra.lock"),
+        "{run}"
+    );
+    assert!(run.contains("exit 1"), "{run}");
+    let steps = job["steps"].as_array().unwrap();
+    let pos = |n: &str| steps.iter().position(|s| s["name"] == n).unwrap();
+    assert!(pos("Build") < pos("Check that mailinfra.lock is committed"));
+    assert!(pos("Check that mailinfra.lock is committed") < pos("Plan"));
+    // The check is real shell: a tree where `build` wrote a new lock fails it.
+    let dir = common::scratch();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            common::text(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    std::fs::write(dir.path().join("mailinfra.yaml"), "x\n").unwrap();
+    git(&["add", "."]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "x",
+    ]);
+    let script = |d: &std::path::Path| {
+        std::process::Command::new("bash")
+            .args(["-c", run])
+            .current_dir(d)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(script(dir.path()), Some(0), "nothing changed");
+    std::fs::write(dir.path().join("mailinfra.lock"), "{}\n").unwrap();
+    assert_eq!(
+        script(dir.path()),
+        Some(1),
+        "an uncommitted lock fails the job"
+    );
 }
 
 #[test]

@@ -405,9 +405,10 @@ fn check_live_without_aws_is_an_error_not_ready() {
     let dir = common::scratch();
     let spec = common::root().join("tests/fixtures/valid/100-sending-two-regions.yaml");
     std::fs::copy(&spec, dir.path().join("mailinfra.yaml")).unwrap();
-    // Nothing listens on port 9 of this machine: every request fails at once.
+    // The credentials are accepted; every CloudFormation and SES call fails.
+    let aws = crate::local_aws::start(crate::local_aws::Sts::Identity);
     let o = common::mailinfra()
-        .args(["check", "--live", "--endpoint-url", "http://127.0.0.1:9"])
+        .args(["check", "--live", "--endpoint-url", &aws.url])
         .current_dir(dir.path())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -419,4 +420,8 @@ fn check_live_without_aws_is_an_error_not_ready() {
     assert_eq!(o.status.code(), Some(exit::INVALID), "{err}");
     assert!(err.contains("error[MI5003]: cannot read stack `"), "{err}");
     assert!(!err.contains("valid, deployed stacks checked"), "{err}");
+    assert!(
+        aws.other_calls() > 0,
+        "the stacks were read after the identity"
+    );
 }

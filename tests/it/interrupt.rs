@@ -3,7 +3,7 @@
 //! connections and answers only when the test says so, which holds the apply
 //! in its first CloudFormation call for as long as the test needs.
 
-use crate::common;
+use crate::{common, local_aws};
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -34,16 +34,9 @@ fn endpoint() -> Endpoint {
     let (h, kept) = (hold.clone(), held.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            tx.send(()).ok();
-            if h.load(Ordering::SeqCst) {
-                kept.lock().unwrap().push(conn);
-            } else {
-                let mut buf = [0u8; 65536];
-                let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
-                let _ = conn.read(&mut buf);
-                let _ = conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            }
+            let Ok(conn) = conn else { continue };
+            let (tx, h, kept) = (tx.clone(), h.clone(), kept.clone());
+            std::thread::spawn(move || serve(conn, &tx, &h, &kept));
         }
     });
     Endpoint {
@@ -51,6 +44,35 @@ fn endpoint() -> Endpoint {
         first,
         hold,
         held,
+    }
+}
+
+/// One connection: who the caller is (STS, asked before anything else) is
+/// answered at once; the first other call is held (or, once released,
+/// answered with a 503).
+fn serve(
+    mut conn: TcpStream,
+    first: &mpsc::Sender<()>,
+    hold: &AtomicBool,
+    held: &Mutex<Vec<TcpStream>>,
+) {
+    while let Some(request) = local_aws::read_request(&mut conn) {
+        if request.contains("Action=GetCallerIdentity") {
+            let answer = local_aws::sts_answer(local_aws::Sts::Identity);
+            if conn.write_all(answer.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
+        first.send(()).ok();
+        if hold.load(Ordering::SeqCst) {
+            held.lock().unwrap().push(conn);
+            return;
+        }
+        let _ = conn.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        return;
     }
 }
 

@@ -8,11 +8,14 @@
 //! `cargo test --test it diagnostics::`.
 
 mod common;
+mod local_aws;
 
 mod architecture;
 mod blueprints;
+mod ci_permissions;
 mod ci_recipes;
 mod cli;
+mod credentials;
 mod deploy_mocks;
 mod diagnostics;
 mod docs;

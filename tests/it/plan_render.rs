@@ -202,3 +202,74 @@ fn every_json_field_is_documented() {
         "not in docs/plan-format.md: {missing:?}"
     );
 }
+
+/// A DMARC policy tightened and a TTL raised: the plan shows each old and
+/// new value, in every rendering; a long value is cut with `…`, and a
+/// secret's values never appear.
+#[test]
+fn value_changes_show_old_and_new() {
+    let long = format!(
+        "v=spf1 {} -all",
+        "include:spf.example.net ".repeat(6).trim_end()
+    );
+    let old = json!({"Resources": {
+        "RecordDmarcExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "Name": "_dmarc.example.com", "Type": "TXT", "TTL": "300",
+            "ResourceRecords": ["\"v=DMARC1; p=none; rua=mailto:dmarc@example.com\""]}},
+        "RecordSpfExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "Name": "example.com", "Type": "TXT", "TTL": "300", "ResourceRecords": ["\"v=spf1 -all\""]}},
+        "IngressInbound": {"Type": "AWS::SES::MailManagerIngressPoint", "Properties": {
+            "Type": "AUTH", "IngressPointConfiguration": {"SmtpPassword": "old-hunter2-password"}}},
+    }});
+    let new = json!({"Resources": {
+        "RecordDmarcExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "Name": "_dmarc.example.com", "Type": "TXT", "TTL": "3600",
+            "ResourceRecords": ["\"v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com\""]}},
+        "RecordSpfExampleCom": {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "Name": "example.com", "Type": "TXT", "TTL": "300", "ResourceRecords": [format!("\"{long}\"")]}},
+        "IngressInbound": {"Type": "AWS::SES::MailManagerIngressPoint", "Properties": {
+            "Type": "AUTH", "IngressPointConfiguration": {"SmtpPassword": "new-hunter2-password"}}},
+    }});
+    let plans = vec![StackPlan {
+        status: PlanStatus::Update,
+        changes: diff::diff_templates(Some(&old), Some(&new)),
+        ..StackPlan::new(&artifact("demo-us-east-1-sending", "us-east-1"))
+    }];
+    let human = mailinfra::render::human(&plans, false);
+    let markdown = mailinfra::render::markdown(&plans);
+    let json = mailinfra::render::json(&plans, "online");
+    common::snapshot_settings("plan").bind(|| {
+        insta::assert_snapshot!("values-human", human);
+        insta::assert_snapshot!("values-markdown", markdown);
+        insta::assert_snapshot!("values-json", json);
+    });
+    assert!(
+        human.contains(
+            "ResourceRecords: \"v=DMARC1; p=none; rua=mailto:dmarc@example.com\" → \"v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com\""
+        ),
+        "{human}"
+    );
+    assert!(human.contains("TTL: 300 → 3600"), "{human}");
+    assert!(
+        human.contains("IngressPointConfiguration: changed (masked)"),
+        "{human}"
+    );
+    assert!(human.contains('…'), "the long SPF value is cut: {human}");
+    assert!(markdown.contains("`TTL`: `300` → `3600`"), "{markdown}");
+    for text in [&human, &markdown, &json] {
+        assert!(!text.contains("hunter2"), "a secret is shown:\n{text}");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let dmarc = &doc["stacks"][0]["changes"][1];
+    assert_eq!(dmarc["logical_id"], "RecordDmarcExampleCom");
+    let ttl = dmarc["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["property"] == "TTL")
+        .unwrap();
+    assert_eq!(
+        (&ttl["before"], &ttl["after"]),
+        (&json!("300"), &json!("3600"))
+    );
+}
