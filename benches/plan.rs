@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mailinfra::aws::{
     ChangeSetInfo, ChangeSetSummary, DriftStatus, EventPage, NewChangeSet, NoTemplateStore,
-    ResourceDrift, StackApi, StackInfo, StackResource, StackStatus,
+    ResourceDrift, StackApi, StackInfo, StackResource, StackStatus, StackSummary,
 };
 use mailinfra::build::{Artifact, StackEntry};
 use mailinfra::deploy::{self, Keep, Options, Region, Timing};
@@ -41,6 +41,10 @@ impl StackApi for Counting {
             last_updated: Some("2026-01-01T00:00:00Z".into()),
             ..StackInfo::default()
         }))
+    }
+    async fn list_stacks(&self) -> anyhow::Result<Vec<StackSummary>> {
+        self.call().await;
+        Ok(Vec::new())
     }
     async fn get_template(&self, _stack: &str) -> anyhow::Result<Option<String>> {
         self.call().await;

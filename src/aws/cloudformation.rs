@@ -180,6 +180,18 @@ pub struct StackInfo {
     pub outputs: Vec<(String, String)>,
     /// The parameter values the stack was deployed with.
     pub parameters: Vec<(String, String)>,
+    /// Termination protection is on: CloudFormation refuses to delete the stack.
+    pub termination_protection: bool,
+}
+
+/// One stack of the account and region, as `ListStacks` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackSummary {
+    pub name: String,
+    pub arn: String,
+    pub status: StackStatus,
+    /// The template's `Description`.
+    pub description: Option<String>,
 }
 
 impl StackInfo {
@@ -358,6 +370,8 @@ pub trait StackApi: Sync {
         &self,
         stack: &str,
     ) -> impl Future<Output = anyhow::Result<Option<StackInfo>>> + Send;
+    /// Every stack of the region that is not deleted (`ListStacks`, every page).
+    fn list_stacks(&self) -> impl Future<Output = anyhow::Result<Vec<StackSummary>>> + Send;
     /// The deployed template body (`Original` stage).
     fn get_template(
         &self,
@@ -383,8 +397,9 @@ pub trait StackApi: Sync {
         &self,
         stack: &str,
     ) -> impl Future<Output = anyhow::Result<Vec<ChangeSetSummary>>> + Send;
-    /// Deletes a stack: only the empty `REVIEW_IN_PROGRESS` stacks our own plans
-    /// created, and `ROLLBACK_COMPLETE` leftovers of a failed first create.
+    /// Deletes a stack: the empty `REVIEW_IN_PROGRESS` stacks our own plans
+    /// created, `ROLLBACK_COMPLETE` leftovers of a failed first create, and the
+    /// stacks of a project that an approved plan or `destroy` removes.
     fn delete_stack(
         &self,
         stack_arn: &str,

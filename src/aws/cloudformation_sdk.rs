@@ -149,7 +149,34 @@ impl StackApi for SdkStackApi {
                     ))
                 })
                 .collect(),
+            termination_protection: s.enable_termination_protection().unwrap_or(false),
         }))
+    }
+
+    async fn list_stacks(&self) -> anyhow::Result<Vec<StackSummary>> {
+        let all = self
+            .client
+            .list_stacks()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err("cannot list the stacks", e))?;
+        // Deleted stacks are listed for 90 days after; they are not stacks any more.
+        Ok(all
+            .iter()
+            .map(|s| StackSummary {
+                name: s.stack_name().unwrap_or_default().to_string(),
+                arn: s.stack_id().unwrap_or_default().to_string(),
+                status: s
+                    .stack_status()
+                    .map(|st| StackStatus::parse(st.as_str()))
+                    .unwrap_or_default(),
+                description: s.template_description().map(str::to_string),
+            })
+            .filter(|s| s.status != StackStatus::DeleteComplete)
+            .collect())
     }
 
     async fn get_template(&self, stack: &str) -> anyhow::Result<Option<String>> {

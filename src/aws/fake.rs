@@ -314,6 +314,7 @@ impl Account {
             last_updated: s.last_updated.clone(),
             outputs: s.outputs.clone(),
             parameters: s.parameters.clone(),
+            termination_protection: s.protected,
         }
     }
 }
@@ -437,6 +438,25 @@ impl StackApi for FakeAws {
             a.advance(i);
             let out = Ok(Some(a.info(i)));
             a.leave("DescribeStacks", out)
+        })
+    }
+
+    async fn list_stacks(&self) -> anyhow::Result<Vec<StackSummary>> {
+        self.with(|a| {
+            a.enter("ListStacks")?;
+            Ok(a.stacks
+                .iter()
+                .map(|s| StackSummary {
+                    name: s.name.clone(),
+                    arn: s.arn.clone(),
+                    status: s.status.clone(),
+                    description: s
+                        .template
+                        .as_deref()
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                        .and_then(|t| t["Description"].as_str().map(str::to_string)),
+                })
+                .collect())
         })
     }
 

@@ -15,8 +15,9 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    Regions, acting_as, check_imports, connect_all, discard_all, first_region, front, options, out,
-    preflight, read_verified, runtime, select_region, stdout_color, timing, waited_for, whoami,
+    Regions, SpecScope, acting_as, check_imports, connect_all, discard_all, first_region, front,
+    options, out, preflight, read_verified, retired, runtime, select_region, stdout_color, timing,
+    waited_for, whoami,
 };
 use super::progress::Reporter;
 use super::signals::watch_interrupts;
@@ -50,6 +51,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     let spec_deploy = front.spec_deploy();
     let dargs = &dargs.or_spec(&spec_deploy);
     let spec_hash = front.checked.spec_hash.clone();
+    let scope = front.scope();
     let artifacts = select_region(front.artifacts, aws.region.as_deref())?;
     check_imports(dargs, &artifacts)?;
     // Before anything is read: two applies in one workspace never interleave.
@@ -64,6 +66,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     let mut run = Run {
         color: stdout_color(cli),
         acting: String::new(),
+        scope,
         artifacts: &artifacts,
         aws,
         dargs,
@@ -202,6 +205,9 @@ struct Run<'a> {
     color: bool,
     /// Where the apply acts ([`acting_as`]), said again before it asks.
     acting: String,
+    /// The spec's project and regions: its stacks the spec no longer
+    /// produces are deleted.
+    scope: SpecScope,
     artifacts: &'a [Artifact],
     aws: &'a AwsArgs,
     dargs: &'a DeployArgs,
@@ -228,11 +234,28 @@ impl Run<'_> {
     ) -> Result<Exit> {
         // A saved plan was reviewed: that is the approval (`started` made sure there is a terminal).
         let ask = !flags.yes && planned.is_none();
-        let regions = connect_all(self.artifacts, self.aws, self.dargs).await;
+        let mut regions = connect_all(self.artifacts, self.aws, self.dargs).await;
         let plans = match planned {
             Some(mut plans) => {
+                let produced = self
+                    .artifacts
+                    .iter()
+                    .map(|a| a.entry.name.clone())
+                    .collect();
                 for p in &mut plans {
                     let api = &region(&regions, &p.region)?.api;
+                    if p.status == deploy::PlanStatus::Delete {
+                        // Whose stack it is, what it holds and whether it is
+                        // protected come from AWS, never from the file.
+                        if let Err(why) =
+                            deploy::retired::reread(api, p, &self.scope.project, &produced).await
+                        {
+                            return Err(Error::Refused(format!(
+                                "the plan is stale: {why}; plan again"
+                            )));
+                        }
+                        continue;
+                    }
                     if let Err(why) = deploy::still_current(api, p).await {
                         return Err(Error::Refused(format!(
                             "the plan is stale: {why}; plan again"
@@ -249,6 +272,22 @@ impl Run<'_> {
             None => {
                 let mut plans = deploy::plan_all(&regions, self.artifacts, &self.opts).await?;
                 preflight(&mut plans, self.artifacts, self.aws).await;
+                match retired(
+                    &mut regions,
+                    &self.scope,
+                    self.artifacts,
+                    self.aws,
+                    self.dargs,
+                )
+                .await
+                {
+                    Ok(gone) => plans.extend(gone),
+                    Err(e) => {
+                        discard_all(&regions, &plans).await;
+                        return Err(e.into());
+                    }
+                }
+                deploy::mark_renames(&mut plans);
                 plans
             }
         };
@@ -301,7 +340,7 @@ impl Run<'_> {
             journal.record_progress(&p);
             reporter.report(p);
         };
-        let outcomes = deploy::apply_all(
+        let mut outcomes = deploy::apply_all(
             regions,
             self.artifacts,
             plans,
@@ -310,6 +349,22 @@ impl Run<'_> {
             &progress,
         )
         .await;
+        // Stacks the spec no longer produces go once the others are applied
+        // (nothing of theirs is still wired into a stack the spec keeps).
+        if outcomes.iter().all(StackOutcome::ok) {
+            outcomes
+                .extend(deploy::retired::delete_all(regions, plans, &self.opts, &progress).await);
+        } else {
+            outcomes.extend(
+                plans
+                    .iter()
+                    .filter(|p| p.status == deploy::PlanStatus::Delete)
+                    .map(|p| StackOutcome {
+                        detail: Some("not deleted: another stack did not succeed".into()),
+                        ..StackOutcome::new(p, OutcomeKind::NotStarted)
+                    }),
+            );
+        }
         for o in &outcomes {
             let record = Record {
                 status: o.status.clone(),
@@ -422,6 +477,7 @@ impl Run<'_> {
             let runner = Run {
                 color: self.color,
                 acting: self.acting.clone(),
+                scope: self.scope.clone(),
                 artifacts: self.artifacts,
                 aws: self.aws,
                 dargs: self.dargs,

@@ -148,6 +148,27 @@ pub enum Command {
         #[command(flatten)]
         deploy: DeployArgs,
     },
+    /// Delete every stack of the spec's project in its regions (or `--region`).
+    /// Stateful resources must each be named with `--allow-destroy`; stacks with
+    /// termination protection are refused, never unprotected.
+    Destroy {
+        /// Destroy without asking (for CI); on a terminal the project's name
+        /// must be typed to confirm.
+        #[arg(long, visible_alias = "auto-approve")]
+        yes: bool,
+        /// Allow deleting this stateful resource (logical id, e.g.
+        /// `ArchiveJournal`); repeat for each. Without it the destroy is refused.
+        #[arg(long = "allow-destroy", value_name = "LOGICAL_ID")]
+        allow_destroy: Vec<String>,
+        /// Give up waiting for a stack after this many minutes (it goes on in
+        /// CloudFormation; exit code 4).
+        #[arg(long, default_value_t = 60, value_name = "MINUTES")]
+        timeout: u64,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        deploy: DeployArgs,
+    },
     /// Check the spec like `validate`; with `--live`, also the deployed stacks:
     /// drift, stack states, the secondary region's readiness for failover, and
     /// in SES whether the identities are verified and DKIM works (replicated

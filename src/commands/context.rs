@@ -130,6 +130,60 @@ impl Front {
             .map(|m| m.deploy.clone())
             .unwrap_or_default()
     }
+
+    /// The spec's project and regions: where its stacks are and what they
+    /// are named after.
+    pub(crate) fn scope(&self) -> SpecScope {
+        self.checked
+            .model
+            .as_ref()
+            .map(|m| SpecScope {
+                project: m.project.clone(),
+                regions: std::iter::once(&m.primary)
+                    .chain(&m.secondary)
+                    .cloned()
+                    .collect(),
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The project's stacks that `artifacts` no longer produce, in the spec's
+/// regions (`--region`: that one), planned as deletions. Regions that no
+/// stack of the build is in are connected too: a spec whose last stack in a
+/// region went still finds it there.
+pub(crate) async fn retired(
+    regions: &mut Regions,
+    spec: &SpecScope,
+    artifacts: &[Artifact],
+    aws: &AwsArgs,
+    d: &DeployArgs,
+) -> anyhow::Result<Vec<StackPlan>> {
+    let scan = spec
+        .regions
+        .iter()
+        .filter(|r| aws.region.as_ref().is_none_or(|only| only == *r));
+    for r in scan {
+        if !regions.contains_key(r) {
+            let c = connection(r, aws);
+            regions.insert(
+                r.clone(),
+                deploy::Region {
+                    api: SdkStackApi::connect(&c).await,
+                    store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
+                },
+            );
+        }
+    }
+    let keep = artifacts.iter().map(|a| a.entry.name.clone()).collect();
+    deploy::retired::plan_retired(regions, &spec.project, &keep).await
+}
+
+/// What names a project's stacks: its name and the regions it deploys to.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SpecScope {
+    pub project: String,
+    pub regions: Vec<String>,
 }
 
 /// Runs the front end and compiles; `Ok(None)` when the spec has errors

@@ -13,6 +13,7 @@ mod build;
 mod check;
 mod completions;
 pub(crate) mod context;
+mod destroy;
 mod dns;
 mod explain;
 mod init;
@@ -125,6 +126,22 @@ pub fn run(cli: &Cli) -> Result<Exit> {
             deploy,
         ),
         Command::Dns { format, live, aws } => dns::run(cli, *format, *live, aws),
+        Command::Destroy {
+            yes,
+            allow_destroy,
+            timeout,
+            aws,
+            deploy,
+        } => destroy::run(
+            cli,
+            &destroy::Flags {
+                yes: *yes,
+                allow_destroy,
+                timeout_minutes: *timeout,
+            },
+            aws,
+            deploy,
+        ),
         Command::Apply {
             plan,
             yes,

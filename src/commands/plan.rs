@@ -8,7 +8,8 @@ use std::path::Path;
 use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
     acting_as, check_imports, connect_all, discard_all, first_region, front, options, out,
-    preflight, read_verified, runtime, select_region, stdout_color, timing, waited_for, whoami,
+    preflight, read_verified, retired, runtime, select_region, stdout_color, timing, waited_for,
+    whoami,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
@@ -30,6 +31,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     };
     front.placement.require_current()?;
     let dargs = &dargs.or_spec(&front.spec_deploy());
+    let scope = front.scope();
     let artifacts = select_region(front.artifacts, aws.region.as_deref())?;
     check_imports(dargs, &artifacts)?;
     let plans = if flags.offline {
@@ -40,7 +42,7 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
                 flags.build_dir.display()
             );
         }
-        deploy::plan::plan_offline(flags.build_dir, &artifacts)?
+        deploy::plan::plan_offline(flags.build_dir, &artifacts, aws.region.as_deref())?
     } else {
         // A plan that is not saved leaves no change sets behind.
         let keep = if flags.out.is_some() {
@@ -61,9 +63,17 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
                 "stacks being planned finish, then the change sets of this plan are removed",
                 || {},
             );
-            let regions = connect_all(&artifacts, aws, dargs).await;
+            let mut regions = connect_all(&artifacts, aws, dargs).await;
             let mut plans = deploy::plan_all(&regions, &artifacts, &opts).await?;
             preflight(&mut plans, &artifacts, aws).await;
+            match retired(&mut regions, &scope, &artifacts, aws, dargs).await {
+                Ok(gone) => plans.extend(gone),
+                Err(e) => {
+                    discard_all(&regions, &plans).await;
+                    return Err(e.into());
+                }
+            }
+            deploy::mark_renames(&mut plans);
             if flags.out.is_some() && deploy::guards::impossible(&plans).is_some() {
                 // Kept for a plan file that will not be written.
                 discard_all(&regions, &plans).await;

@@ -31,6 +31,9 @@ pub enum Concern {
 }
 
 impl Concern {
+    /// Every concern, each a stack of its own.
+    pub const ALL: [Concern; 3] = [Concern::Sending, Concern::MailManager, Concern::Receiving];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Concern::Sending => "sending",

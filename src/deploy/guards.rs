@@ -210,6 +210,7 @@ pub fn refusal(plans: &[StackPlan], allow_destroy: &[String], import: &[String])
         .map(|(_, c)| format!("--allow-destroy {}", c.logical_id))
         .collect();
     let why = impossible(plans)
+    .or_else(|| super::retired::protected(plans))
     .or_else(|| {
         text(
         "CloudFormation would also import resources you did not name \

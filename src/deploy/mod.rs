@@ -12,7 +12,8 @@
 //! [`graph`] (stack order), [`plan`], [`preflight`] (what already exists
 //! outside the stacks), [`plan_file`], [`guards`] (the questions the refusal
 //! policy asks), [`apply`], [`follow`] (events until a stack settles),
-//! [`outcome`], [`rollback`]; beside them [`journal`] (what each apply did),
+//! [`outcome`], [`rollback`], [`retired`] (the project's stacks the spec no
+//! longer produces, deleted behind the same gates); beside them [`journal`] (what each apply did),
 //! [`workspace_lock`] (one apply per workspace), [`status`] and [`live`]
 //! (`check --live`, with [`key_policy`] judging KMS key policies and
 //! [`live_sending`] MAIL FROM domains and the global endpoint).
@@ -29,6 +30,7 @@ pub mod outcome;
 pub mod plan;
 pub mod plan_file;
 pub mod preflight;
+pub mod retired;
 pub mod rollback;
 #[cfg(test)]
 mod scenarios;
@@ -73,6 +75,9 @@ pub enum PlanStatus {
     Update,
     /// Nothing to do.
     NoChanges,
+    /// A stack of this project that the spec no longer produces: apply
+    /// deletes it ([`retired`]), behind the same gates as any destroy.
+    Delete,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -102,6 +107,11 @@ pub struct StackPlan {
     /// Things the reviewer should know (leftovers cleaned up, foreign change sets).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A stack to delete has termination protection on: CloudFormation would
+    /// refuse, and mailinfra never turns it off. Read from AWS, never from a
+    /// plan file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub termination_protected: bool,
     /// The stack's outputs when planned (not saved: re-read at apply).
     #[serde(skip)]
     pub outputs: Vec<(String, String)>,
@@ -128,6 +138,7 @@ impl StackPlan {
             deferred: None,
             waiting: Vec::new(),
             notes: Vec::new(),
+            termination_protected: false,
             outputs: Vec::new(),
         }
     }

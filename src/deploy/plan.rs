@@ -134,6 +134,8 @@ pub(crate) async fn delete_failed_create(
 }
 
 /// What planning found on the deployed stack, before any change set.
+// One value per stack planned, returned once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Found {
     /// The plan is complete: no changes, or a speculative plan of a failed create.
     Done,
@@ -591,24 +593,27 @@ pub(crate) async fn deferred_plan(
     Ok(plan)
 }
 
-/// Diffs the new templates against the ones in the last build.
+/// Diffs the new templates against the ones in the last build; stacks of
+/// the last build that the spec no longer produces (in `region`, when the
+/// plan is scoped to one) are deletions.
 pub fn plan_offline(
     dir: &std::path::Path,
     artifacts: &[Artifact],
+    region: Option<&str>,
 ) -> anyhow::Result<Vec<StackPlan>> {
     let previous = crate::build::read_manifest(dir)?;
+    let read = |template: &str| -> anyhow::Result<Value> {
+        let path = dir.join(template);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("`{}` is not JSON", path.display()))
+    };
     let mut plans = Vec::new();
     for a in artifacts {
         let old: Option<Value> = previous
             .as_ref()
             .and_then(|m| m.stacks.iter().find(|s| s.name == a.entry.name))
-            .map(|s| -> anyhow::Result<Value> {
-                let path = dir.join(&s.template);
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read `{}`", path.display()))?;
-                serde_json::from_str(&text)
-                    .with_context(|| format!("`{}` is not JSON", path.display()))
-            })
+            .map(|s| read(&s.template))
             .transpose()?;
         let new: Value = serde_json::from_str(&a.body)?;
         let changes = diff::diff_templates(old.as_ref(), Some(&new));
@@ -621,6 +626,25 @@ pub fn plan_offline(
             status,
             changes,
             ..StackPlan::new(a)
+        });
+    }
+    for s in previous.iter().flat_map(|m| &m.stacks) {
+        if artifacts.iter().any(|a| a.entry.name == s.name) || region.is_some_and(|r| r != s.region)
+        {
+            continue;
+        }
+        let old = read(&s.template)?;
+        plans.push(StackPlan {
+            stack: s.name.clone(),
+            region: s.region.clone(),
+            status: PlanStatus::Delete,
+            changes: diff::diff_templates(Some(&old), None),
+            template_sha256: String::new(),
+            notes: vec!["the spec no longer produces this stack; apply deletes it".into()],
+            ..StackPlan::new(&Artifact {
+                entry: s.clone(),
+                body: String::new(),
+            })
         });
     }
     mark_renames(&mut plans);

@@ -111,7 +111,18 @@ impl PlanFile {
             return Err("the spec changed since it was planned".into());
         }
         for p in &self.stacks {
-            match artifacts.iter().find(|a| a.entry.name == p.stack) {
+            let produced = artifacts.iter().find(|a| a.entry.name == p.stack);
+            if p.status == PlanStatus::Delete {
+                // Whether the stack is this project's is asked of AWS at apply.
+                if produced.is_some() {
+                    return Err(format!(
+                        "it deletes the stack `{}`, which the spec produces",
+                        p.stack
+                    ));
+                }
+                continue;
+            }
+            match produced {
                 Some(a) if a.entry.sha256 == p.template_sha256 => {}
                 Some(_) => {
                     return Err(format!(

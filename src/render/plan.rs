@@ -156,6 +156,7 @@ fn status_word(s: PlanStatus) -> &'static str {
         PlanStatus::Create => "create",
         PlanStatus::Update => "update",
         PlanStatus::NoChanges => "no changes",
+        PlanStatus::Delete => "delete (no longer in the spec)",
     }
 }
 

@@ -177,6 +177,8 @@ fn the_plan_policy_plans_and_never_executes() {
         "cloudformation:DeleteChangeSet",
         "cloudformation:ListChangeSets",
         "cloudformation:DescribeStacks",
+        // The project's stacks the spec no longer produces are deletions in the plan.
+        "cloudformation:ListStacks",
         "cloudformation:DescribeStackEvents",
         "cloudformation:GetTemplate",
         "cloudformation:ListStackResources",

@@ -598,3 +598,123 @@ fn a_long_dkim_key_lands_in_route53_as_strings_that_join_to_the_key() {
     assert!(strings.iter().all(|s| s.len() <= 255), "{strings:?}");
     assert_eq!(strings.concat(), format!("p={key}"));
 }
+
+fn stack_exists(stack: &str) -> bool {
+    common::boto3(&format!(
+        "s = client('cloudformation').list_stacks()['StackSummaries']\n\
+         print(any(x['StackName'] == '{stack}' and x['StackStatus'] != 'DELETE_COMPLETE' for x in s))"
+    )) == "True"
+}
+
+/// Removing the whole `mail_manager` block: its stack is a deletion in the
+/// plan, refused while termination protection is on and until its archive is
+/// named, then deleted; `destroy` removes the rest behind the same gates.
+#[test]
+fn a_stack_the_spec_no_longer_produces_is_planned_and_deleted_behind_the_gates() {
+    let project = &format!("e2e-retire-{}", std::process::id());
+    let zone = zone_for(&format!("{project}.example"));
+    let dir = common::scratch();
+    let file = dir.path().join("mailinfra.yaml");
+    let full = spec(project, &zone, "none");
+    std::fs::write(&file, &full).unwrap();
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let mail_manager = format!("{project}-us-east-1-mail-manager");
+    let sending = format!("{project}-us-east-1-sending");
+    assert!(stack_exists(&mail_manager));
+
+    let without = full[..full.find("mail_manager:").unwrap()].to_string();
+    std::fs::write(&file, &without).unwrap();
+    let o = cli(dir.path(), &["plan", "--detailed-exitcode"]);
+    let plan = common::text(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::CHANGES),
+        "{plan}{}",
+        common::text(&o.stderr)
+    );
+    assert!(
+        plan.contains(&mail_manager) && plan.contains("delete (no longer in the spec)"),
+        "{plan}"
+    );
+    assert!(plan.contains("ArchiveJournal"), "{plan}");
+
+    // moto has no termination protection (UpdateTerminationProtection is not
+    // implemented): that gate is tested against the fake in `deploy::retired`.
+    let o = cli(dir.path(), &["apply", "--yes"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::REFUSED), "{err}");
+    assert!(err.contains("--allow-destroy ArchiveJournal"), "{err}");
+
+    // A saved plan carries the deletion; applying it deletes exactly that stack.
+    let o = cli(dir.path(), &["plan", "--out", "plan.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let o = cli(
+        dir.path(),
+        &["apply", "plan.json", "--allow-destroy", "ArchiveJournal"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}{}",
+        common::text(&o.stdout),
+        common::text(&o.stderr)
+    );
+    assert!(!stack_exists(&mail_manager));
+    assert!(stack_exists(&sending));
+    let o = cli(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stdout)
+    );
+
+    // destroy: confirmation required off a terminal; stateful resources named.
+    let o = cli(dir.path(), &["destroy"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::USAGE),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let o = cli(dir.path(), &["destroy", "--yes"]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(exit::REFUSED), "{err}");
+    let identity = err
+        .split_whitespace()
+        .find(|w| w.starts_with("Identity"))
+        .unwrap_or_else(|| panic!("the identity is named: {err}"))
+        .to_string();
+    assert!(stack_exists(&sending));
+    let o = cli(
+        dir.path(),
+        &["destroy", "--yes", "--allow-destroy", &identity],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}{}",
+        common::text(&o.stdout),
+        common::text(&o.stderr)
+    );
+    assert!(!stack_exists(&sending));
+    let o = cli(dir.path(), &["destroy", "--yes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::SUCCESS),
+        "{}",
+        common::text(&o.stderr)
+    );
+    assert!(common::text(&o.stdout).contains("nothing to destroy"));
+}
