@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::Path;
 
+mod json;
+
+use json::{PlaceIndex, to_json};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
 use serde_json::Value;
 
@@ -21,9 +24,15 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 const SCAN_KEYS: usize = 16;
 /// Deepest nesting accepted.
 pub(crate) const MAX_DEPTH: usize = 64;
-/// Most nodes a document may hold after alias expansion (keeps memory under
-/// about 100 MB; a 10,000-domain spec has well under 100,000).
-pub(crate) const MAX_NODES: usize = 500_000;
+/// Most nodes a document may hold after alias expansion, a mapping counted
+/// as [`MAPPING_WEIGHT`] nodes: the bound that keeps `validate` of any input
+/// under 100 MB (a test holds every shape of document at the bound to it). A
+/// spec of 10,000 domains each with its own settings counts about 190,000; a
+/// group of domains that share settings counts one per domain.
+pub const MAX_NODES: usize = 250_000;
+/// What a mapping counts against [`MAX_NODES`]: its JSON form is a B-tree
+/// whose first node takes about 600 bytes, eight times a scalar's share.
+pub const MAPPING_WEIGHT: usize = 8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum NodeValue {
@@ -64,11 +73,17 @@ pub(crate) struct Place {
 pub struct Document {
     pub(crate) file: String,
     pub(crate) text: String,
-    pub(crate) root: Node,
-    /// The JSON form of `root`, what the schema and the spec types see.
+    /// Where the whole document is.
+    pub(crate) root_span: Span,
+    /// The document as JSON, what the schema and the spec types see. (The
+    /// YAML tree it was built from is consumed on the way: strings are moved,
+    /// never held twice.)
     pub json: Value,
     /// JSON pointer (`/a/b/0`) → place in the source.
-    pub(crate) index: HashMap<String, Place>,
+    pub(crate) index: PlaceIndex,
+    /// Line of an allow comment → pointers of the nodes whose key (or list
+    /// item) starts on it: what the comment covers, nested nodes included.
+    pub(crate) allow_scopes: HashMap<u32, Vec<String>>,
     /// `# mailinfra: allow CODE…` comments, in source order.
     pub allows: Vec<Allow>,
 }
@@ -112,6 +127,21 @@ impl Document {
         place.key.unwrap_or(place.value)
     }
 
+    /// The source text of a one-line span (a plain scalar as written).
+    pub(crate) fn source_text(&self, span: Span) -> Option<&str> {
+        if span.start.line != span.end.line || span.start.line == 0 {
+            return None;
+        }
+        let line = self.text.lines().nth(span.start.line as usize - 1)?;
+        let byte = |col: u32| {
+            line.char_indices()
+                .map(|(b, _)| b)
+                .chain(std::iter::once(line.len()))
+                .nth(col.saturating_sub(1) as usize)
+        };
+        line.get(byte(span.start.col)?..byte(span.end.col)?)
+    }
+
     pub(crate) fn place_of(&self, pointer: &str) -> Place {
         let mut p = pointer;
         loop {
@@ -123,7 +153,7 @@ impl Document {
                 None => {
                     return Place {
                         key: None,
-                        value: self.root.span,
+                        value: self.root_span,
                     };
                 }
             }
@@ -169,15 +199,18 @@ impl Document {
                     .help("a spec is a mapping of top-level keys such as `version:`, `project:` and `regions:`"),
             ]);
         }
-        let mut index = HashMap::with_capacity(count_nodes(&root));
-        let json = to_json(&root, &mut index);
         let allows = allow_comments(&text);
+        let lines = allows.iter().map(|a| a.line).collect();
+        let root_span = root.span;
+        let nodes = count_nodes(&root);
+        let (json, got) = to_json(root, nodes, &lines);
         Ok(Document {
             file: file.to_string(),
             text,
-            root,
+            root_span,
             json,
-            index,
+            index: got.index,
+            allow_scopes: got.scopes,
             allows,
         })
     }
@@ -515,7 +548,7 @@ impl Tree {
                 Diagnostic::error(Code::MI1004, "an alias refers to an unknown anchor").at(sp),
             ]);
         };
-        let count = count_nodes(n);
+        let count = weigh(n);
         self.nodes = self.nodes.saturating_add(count);
         if self.nodes > MAX_NODES {
             return Err(vec![
@@ -545,7 +578,7 @@ impl Tree {
                 "CloudFormation short forms such as `!Ref X` are not YAML the spec accepts; write the long form, e.g. `{ Ref: X }`",
             ));
         }
-        self.count(sp)?;
+        self.count(sp, 1)?;
         let node = scalar(value, style, sp);
         self.remember(anchor, &node);
         Ok(node)
@@ -572,7 +605,7 @@ impl Tree {
                 .help("no valid spec nests this deep; check the indentation or brackets here"),
             ]);
         }
-        self.count(sp)?;
+        self.count(sp, if is_seq { 1 } else { MAPPING_WEIGHT })?;
         self.stack.push(if is_seq {
             Frame::Seq {
                 anchor,
@@ -598,9 +631,9 @@ impl Tree {
         Some(node)
     }
 
-    /// Counts one more node against [`MAX_NODES`].
-    fn count(&mut self, sp: Span) -> Result<(), Vec<Diagnostic>> {
-        self.nodes += 1;
+    /// Counts one more node of `weight` against [`MAX_NODES`].
+    fn count(&mut self, sp: Span, weight: usize) -> Result<(), Vec<Diagnostic>> {
+        self.nodes += weight;
         if self.nodes > MAX_NODES {
             return Err(vec![too_many_nodes(sp)]);
         }
@@ -725,7 +758,30 @@ fn too_many_nodes(at: Span) -> Diagnostic {
         format!("the document has more than {MAX_NODES} nodes"),
     )
     .at(at)
-    .help("no spec needs this many values; split it, or check that this is the right file")
+    .help(format!(
+        "a mapping counts as {MAPPING_WEIGHT} nodes; list domains that share settings in a group \
+         (`identities: {{ NAME: {{ domains: [...] }} }}`, one node per domain), or check that this is the right file"
+    ))
+}
+
+/// What `n` counts against [`MAX_NODES`], mappings weighed.
+fn weigh(n: &Node) -> usize {
+    let mut weight = 0usize;
+    let mut todo = vec![n];
+    while let Some(n) = todo.pop() {
+        match &n.value {
+            NodeValue::Seq(items) => {
+                weight += 1;
+                todo.extend(items.iter());
+            }
+            NodeValue::Map(entries) => {
+                weight += MAPPING_WEIGHT;
+                todo.extend(entries.iter().map(|(_, v)| v));
+            }
+            _ => weight += 1,
+        }
+    }
+    weight
 }
 
 fn count_nodes(n: &Node) -> usize {
@@ -826,67 +882,6 @@ fn is_float(t: &str) -> bool {
         }
     }
     seen_digit
-}
-
-/// Converts the tree to JSON and records the place of every node.
-fn to_json(root: &Node, index: &mut HashMap<String, Place>) -> Value {
-    // Iterative post-order build: (node, pointer, key span, parent slot).
-    enum Work<'a> {
-        Visit(&'a Node, String, Option<Span>),
-        BuildSeq(usize),
-        BuildMap(Vec<String>),
-    }
-    let mut work = vec![Work::Visit(root, String::new(), None)];
-    let mut values: Vec<Value> = Vec::new();
-    while let Some(w) = work.pop() {
-        match w {
-            Work::Visit(node, ptr, key) => {
-                index.insert(
-                    ptr.clone(),
-                    Place {
-                        key,
-                        value: node.span,
-                    },
-                );
-                match &node.value {
-                    NodeValue::Null => values.push(Value::Null),
-                    NodeValue::Bool(b) => values.push(Value::Bool(*b)),
-                    NodeValue::Int(i) => values.push(Value::from(*i)),
-                    NodeValue::Float(f) => values
-                        .push(serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)),
-                    NodeValue::Str(s) => values.push(Value::String(s.clone())),
-                    NodeValue::Seq(items) => {
-                        work.push(Work::BuildSeq(items.len()));
-                        for (i, item) in items.iter().enumerate().rev() {
-                            work.push(Work::Visit(item, format!("{ptr}/{i}"), None));
-                        }
-                    }
-                    NodeValue::Map(entries) => {
-                        work.push(Work::BuildMap(
-                            entries.iter().map(|(k, _)| k.name.clone()).collect(),
-                        ));
-                        for (k, v) in entries.iter().rev() {
-                            work.push(Work::Visit(
-                                v,
-                                format!("{ptr}/{}", escape_pointer(&k.name)),
-                                Some(k.span),
-                            ));
-                        }
-                    }
-                }
-            }
-            Work::BuildSeq(n) => {
-                let items = values.split_off(values.len() - n);
-                values.push(Value::Array(items));
-            }
-            Work::BuildMap(keys) => {
-                let items = values.split_off(values.len() - keys.len());
-                let map = keys.into_iter().zip(items).collect();
-                values.push(Value::Object(map));
-            }
-        }
-    }
-    values.pop().unwrap_or(Value::Null)
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).

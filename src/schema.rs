@@ -12,7 +12,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use crate::diag::{Code, Diagnostic, Span, suggest};
-use crate::load::{Document, NodeValue, escape_pointer};
+use crate::load::{Document, escape_pointer};
 use crate::spec::Spec;
 
 /// The schema as JSON, generated from [`Spec`].
@@ -47,7 +47,7 @@ pub(crate) fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     <Spec as serde::Deserialize>::deserialize(&doc.json).map_err(|e| {
         vec![
             Diagnostic::error(Code::MI1107, format!("the spec does not fit its types: {e}"))
-                .at(doc.root.span)
+                .at(doc.root_span)
                 .help("a whole number written with a decimal point (`ttl: 300.0`) is a common cause: write `300`; `mailinfra schema` prints what every key takes"),
         ]
     })
@@ -540,15 +540,11 @@ fn keywords(branches: &'static [Value]) -> Option<Vec<String>> {
 }
 
 /// The source text of a plain scalar that YAML read as a number or boolean.
+/// A quoted scalar is a string in JSON: only a null, bool or number was plain.
 fn plain_text(doc: &Document, ptr: &str) -> Option<String> {
-    let mut node = &doc.root;
-    for seg in ptr.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        node = match &node.value {
-            NodeValue::Map(entries) => &entries.iter().find(|(k, _)| k.name == seg)?.1,
-            NodeValue::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
+    let value = doc.json.pointer(ptr)?;
+    if value.is_string() || value.is_array() || value.is_object() {
+        return None;
     }
-    node.plain.clone()
+    doc.source_text(doc.span_of(ptr)).map(str::to_string)
 }

@@ -169,9 +169,9 @@ codes! {
     }
     MI1009 {
         severity: Error,
-        title: "alias expansion too large",
+        title: "document too large",
         witness: Fixture,
-        explain: "YAML anchors and aliases expanded to more than a million nodes (a \"billion laughs\" document). Write the values out or use fewer nested aliases.",
+        explain: "The document holds, or its YAML anchors and aliases expand to (a \"billion laughs\" document), more than 250,000 nodes, a mapping counting as 8: the bound that keeps loading any spec within 100 MB. A spec of 10,000 domains each with its own settings counts about 240,000; list domains that share settings in a group (`identities: { NAME: { domains: [...] } }`, one node per domain), or write the values out instead of nesting aliases.",
     }
     MI1010 {
         severity: Error,

@@ -283,6 +283,88 @@ fn hostile_structures() {
     assert!(render(&checked, Format::Human).contains("7 |     dkim: easy\n  |     ----"));
 }
 
+/// Every shape of document just under the node bound (a mapping weighed as
+/// `MAPPING_WEIGHT` nodes) validates within 100 MB, and one node more is
+/// refused: the bound the loader documents holds, whatever the shape.
+#[test]
+fn documents_at_the_node_bound_validate_within_100_mb() {
+    use mailinfra::load::{MAPPING_WEIGHT, MAX_NODES};
+    let dir = common::scratch();
+    // The header (root and `regions` mappings, 3 keys, 3 values) and the
+    // key of the list or map that follows.
+    let header = "version: 1\nproject: demo\nregions:\n  primary: eu-west-1\n";
+    let room = MAX_NODES - (2 * MAPPING_WEIGHT + 7) - 100;
+    let repeat = |unit: &str, weight: usize| unit.repeat(room / weight);
+    let cases: Vec<(&str, String)> = vec![
+        // Long strings, as many as the file-size cap allows.
+        (
+            "strings",
+            format!(
+                "{header}tags:\n{}",
+                repeat("  - abcdefghijklmnopqrstuvwxyzabcdef\n", 1)
+            ),
+        ),
+        (
+            "numbers",
+            format!("{header}tags: [{}0]\n", repeat("12345678,", 1)),
+        ),
+        (
+            "booleans",
+            format!("{header}tags: [{}true]\n", repeat("true,", 1)),
+        ),
+        (
+            "empty lists",
+            format!("{header}tags: [{}[]]\n", repeat("[],", 1)),
+        ),
+        (
+            "empty mappings",
+            format!("{header}tags: [{}{{}}]\n", repeat("{},", MAPPING_WEIGHT)),
+        ),
+        (
+            "nested mappings",
+            format!(
+                "{header}tags:\n{}",
+                repeat("  - {a: {b: x}}\n", 2 * MAPPING_WEIGHT + 3)
+            ),
+        ),
+        // A valid spec: one large mapping goes through every stage.
+        ("a large valid mapping", {
+            let mut t = format!("{header}tags:\n");
+            for i in 0..room / 2 {
+                t.push_str(&format!("  k{i:07}: v\n"));
+            }
+            t
+        }),
+        ("domains with their own settings", {
+            let mut t = format!("{header}identities:\n");
+            for i in 0..room / (3 * MAPPING_WEIGHT + 8) {
+                t.push_str(&format!(
+                    "  d{i}.zone.example:\n    mail_from: bounce.d{i}.zone.example\n    dmarc: {{ policy: reject, rua: mailto:dmarc@zone.example }}\n"
+                ));
+            }
+            t
+        }),
+    ];
+    for (name, text) in cases {
+        let path = dir.path().join("bound.yaml");
+        std::fs::write(&path, &text).expect("write");
+        let (status, stderr, peak_kib) = validate(&path);
+        assert!(matches!(status, Some(0 | 1)), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("MI1009"),
+            "{name}: under the bound, refused: {stderr}"
+        );
+        assert!(peak_kib < 100 * 1024, "{name}: peak memory {peak_kib} KiB");
+    }
+    let over = dir.path().join("over.yaml");
+    std::fs::write(
+        &over,
+        format!("{header}tags: [{}x]\n", "x,".repeat(MAX_NODES)),
+    )
+    .expect("write");
+    assert_rejected(&over, "MI1009", "nodes");
+}
+
 #[test]
 fn all_diagnostics_at_once_sorted() {
     let checked = pipeline::check_file(
