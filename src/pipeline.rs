@@ -55,7 +55,7 @@ pub fn check_file(path: &Path, judge: Judge) -> Checked {
 }
 
 /// Runs schema, resolve and check on a loaded document.
-pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
+pub fn check_document(mut doc: load::Document, judge: Judge) -> Checked {
     let spec_hash = crate::hash::sha256_hex(doc.text.as_bytes());
     let mut out = Checked {
         file: doc.file.clone(),
@@ -67,13 +67,29 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
     match schema::check(&doc) {
         Err(diags) => out.diagnostics = diags,
         Ok(spec) => {
+            // Each form is let go once the next is made: a large spec is
+            // never held three times over.
+            doc.json = serde_json::Value::Null;
             let model = model::resolve(&spec);
+            drop(spec);
             out.diagnostics = check::check(&model);
-            if !model.sending.overrides.is_empty()
-                && let Ok(set) = compile::compile(&model)
-            {
-                out.diagnostics
-                    .extend(compiled_check::compiled(&model, &set));
+            if !model.sending.overrides.is_empty() {
+                // Overrides are checked against the compiled templates: a spec
+                // that does not compile is said so, never passed unchecked.
+                match compile::compile(&model) {
+                    Ok(set) => out
+                        .diagnostics
+                        .extend(compiled_check::compiled(&model, &set)),
+                    Err(e) => out.diagnostics.push(
+                        Diagnostic::error(
+                            Code::MI3113,
+                            format!(
+                                "the spec does not compile, so its overrides cannot be checked: {e}"
+                            ),
+                        )
+                        .path("/overrides"),
+                    ),
+                }
             }
             out.model = Some(model);
         }
@@ -106,7 +122,7 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
         return diags;
     }
     let mut problems = Vec::new();
-    let mut scopes: Vec<(u32, Vec<&str>)> = Vec::new();
+    let mut scopes: Vec<(u32, &[String])> = Vec::new();
     for allow in &doc.allows {
         for code in &allow.codes {
             let problem = match codes::lookup(code) {
@@ -141,13 +157,9 @@ pub fn filter_allowed(mut diags: Vec<Diagnostic>, doc: &load::Document) -> Vec<D
             );
         }
         let ptrs = doc
-            .index
-            .iter()
-            .filter(|(ptr, place)| {
-                !ptr.is_empty() && place.key.unwrap_or(place.value).start.line == allow.line
-            })
-            .map(|(ptr, _)| ptr.as_str())
-            .collect();
+            .allow_scopes
+            .get(&allow.line)
+            .map_or(&[][..], Vec::as_slice);
         scopes.push((allow.line, ptrs));
     }
     diags.retain(|d| {

@@ -94,14 +94,18 @@ pub async fn apply_stack(
         stack_arn: stack_ref.clone(),
     });
     // The newest events before execution: following stops paging back at them.
-    let seen: HashSet<String> = api
-        .stack_events(&stack_ref, None)
-        .await
-        .unwrap_or_default()
-        .events
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let seen: HashSet<String> = match api.stack_events(&stack_ref, None).await {
+        Ok(page) => page.events.into_iter().map(|e| e.id).collect(),
+        Err(e) => {
+            progress(Progress::Warning {
+                stack: plan.stack.clone(),
+                message: format!(
+                    "cannot read the stack's earlier events ({e:#}); the events shown may include older ones"
+                ),
+            });
+            HashSet::new()
+        }
+    };
     if plan.status == PlanStatus::Create && opts.termination_protection {
         // Before the first execution, so a failed first create is protected too.
         if let Err(e) = api.update_termination_protection(&stack_ref, true).await {

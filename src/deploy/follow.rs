@@ -129,13 +129,25 @@ pub(crate) async fn follow(
     let mut reads = 0;
     let mut saw_progress = false;
     let mut last_status: Option<StackStatus> = None;
+    let mut events_failing = false;
     loop {
         tokio::time::sleep(timing.pause(failed_reads)).await;
         // A failed poll is not a failed deploy: CloudFormation carries on regardless.
         match new_events(api, stack_ref, &watch.seen).await {
-            Ok(fresh) => saw_progress |= watch.record(fresh),
+            Ok(fresh) => {
+                saw_progress |= watch.record(fresh);
+                events_failing = false;
+            }
             Err(e) if crate::aws::is_credentials_error(&e) => {
                 return lost(plan, stack_ref, last_status.as_ref(), &format!("{e:#}"));
+            }
+            // Said once per run of failures: the next poll reads them again.
+            Err(e) if !events_failing => {
+                events_failing = true;
+                (watch.progress)(Progress::Warning {
+                    stack: plan.stack.clone(),
+                    message: format!("cannot read the stack's events ({e:#}); still watching"),
+                });
             }
             Err(_) => {}
         }
@@ -190,10 +202,20 @@ pub(crate) async fn follow(
         saw_progress |= info.status.is_busy();
         if !info.is_in_progress() && (saw_progress || reads >= 3) {
             // Catch events the last poll missed (it may have failed), for the root cause.
-            if let Ok(fresh) = new_events(api, stack_ref, &watch.seen).await {
-                watch.record(fresh);
-            }
-            return watch.settled(info, cancelled);
+            let unread = match new_events(api, stack_ref, &watch.seen).await {
+                Ok(fresh) => {
+                    watch.record(fresh);
+                    None
+                }
+                Err(e) => Some(format!(
+                    "the stack's last events could not be read ({e:#}); the cause of a failure may be missing: \
+                     `aws cloudformation describe-stack-events --stack-name {stack_ref} --region {}`",
+                    plan.region
+                )),
+            };
+            let mut outcome = watch.settled(info, cancelled);
+            outcome.warnings.extend(unread);
+            return outcome;
         }
         if started.elapsed() > timing.stack_timeout {
             return lost(

@@ -825,3 +825,52 @@ async fn resources_waiting_for_verification_are_held_back_until_it() {
     assert_eq!(added, [("DeedPolicyExampleCom", diff::Action::Add)]);
     assert!(done[0].waiting.is_empty());
 }
+
+/// Events that cannot be read are said, never dropped in silence: before
+/// execution, while following (once per run of failures), and at the end,
+/// where the outcome says the cause of a failure may be missing.
+#[tokio::test]
+async fn unreadable_events_are_said_not_dropped() {
+    let aws = FakeAws::default();
+    deploy(&aws, &[artifact(SENDING, SENDING_V1)]).await;
+    let v2 = [artifact(SENDING, SENDING_V2)];
+    let plans = plan(&aws, &v2).await;
+    aws.fail("DescribeStackEvents", 1_000);
+    let warnings = Mutex::new(Vec::new());
+    let progress = |p: Progress| {
+        if let Progress::Warning { message, .. } = p {
+            warnings.lock().expect("warnings").push(message);
+        }
+    };
+    let out = apply_all(
+        &regions(&aws),
+        &v2,
+        &plans,
+        &[],
+        &opts(Keep::ChangeSets),
+        &progress,
+    )
+    .await;
+    assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
+    let warnings = warnings.into_inner().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w.contains("earlier events")),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.starts_with("cannot read the stack's events"))
+            .count(),
+        1,
+        "{warnings:?}"
+    );
+    assert!(
+        out[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("last events could not be read")),
+        "{:?}",
+        out[0].warnings
+    );
+}

@@ -249,6 +249,28 @@ fn a_shared_part_beyond_the_limits_is_an_error_naming_the_stack() {
     assert!(err.contains("MI3113"), "{err}");
 }
 
+/// `validate` checks overrides against the compiled templates; a spec that
+/// does not compile says so (MI3113) instead of passing them unchecked.
+#[test]
+fn overrides_of_a_spec_that_does_not_compile_are_not_passed_unchecked() {
+    let mut text = isv_spec(4, false);
+    text.push_str("templates:\n");
+    for i in 0..510 {
+        text.push_str(&format!("  t{i}: {{ subject: \"s\", text: \"t\" }}\n"));
+    }
+    text.push_str("overrides:\n  ConfigurationSetTenants:\n    properties:\n      TrackingOptions: { HttpsPolicy: REQUIRE }\n");
+    let doc = mailinfra::load::Document::parse("isv.yaml", text).expect("parses");
+    let checked = pipeline::check_document(doc, Judge::default());
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "MI3113")
+        .unwrap_or_else(|| panic!("no MI3113: {:?}", checked.diagnostics));
+    assert!(d.is_error(), "{d:?}");
+    assert!(d.message.contains("overrides cannot be checked"), "{d:?}");
+    assert!(d.message.contains("resources (limit 500)"), "{d:?}");
+}
+
 #[test]
 fn build_writes_the_lock_and_plan_refuses_a_stale_one() {
     let dir = common::scratch();
