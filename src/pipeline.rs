@@ -65,7 +65,12 @@ pub fn check_document(mut doc: load::Document, judge: Judge) -> Checked {
         spec_hash,
     };
     match schema::check(&doc) {
-        Err(diags) => out.diagnostics = diags,
+        Err(diags) => {
+            out.diagnostics = diags;
+            // The document's JSON is not needed again: the salvage takes it.
+            let json = std::mem::take(&mut doc.json);
+            out.diagnostics.extend(independent_findings(json, &out.diagnostics));
+        }
         Ok(spec) => {
             // Each form is let go once the next is made: a large spec is
             // never held three times over.
@@ -98,6 +103,31 @@ pub fn check_document(mut doc: load::Document, judge: Judge) -> Checked {
     out.diagnostics = filter_allowed(std::mem::take(&mut out.diagnostics), &doc);
     out.text = Some(doc.text);
     finish(out, judge)
+}
+
+/// What the later stages find in a spec that fails the schema, in the parts
+/// that do not depend on what fails: the failing parts are removed
+/// ([`schema::salvage`]) and the rest is checked. Kept are the findings that
+/// are neither in, inside nor around a removed part, and no reference
+/// findings (`MI2xxx`: what they refer to may be what was removed), so a
+/// region typo is reported beside a schema error elsewhere in the file.
+fn independent_findings(json: serde_json::Value, found: &[Diagnostic]) -> Vec<Diagnostic> {
+    let Some((spec, pruned)) = schema::salvage(json) else {
+        return Vec::new();
+    };
+    let model = model::resolve(&spec);
+    let related = |path: &str| {
+        pruned.iter().any(|p| {
+            p == path
+                || p.strip_prefix(path).is_some_and(|r| r.starts_with('/'))
+                || path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'))
+        })
+    };
+    check::check(&model)
+        .into_iter()
+        .filter(|d| !d.code.as_str().starts_with("MI2") && !related(&d.path))
+        .filter(|d| !found.iter().any(|f| f.code == d.code && f.path == d.path))
+        .collect()
 }
 
 /// Adds diagnostics found after the check (the live checks): placed in the

@@ -53,6 +53,68 @@ pub(crate) fn check(doc: &Document) -> Result<Spec, Vec<Diagnostic>> {
     })
 }
 
+/// Most rounds of pruning [`salvage`] tries before it gives up.
+const SALVAGE_ROUNDS: usize = 8;
+
+/// What of a spec that fails the schema can still be checked: a copy with
+/// every failing part removed (an unknown key, a wrong value, and where that
+/// leaves something required missing, the mapping entry around it; list
+/// items are never removed, so no pointer shifts), read into the spec types.
+/// Returns the spec and the pointers removed, or `None` when what fails is
+/// the spec's frame (a required top-level key).
+pub(crate) fn salvage(mut json: Value) -> Option<(Spec, Vec<String>)> {
+    let mut pruned: Vec<String> = Vec::new();
+    for _ in 0..SALVAGE_ROUNDS {
+        let mut targets: Vec<String> = Vec::new();
+        for err in validator().iter_errors(&json) {
+            let ptr = err.instance_path().as_str().to_string();
+            match err.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } => targets.extend(
+                    unexpected
+                        .iter()
+                        .map(|k| format!("{ptr}/{}", escape_pointer(k))),
+                ),
+                _ => targets.push(ptr),
+            }
+        }
+        if targets.is_empty() {
+            let spec = <Spec as serde::Deserialize>::deserialize(&json).ok()?;
+            return Some((spec, pruned));
+        }
+        for t in targets {
+            let t = entry_of(&json, &t)?;
+            if remove(&mut json, &t) {
+                pruned.push(t);
+            }
+        }
+    }
+    None
+}
+
+/// The nearest mapping entry at or above `ptr` (a value whose parent is a
+/// mapping), so removing it shifts no list index; `None` at the root.
+fn entry_of(json: &Value, ptr: &str) -> Option<String> {
+    let mut p = ptr;
+    loop {
+        let (parent, _) = p.rsplit_once('/')?;
+        if json.pointer(parent).is_some_and(Value::is_object) {
+            return Some(p.to_string());
+        }
+        p = parent;
+    }
+}
+
+/// Removes the mapping entry at `ptr`; whether there was one.
+fn remove(json: &mut Value, ptr: &str) -> bool {
+    let Some((parent, key)) = ptr.rsplit_once('/') else {
+        return false;
+    };
+    let key = key.replace("~1", "/").replace("~0", "~");
+    json.pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .is_some_and(|m| m.remove(&key).is_some())
+}
+
 /// Follows `schema_path` (a keyword location, `$ref` segments included) to the subschema it names.
 fn subschema(path: &str) -> Option<&'static Value> {
     let root = schema();
@@ -99,6 +161,20 @@ fn last_segment(pointer: &str) -> String {
         .unwrap_or("")
         .replace("~1", "/")
         .replace("~0", "~")
+}
+
+/// How a value is named in a message: its key, or for a list item the
+/// list and the index (`actions[0]`), never a bare index.
+fn display_name(pointer: &str) -> String {
+    let last = last_segment(pointer);
+    if last.parse::<usize>().is_err() {
+        return last;
+    }
+    let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+    if parent.is_empty() {
+        return format!("[{last}]");
+    }
+    format!("{}[{last}]", display_name(parent))
 }
 
 fn describe(v: &Value) -> String {
@@ -216,7 +292,7 @@ impl<'a> Failure<'a> {
             spath: err.schema_path().as_str().to_string(),
             instance: err.instance(),
             at: doc.span_of(&ptr),
-            name: last_segment(&ptr),
+            name: display_name(&ptr),
             ptr,
         }
     }
@@ -447,6 +523,12 @@ fn no_branch_fits(
     let branches = subschema(&f.spath)
         .and_then(Value::as_array)
         .map(Vec::as_slice);
+    if let Some(mapping) = f.instance.as_object()
+        && let Some(bs) = branches
+        && let Some(found) = by_keys(f, mapping, bs, context, out)
+    {
+        return found;
+    }
     if let Some(errs) = meant_branch(f, branches, context) {
         for e in errs {
             explain(f.doc, e, out);
@@ -470,6 +552,70 @@ fn no_branch_fits(
     } else {
         d.help(format!("write {}", forms.join(", or ")))
     })
+}
+
+/// A mapping that fits none of several mapping forms (an action, a
+/// condition): the form whose keys it uses decides, its own errors are told;
+/// when it uses no form's key, each key is unknown, with the nearest key of
+/// any form. `None` when the keys do not tell one form from another.
+fn by_keys(
+    f: &Failure,
+    mapping: &serde_json::Map<String, Value>,
+    branches: &'static [Value],
+    context: &[Vec<ValidationError<'static>>],
+    out: &mut Vec<Diagnostic>,
+) -> Option<Option<Diagnostic>> {
+    let forms: Vec<(usize, Vec<&'static String>)> = branches
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let b = resolve_ref(b);
+            let props = b.get("properties")?.as_object()?;
+            (b.get("type").and_then(Value::as_str) == Some("object"))
+                .then(|| (i, props.keys().collect()))
+        })
+        .collect();
+    if forms.len() < 2 {
+        return None;
+    }
+    let known = |props: &[&String]| mapping.keys().filter(|k| props.contains(k)).count();
+    let best = forms.iter().map(|(_, p)| known(p)).max().unwrap_or(0);
+    let mut at_best = forms.iter().filter(|(_, p)| known(p) == best);
+    if best > 0 {
+        let (i, _) = at_best.next()?;
+        if at_best.next().is_some() {
+            return None;
+        }
+        for e in context.get(*i)? {
+            explain(f.doc, e, out);
+        }
+        return Some(None);
+    }
+    let mut every: Vec<&str> = forms
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|k| k.as_str()))
+        .collect();
+    every.sort_unstable();
+    every.dedup();
+    for key in mapping.keys() {
+        let kptr = format!("{}/{}", f.ptr, escape_pointer(key));
+        let d = Diagnostic::error(
+            Code::MI1101,
+            format!("unknown key `{key}` in `{}`", f.name),
+        )
+        .at(f.doc.key_span_of(&kptr))
+        .path(kptr);
+        let list = every
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(match suggest(key, every.iter().copied()) {
+            Some(s) => d.help(format!("did you mean `{s}`? `{}` takes one of: {list}", f.name)),
+            None => d.help(format!("`{}` takes one of: {list}", f.name)),
+        });
+    }
+    Some(None)
 }
 
 /// The errors of the branch the user evidently meant. First choice: the only
