@@ -168,13 +168,12 @@ pub async fn reread(
             plan.stack, plan.region
         )
     };
-    let Some(s) = listed
-        .iter()
-        .find(|s| s.arn == arn && s.name == plan.stack)
-        .filter(|s| named_ours(project, &plan.region, &s.name))
-    else {
-        return Err(foreign());
+    let Some(s) = listed.iter().find(|s| s.arn == arn) else {
+        return Err(format!("stack `{}` ({arn}) no longer exists", plan.stack));
     };
+    if s.name != plan.stack || !named_ours(project, &plan.region, &s.name) {
+        return Err(foreign());
+    }
     let fresh = deletion(api, project, &plan.region, s)
         .await
         .map_err(|e| format!("{e:#}"))?
