@@ -8,6 +8,7 @@
 //! at most 255 octets ([`txt`]); each inbound domain has one MX record set
 //! ([`receiving_records`]).
 
+pub(crate) mod report;
 pub(crate) mod txt;
 
 use crate::ids;
@@ -110,6 +111,7 @@ pub(crate) fn records(model: &Model) -> Vec<Record> {
         byodkim_record(model, index, id, &mut out);
         mail_from_records(model, index, id, &mut out);
         dmarc_record(model, index, id, &mut out);
+        report::authorization_records(model, index, id, &mut out);
     }
     out.extend(receiving_records(model).into_iter().map(|p| p.record));
     merge_same_name(out)

@@ -69,7 +69,8 @@ pub fn check_document(mut doc: load::Document, judge: Judge) -> Checked {
             out.diagnostics = diags;
             // The document's JSON is not needed again: the salvage takes it.
             let json = std::mem::take(&mut doc.json);
-            out.diagnostics.extend(independent_findings(json, &out.diagnostics));
+            out.diagnostics
+                .extend(independent_findings(json, &out.diagnostics));
         }
         Ok(spec) => {
             // Each form is let go once the next is made: a large spec is
@@ -120,7 +121,9 @@ fn independent_findings(json: serde_json::Value, found: &[Diagnostic]) -> Vec<Di
         pruned.iter().any(|p| {
             p == path
                 || p.strip_prefix(path).is_some_and(|r| r.starts_with('/'))
-                || path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'))
+                || path
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
         })
     };
     check::check(&model)

@@ -599,19 +599,19 @@ fn by_keys(
     every.dedup();
     for key in mapping.keys() {
         let kptr = format!("{}/{}", f.ptr, escape_pointer(key));
-        let d = Diagnostic::error(
-            Code::MI1101,
-            format!("unknown key `{key}` in `{}`", f.name),
-        )
-        .at(f.doc.key_span_of(&kptr))
-        .path(kptr);
+        let d = Diagnostic::error(Code::MI1101, format!("unknown key `{key}` in `{}`", f.name))
+            .at(f.doc.key_span_of(&kptr))
+            .path(kptr);
         let list = every
             .iter()
             .map(|k| format!("`{k}`"))
             .collect::<Vec<_>>()
             .join(", ");
         out.push(match suggest(key, every.iter().copied()) {
-            Some(s) => d.help(format!("did you mean `{s}`? `{}` takes one of: {list}", f.name)),
+            Some(s) => d.help(format!(
+                "did you mean `{s}`? `{}` takes one of: {list}",
+                f.name
+            )),
             None => d.help(format!("`{}` takes one of: {list}", f.name)),
         });
     }

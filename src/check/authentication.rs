@@ -19,6 +19,9 @@
 //!   under a `quarantine` or `reject` policy: every message fails DMARC.
 //! - MI4021 (warning): strict SPF alignment with a MAIL FROM subdomain: SPF
 //!   never aligns.
+//! - MI4022 (warning): DMARC reports go to a domain of no declared zone,
+//!   which must authorise them (RFC 7489 §7.1) or they are never sent; for a
+//!   declared zone the authorisation record is one of the topology's records.
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Dkim, Dmarc, DomainIdentity, Model};
@@ -26,6 +29,7 @@ use crate::spec::{Alignment, DmarcPolicy};
 
 pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     for id in m.identities.iter().filter(|i| !i.is_email) {
+        report_destinations(m, id, out);
         let dmarc = dmarc_of(m, id);
         completeness(id, dmarc.map(|(d, _)| d), out);
         let Some((d, own)) = dmarc else { continue };
@@ -69,6 +73,31 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+    }
+}
+
+/// Report addresses at a domain of no declared zone: that domain must publish
+/// the authorisation record, which mailinfra cannot.
+fn report_destinations(m: &Model, id: &DomainIdentity, out: &mut Vec<Diagnostic>) {
+    let Some(d) = &id.dmarc else { return };
+    for h in crate::dns::report::external_hosts(m, id)
+        .into_iter()
+        .filter(|h| h.zone.is_none())
+    {
+        out.push(
+            Diagnostic::error(
+                Code::MI4022,
+                format!(
+                    "DMARC reports for `{}` go to `{}`, which must authorise them",
+                    id.domain, h.host
+                ),
+            )
+            .path(&d.ptr)
+            .help(format!(
+                "receivers send reports to another domain only when it publishes TXT `{}._report._dmarc.{}` = `v=DMARC1` (RFC 7489 §7.1); report services usually do: check that it resolves, declare `{}` under `dns:` for mailinfra to publish it, or silence this with `# mailinfra: allow MI4022`",
+                id.domain, h.host, h.host
+            )),
+        );
     }
 }
 
@@ -230,6 +259,26 @@ mod tests {
              news.example.com: { dkim: none }\n",
         );
         assert!(!codes(&out).contains(&Code::MI3328), "{out:?}");
+    }
+
+    #[test]
+    fn reports_to_another_domain_need_its_authorisation() {
+        // Same domain, a parent, a child: no authorisation needed.
+        let out = findings(
+            "  example.com: { mail_from: bounce.example.com, dmarc: { policy: none, rua: [\"mailto:d@example.com\", \"mailto:d@r.example.com\"] } }\n",
+        );
+        assert!(!codes(&out).contains(&Code::MI4022), "{out:?}");
+        let out = findings(
+            "  example.com: { mail_from: bounce.example.com, dmarc: { policy: none, rua: \"mailto:d@reports.example.org\" } }\n",
+        );
+        assert_eq!(codes(&out), [Code::MI4022], "{out:?}");
+        assert!(
+            out[0]
+                .help
+                .as_deref()
+                .unwrap_or_default()
+                .contains("`example.com._report._dmarc.reports.example.org` = `v=DMARC1`")
+        );
     }
 
     #[test]

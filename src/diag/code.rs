@@ -629,6 +629,12 @@ codes! {
         witness: Test("strict_spf_alignment_with_a_mail_from_subdomain_never_aligns"),
         explain: "A custom MAIL FROM domain is always a subdomain of the identity, and strict SPF alignment (`spf_alignment: strict`, `aspf=s`) wants the MAIL FROM domain to be the From domain itself, so SPF never aligns and DMARC rests on DKIM alone. Leave `spf_alignment` out (relaxed).",
     }
+    MI4022 {
+        severity: Warning,
+        title: "DMARC reports to a domain that must authorise them",
+        witness: Test("reports_to_another_domain_need_its_authorisation"),
+        explain: "A receiver sends DMARC reports (`rua`, `ruf`) for `example.com` to an address at another organisation's domain only when that domain publishes TXT `example.com._report._dmarc.<domain>` with `v=DMARC1` (RFC 7489 section 7.1); otherwise the reports are silently dropped. When the report domain is a zone of the spec, mailinfra publishes the record (Route 53) or lists it (`external`); for any other domain it cannot, so this warns. Report services usually publish a wildcard record: check that the name resolves, or declare the domain under `dns:`.",
+    }
     MI5001 {
         severity: Warning,
         title: "deployed resource drifted",

@@ -173,7 +173,7 @@ pub struct Archive {
 
 /// The zone a DNS name lies in: the declared zone with the longest apex that
 /// equals the name or is a suffix of it at a label boundary.
-fn zone_of(zones: &[Zone], name: &str) -> Option<usize> {
+pub(crate) fn zone_of(zones: &[Zone], name: &str) -> Option<usize> {
     zones
         .iter()
         .enumerate()
