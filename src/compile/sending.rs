@@ -280,6 +280,71 @@ fn config_set_resources(model: &Model, t: &mut Template, region: &str) -> Result
             email_template_resource(model, tpl),
         )?;
     }
+    reputation_alarms(model, t, region)
+}
+
+/// SES's defaults below which the alarms sit: it reviews an account at a 5 %
+/// bounce rate and a 0.1 % complaint rate (see `docs/aws-behaviours.md`).
+const DEFAULT_BOUNCE_PERCENT: f64 = 4.0;
+const DEFAULT_COMPLAINT_PERCENT: f64 = 0.08;
+
+/// The region's SNS topic and an alarm on each of SES's account reputation
+/// metrics (`AWS/SES`, values 0 to 1, published only once there are bounces
+/// or complaints: no data is no alarm).
+fn reputation_alarms(model: &Model, t: &mut Template, region: &str) -> Result<(), String> {
+    let Some(a) = &model.sending.reputation_alarms else {
+        return Ok(());
+    };
+    let topic = "ReputationAlarmTopic".to_string();
+    t.add(
+        topic.clone(),
+        Resource::new("AWS::SNS::Topic")
+            .prop("TopicName", json!(format!("{}-{}", model.project, a.topic))),
+    )?;
+    for (id, metric, percent, what) in [
+        (
+            "ReputationBounceRateAlarm",
+            "Reputation.BounceRate",
+            a.bounce_rate.unwrap_or(DEFAULT_BOUNCE_PERCENT),
+            "bounce",
+        ),
+        (
+            "ReputationComplaintRateAlarm",
+            "Reputation.ComplaintRate",
+            a.complaint_rate.unwrap_or(DEFAULT_COMPLAINT_PERCENT),
+            "complaint",
+        ),
+    ] {
+        // Percent to SES's fraction, rounded so that 0.08 % is 0.0008 exactly.
+        let threshold = (percent * 1e4).round() / 1e6;
+        t.add(
+            id.to_string(),
+            Resource::new("AWS::CloudWatch::Alarm")
+                .prop(
+                    "AlarmName",
+                    json!(format!("{}-ses-{what}-rate-{region}", model.project)),
+                )
+                .prop(
+                    "AlarmDescription",
+                    json!(format!(
+                        "SES account {what} rate in {region} reached {percent} % (SES reviews accounts above its limits)"
+                    )),
+                )
+                .prop("Namespace", json!("AWS/SES"))
+                .prop("MetricName", json!(metric))
+                .prop("Statistic", json!("Maximum"))
+                .prop("Period", json!(3600))
+                .prop("EvaluationPeriods", json!(1))
+                .prop("Threshold", json!(threshold))
+                .prop("ComparisonOperator", json!("GreaterThanOrEqualToThreshold"))
+                .prop("TreatMissingData", json!("notBreaching"))
+                .prop("AlarmActions", json!([reference(&topic)])),
+        )?;
+    }
+    t.outputs.insert(
+        "ReputationAlarmTopicArn".into(),
+        json!({ "Value": reference(&topic) }),
+    );
     Ok(())
 }
 

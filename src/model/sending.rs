@@ -18,6 +18,8 @@ pub struct NamedRef {
 #[derive(Clone, Debug, Default)]
 pub struct Sending {
     pub global_endpoint: Option<GlobalEndpoint>,
+    /// Reputation alarms, in every sending region.
+    pub reputation_alarms: Option<spec::ReputationAlarms>,
     pub config_sets: Vec<ConfigSet>,
     pub templates: Vec<EmailTemplate>,
     pub roles: Vec<SendingRole>,
@@ -226,6 +228,7 @@ pub(crate) fn resolve(spec: &Spec) -> Sending {
             name: g.name.clone(),
             ptr: "/global_endpoint".into(),
         }),
+        reputation_alarms: spec.alarms.as_ref().and_then(|a| a.reputation.clone()),
         config_sets,
         templates,
         roles,

@@ -58,6 +58,9 @@ pub(crate) struct Spec {
     /// IAM roles that applications use to send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam: Option<Iam>,
+    /// CloudWatch alarms on the account's sending reputation, in every sending region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<Alarms>,
     /// Raw CloudFormation property overrides, keyed by the generated logical id
     /// (`mailinfra build` shows them); applied in every region the resource exists.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -351,3 +351,34 @@ pub(crate) struct Override {
     /// anything else replaces; `null` removes the property).
     pub properties: serde_json::Map<String, serde_json::Value>,
 }
+
+/// Alarms that mailinfra creates in every sending region.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Alarms {
+    /// Alarms on the account's bounce and complaint rates (SES's
+    /// `Reputation.BounceRate` and `Reputation.ComplaintRate` metrics), set
+    /// below the rates at which SES reviews an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reputation: Option<ReputationAlarms>,
+}
+
+/// Reputation alarms: thresholds in percent, and the SNS topic they notify.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReputationAlarms {
+    /// Name of the SNS topic the alarms notify, created in each sending region
+    /// as `<project>-<topic>` (subscribe to it to be told).
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    pub topic: String,
+    /// Alarm when the bounce rate reaches this percentage (default 4; SES
+    /// reviews an account at 5 % and may pause its sending at 10 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.1, max = 9.9))]
+    pub bounce_rate: Option<f64>,
+    /// Alarm when the complaint rate reaches this percentage (default 0.08;
+    /// SES reviews an account at 0.1 % and may pause its sending at 0.5 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01, max = 0.49))]
+    pub complaint_rate: Option<f64>,
+}
