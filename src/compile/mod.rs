@@ -18,6 +18,7 @@ use crate::template::{Resource, Template, get_att};
 
 pub mod sending;
 pub mod shard;
+mod sns;
 
 /// What a stack holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -233,6 +233,9 @@ fn topics(m: &Model, c: &Classic, t: &mut Template) -> Result<(), String> {
                     .prop("TopicName", json!(format!("{}-{}", m.project, topic.name))),
             ),
         )?;
+        if let Some(subs) = c.subscriptions.get(&topic.name) {
+            super::sns::subscriptions(t, &id, subs)?;
+        }
         let sources = users(m, c, |a| action_topic(a) == Some(&topic.name));
         t.add(
             format!("{id}Policy"),

@@ -341,6 +341,7 @@ fn reputation_alarms(model: &Model, t: &mut Template, region: &str) -> Result<()
                 .prop("AlarmActions", json!([reference(&topic)])),
         )?;
     }
+    super::sns::subscriptions(t, &topic, &a.subscribe)?;
     t.outputs.insert(
         "ReputationAlarmTopicArn".into(),
         json!({ "Value": reference(&topic) }),

@@ -89,6 +89,8 @@ pub struct Classic {
     pub mx: Vec<Mx>,
     pub buckets: Vec<Bucket>,
     pub topics: Vec<Named>,
+    /// Each topic's subscriptions, by topic name.
+    pub subscriptions: std::collections::BTreeMap<String, Vec<spec::Subscription>>,
     pub rule_sets: Vec<ReceiptRuleSet>,
     pub ptr: String,
 }
@@ -303,6 +305,11 @@ pub(crate) fn resolve_classic(
                 name: name.clone(),
                 ptr: format!("{base}/topics/{}", escape_pointer(name)),
             })
+            .collect(),
+        subscriptions: r
+            .topics
+            .iter()
+            .map(|(name, t)| (name.clone(), t.subscribe.clone()))
             .collect(),
         rule_sets: r
             .rule_sets

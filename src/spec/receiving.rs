@@ -46,7 +46,11 @@ pub(crate) struct Bucket {
 /// An SNS topic.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Topic {}
+pub(crate) struct Topic {
+    /// Who the topic delivers its notifications to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscribe: Vec<super::Subscription>,
+}
 
 /// A receipt rule set.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

@@ -381,4 +381,25 @@ pub struct ReputationAlarms {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.01, max = 0.49))]
     pub complaint_rate: Option<f64>,
+    /// Who the topic delivers the alarms to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscribe: Vec<Subscription>,
+}
+
+/// Where an SNS topic delivers: one key naming the protocol.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Subscription {
+    /// An email address; SNS sends it a message to confirm the subscription.
+    Email(#[schemars(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))] String),
+    /// An SQS queue ARN; the queue's policy must let the topic send to it.
+    Sqs(
+        #[schemars(regex(pattern = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$"))]
+        String,
+    ),
+    /// An HTTPS endpoint; it must confirm the subscription.
+    Https(
+        #[schemars(regex(pattern = r"^https://[^\s]+$"))]
+        String,
+    ),
 }
