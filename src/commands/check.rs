@@ -184,6 +184,7 @@ async fn deployed(
         accounts.push((region.clone(), ses));
     }
     found.extend(crate::deploy::live_sending::accounts(model, &accounts).await);
+    found.extend(crate::deploy::live_sending::dedicated_ips(model, &accounts).await);
     found.extend(key_policies(model, aws).await);
     if let Some(secondary) = &model.secondary {
         let mut inventories = Vec::new();

@@ -743,4 +743,10 @@ codes! {
         witness: Test("nxdomain_is_missing_a_failed_lookup_is_not_and_placeholders_are_unknown"),
         explain: "The record's name or value is known only after deploy: the Easy DKIM tokens SES generates (`DkimDNSTokenName*` and `DkimDNSTokenValue*`), or a Mail Manager ingress endpoint's `ARecord`. `check --dns --live` reads them from the deployed stacks' outputs and checks the records too.",
     }
+    MI5020 {
+        severity: Warning,
+        title: "secondary region lacks a dedicated IP pool or warmed IPs",
+        witness: Test("a_secondary_without_a_pool_or_with_fewer_warmed_ips_is_mi5020"),
+        explain: "`check --live` read the dedicated IP pools of both sending regions (`ListDedicatedIpPools`, `GetDedicatedIpPool`, `GetDedicatedIps`): a pool of the primary region does not exist in the secondary, or a standard pool has fewer warmed IPs (`WarmupStatus` `DONE`) there. Dedicated IPs are per region; after a failover of the global endpoint the secondary sends the whole volume from its own pool of that name, and cold IPs are throttled or filtered by receivers. Managed pools are scaled and warmed by SES and are compared by existence only.",
+    }
 }
