@@ -256,3 +256,75 @@ async fn sending_resources(
     }
     (resources, unreadable)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::conform::{Answer, Rdata, judge};
+
+    /// DNS and SES side by side: a record published while SES still reports
+    /// another status says so; SES's SUCCESS beside a missing record says it
+    /// is from an earlier look.
+    #[test]
+    fn ses_status_is_shown_beside_the_dkim_and_mail_from_records() {
+        let m = crate::compile::sending::tests::model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\ndns: { example.com: external }\n\
+             identities: { example.com: { mail_from: bounce.example.com } }\n",
+        );
+        let mut live = super::super::dns::Live::new();
+        for n in 1..=3 {
+            for (attr, v) in [
+                ("Name", format!("t{n}._domainkey.example.com")),
+                ("Value", format!("t{n}.dkim.amazonses.com")),
+            ] {
+                live.insert(
+                    (
+                        "us-east-1".into(),
+                        format!("IdentityExampleComDkimDNSToken{attr}{n}"),
+                    ),
+                    v,
+                );
+            }
+        }
+        let needed = super::super::dns::needed(&m, &live);
+        assert!(needed.iter().all(|n| !n.unknown), "{needed:?}");
+        let mut findings: Vec<Finding> = needed
+            .into_iter()
+            .map(|n| {
+                let answer = match n.rtype {
+                    "CNAME" => {
+                        Answer::Records(vec![(n.name.clone(), Rdata::Cname(n.values[0].clone()))])
+                    }
+                    _ => Answer::NxDomain,
+                };
+                judge(n, &answer)
+            })
+            .collect();
+        let mut ses = SesView::new();
+        ses.insert(
+            ("us-east-1".into(), "example.com".into()),
+            IdentityState {
+                name: "example.com".into(),
+                dkim_status: Some("PENDING".into()),
+                mail_from_domain: Some("bounce.example.com".into()),
+                mail_from_status: Some("SUCCESS".into()),
+                ..IdentityState::default()
+            },
+        );
+        compare_with_ses(&m, &mut findings, &ses);
+        let dkim = &findings[0];
+        assert_eq!(dkim.needed.name, "t1._domainkey.example.com");
+        assert_eq!(dkim.status, Status::Ok);
+        assert_eq!(dkim.ses.as_deref(), Some("PENDING"));
+        assert_eq!(dkim.detail, "published, but SES reports PENDING");
+        let mx = findings.iter().find(|f| f.needed.rtype == "MX").unwrap();
+        assert_eq!(mx.status, Status::Missing);
+        assert_eq!(mx.ses.as_deref(), Some("SUCCESS"));
+        assert!(
+            mx.detail
+                .ends_with("; SES still reports SUCCESS from an earlier look"),
+            "{}",
+            mx.detail
+        );
+    }
+}
