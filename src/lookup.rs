@@ -203,9 +203,21 @@ pub(crate) async fn check(
         } else {
             conform::judge(n, &answer)
         };
-        found.extend(conform::diagnostic(&f));
+        if f.status != Status::Unknown {
+            found.extend(conform::diagnostic(&f));
+        }
         findings.push(f);
     }
+    // One note per element and region for what cannot be checked offline.
+    let mut groups: Vec<((&str, &str), Vec<&Finding>)> = Vec::new();
+    for f in findings.iter().filter(|f| f.status == Status::Unknown) {
+        let key = (f.needed.owner.as_str(), f.needed.region.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(f),
+            None => groups.push((key, vec![f])),
+        }
+    }
+    found.extend(groups.iter().filter_map(|(_, g)| conform::unknown_group(g)));
     (findings, found)
 }
 

@@ -549,6 +549,35 @@ pub(crate) fn diagnostic(f: &Finding) -> Option<Diagnostic> {
     Some(d.path(&n.owner))
 }
 
+/// One MI5019 for records of one element and region that cannot be checked
+/// offline (an Easy DKIM identity's three CNAMEs), in their order.
+pub(crate) fn unknown_group(group: &[&Finding]) -> Option<Diagnostic> {
+    match group {
+        [] => None,
+        [one] => diagnostic(one),
+        [first, ..] => {
+            let purposes: Vec<&str> = group.iter().map(|f| f.needed.purpose.as_str()).collect();
+            let names: Vec<String> = group
+                .iter()
+                .map(|f| format!("`{}`", f.needed.name))
+                .collect();
+            Some(
+                Diagnostic::error(
+                    Code::MI5019,
+                    format!(
+                        "{} records ({}) cannot be checked offline: their names or values are known only after deploy ({})",
+                        group.len(),
+                        purposes.join(", "),
+                        names.join(", ")
+                    ),
+                )
+                .help("run `mailinfra check --dns --live` to read the values from the deployed stacks")
+                .path(&first.needed.owner),
+            )
+        }
+    }
+}
+
 fn detail_or<'a>(detail: &'a str, default: &'a str) -> &'a str {
     if detail.is_empty() { default } else { detail }
 }
