@@ -8,6 +8,7 @@
 //! at most 255 octets ([`txt`]); each inbound domain has one MX record set
 //! ([`receiving_records`]).
 
+pub(crate) mod conform;
 pub(crate) mod report;
 pub(crate) mod txt;
 

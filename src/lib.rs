@@ -22,6 +22,7 @@ pub(crate) mod hash;
 pub mod iam;
 pub mod ids;
 pub mod load;
+pub(crate) mod lookup;
 pub(crate) mod model;
 pub mod pipeline;
 pub mod placement;

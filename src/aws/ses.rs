@@ -76,6 +76,43 @@ pub struct AccountState {
     pub max_send_rate: f64,
 }
 
+/// One dedicated IP pool as `GetDedicatedIpPool` and `GetDedicatedIps` show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolState {
+    pub name: String,
+    /// `STANDARD` (you add and warm the IPs) or `MANAGED` (SES does).
+    pub scaling_mode: String,
+    pub ips: Vec<IpState>,
+}
+
+/// One dedicated IP of a pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpState {
+    pub ip: String,
+    /// `IN_PROGRESS`, `DONE`, or `NOT_APPLICABLE` (a managed pool's IP).
+    pub warmup_status: String,
+    /// 0–100 for a standard IP; -1 in a managed pool.
+    pub warmup_percentage: i32,
+}
+
+impl PoolState {
+    /// How many of its IPs have finished warming up.
+    pub fn warmed(&self) -> usize {
+        self.ips
+            .iter()
+            .filter(|i| i.warmup_status == "DONE")
+            .count()
+    }
+}
+
+/// The dedicated IP read `check --live` makes in each sending region.
+pub trait PoolApi: Sync {
+    /// Every dedicated IP pool of the region with its IPs
+    /// (`ListDedicatedIpPools`, then `GetDedicatedIpPool` and
+    /// `GetDedicatedIps` per pool, every page), in the order SES lists them.
+    fn dedicated_pools(&self) -> impl Future<Output = anyhow::Result<Vec<PoolState>>> + Send;
+}
+
 /// The SES account read `check --live` makes in each sending region.
 pub trait AccountApi: Sync {
     /// `GetAccount`.
@@ -218,6 +255,63 @@ impl AccountApi for SdkMailApi {
             max_24_hour_send: quota.map_or(0.0, |q| q.max24_hour_send()),
             max_send_rate: quota.map_or(0.0, |q| q.max_send_rate()),
         })
+    }
+}
+
+impl PoolApi for SdkMailApi {
+    async fn dedicated_pools(&self) -> anyhow::Result<Vec<PoolState>> {
+        // Pages of at most 100 names; each pool is then read on its own.
+        let pages: Vec<_> = self
+            .client
+            .list_dedicated_ip_pools()
+            .page_size(100)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_err("cannot list the dedicated IP pools", e))?;
+        let mut out = Vec::new();
+        for name in pages.iter().flat_map(|p| p.dedicated_ip_pools()) {
+            let pool = self
+                .client
+                .get_dedicated_ip_pool()
+                .pool_name(name)
+                .send()
+                .await
+                .map_err(|e| sdk_err(&format!("cannot read the dedicated IP pool `{name}`"), e))?;
+            let ips: Vec<_> = self
+                .client
+                .get_dedicated_ips()
+                .pool_name(name)
+                .page_size(100)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| {
+                    sdk_err(
+                        &format!("cannot read the IPs of the dedicated IP pool `{name}`"),
+                        e,
+                    )
+                })?;
+            out.push(PoolState {
+                name: name.clone(),
+                scaling_mode: pool
+                    .dedicated_ip_pool()
+                    .map(|p| p.scaling_mode().as_str().to_string())
+                    .unwrap_or_default(),
+                ips: ips
+                    .iter()
+                    .flat_map(|p| p.dedicated_ips())
+                    .map(|i| IpState {
+                        ip: i.ip().to_string(),
+                        warmup_status: i.warmup_status().as_str().to_string(),
+                        warmup_percentage: i.warmup_percentage(),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -172,11 +172,20 @@ pub enum Command {
     /// Check the spec like `validate`; with `--live`, also the deployed stacks:
     /// drift, stack states, the secondary region's readiness for failover, and
     /// in SES whether the identities are verified and DKIM works (replicated
-    /// for DEED).
+    /// for DEED); with `--dns`, the DNS records as a resolver sees them.
     Check {
         /// Read the deployed stacks and SES identities (needs AWS access).
         #[arg(long)]
         live: bool,
+        /// Resolve every DNS record the topology needs (Route 53 and external
+        /// zones) and compare what is published with what is needed; with
+        /// `--live`, also with SES's DKIM and MAIL FROM status, and the DKIM
+        /// tokens read from the deployed stacks.
+        #[arg(long)]
+        dns: bool,
+        /// The DNS server `--dns` asks (default: the system's resolvers).
+        #[arg(long, env = "MAILINFRA_DNS_SERVER", value_name = "IP[:PORT]", value_parser = crate::lookup::parse_server)]
+        dns_server: Option<std::net::SocketAddr>,
         /// How to print diagnostics.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,

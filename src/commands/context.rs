@@ -90,6 +90,15 @@ pub(crate) fn report(checked: &Checked, format: Format, cli: &Cli) {
     }
 }
 
+/// The diagnostics in a machine format (JSON, GitHub annotations).
+pub(crate) fn diagnostics_text(checked: &Checked, format: Format) -> String {
+    let src = crate::render::diagnostics::Source {
+        file: &checked.file,
+        text: checked.text.as_deref(),
+    };
+    crate::render::diagnostics::render(&checked.diagnostics, &src, format, false)
+}
+
 /// `FILE: N error(s), M warning(s)`.
 pub(crate) fn summary_line(checked: &Checked) -> String {
     let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();

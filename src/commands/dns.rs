@@ -43,7 +43,10 @@ pub(super) fn run(cli: &Cli, format: DnsFormat, live: bool, aws: &AwsArgs) -> Re
 
 /// Reads the outputs of the stacks that hold deploy-time DNS values (every
 /// stack with a DKIM tokens output or an ingress endpoint's `ARecord`).
-async fn live_values(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::Result<Live> {
+pub(super) async fn live_values(
+    set: &crate::compile::StackSet,
+    aws: &AwsArgs,
+) -> anyhow::Result<Live> {
     let mut live = Live::new();
     let mut apis: std::collections::BTreeMap<&str, SdkStackApi> = Default::default();
     for s in &set.stacks {
@@ -73,7 +76,7 @@ async fn live_values(set: &crate::compile::StackSet, aws: &AwsArgs) -> anyhow::R
 }
 
 /// Deployed values by `(region, output key)`.
-type Live = std::collections::BTreeMap<(String, String), String>;
+pub(super) type Live = std::collections::BTreeMap<(String, String), String>;
 
 fn resolve(t: &Text, region: &str, live: &Live, placeholder: &mut bool) -> String {
     match t {
@@ -95,6 +98,37 @@ fn resolve(t: &Text, region: &str, live: &Live, placeholder: &mut bool) -> Strin
             }
         },
     }
+}
+
+/// Every record the topology needs, resolved with the deployed values in
+/// `live` as far as they go, for `check --dns`.
+pub(super) fn needed(model: &Model, live: &Live) -> Vec<crate::dns::conform::Needed> {
+    records(model)
+        .iter()
+        .map(|r| {
+            let zone = &model.zones[r.zone];
+            let mut unknown = false;
+            let name = resolve(&r.name, &r.region, live, &mut unknown);
+            let values = r
+                .values
+                .iter()
+                .map(|v| resolve(v, &r.region, live, &mut unknown))
+                .collect();
+            crate::dns::conform::Needed {
+                zone: zone.apex.clone(),
+                zone_ptr: zone.ptr.clone(),
+                deployed: matches!(zone.kind, ZoneKind::Route53 { .. }),
+                name,
+                rtype: r.rtype,
+                values,
+                purpose: r.purpose.clone(),
+                owner: r.owner.clone(),
+                region: r.region.clone(),
+                identity: r.identity,
+                unknown,
+            }
+        })
+        .collect()
 }
 
 fn rows(model: &Model, live: &Live) -> Vec<Row> {

@@ -171,6 +171,18 @@ pub fn run(cli: &Cli) -> Result<Exit> {
             deploy,
         ),
         Command::Status { format, aws } => status::run(cli, *format, aws),
-        Command::Check { live, format, aws } => check::run(cli, *live, *format, aws),
+        Command::Check {
+            live,
+            dns,
+            dns_server,
+            format,
+            aws,
+        } => {
+            let scope = check::Scope {
+                live: *live,
+                dns: dns.then_some(*dns_server),
+            };
+            check::run(cli, &scope, *format, aws)
+        }
     }
 }

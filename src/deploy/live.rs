@@ -269,8 +269,19 @@ pub fn readiness(
 /// fail are summed up in one MI5004 for the region (each read was retried
 /// inside the SDK client).
 pub async fn identities(model: &Model, region: &str, api: &impl MailApi) -> Vec<Diagnostic> {
+    identity_states(model, region, api).await.0
+}
+
+/// [`identities`], and the state of each identity SES knows in `region`
+/// (`check --dns` shows it beside the DKIM and MAIL FROM records).
+pub async fn identity_states(
+    model: &Model,
+    region: &str,
+    api: &impl MailApi,
+) -> (Vec<Diagnostic>, Vec<IdentityState>) {
     let names: Vec<String> = model.identities.iter().map(|i| i.domain.clone()).collect();
     let mut out = Vec::new();
+    let mut states = Vec::new();
     let mut failed = 0;
     let mut first_error = None;
     for (id, r) in model
@@ -279,7 +290,13 @@ pub async fn identities(model: &Model, region: &str, api: &impl MailApi) -> Vec<
         .zip(read_identities(api, &names).await)
     {
         match r {
-            Ok(state) => out.extend(identity_findings(model, region, id, state.as_ref())),
+            Ok(state) => {
+                out.extend(identity_findings(model, region, id, state.as_ref()));
+                states.extend(state.map(|s| IdentityState {
+                    name: id.domain.clone(),
+                    ..s
+                }));
+            }
             Err(e) => {
                 failed += 1;
                 first_error.get_or_insert(e);
@@ -295,7 +312,7 @@ pub async fn identities(model: &Model, region: &str, api: &impl MailApi) -> Vec<
             .help("check the credentials and the `ses:GetEmailIdentity` permission, then run `mailinfra check --live` again"),
         );
     }
-    out
+    (out, states)
 }
 
 /// `us-east-1` for `AWS_SES_US_EAST_1`.

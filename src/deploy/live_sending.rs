@@ -1,6 +1,7 @@
 //! Live checks of what a sending region needs beyond the identity itself:
-//! its custom MAIL FROM domain (MI5008), the global endpoint (MI5009), and
-//! the account's standing in each region (MI5010, MI5011).
+//! its custom MAIL FROM domain (MI5008), the global endpoint (MI5009), the
+//! account's standing in each region (MI5010, MI5011), and dedicated IP
+//! parity between the regions (MI5020).
 //!
 //! SES reads the MX record of a MAIL FROM domain and reports what it found as
 //! `MailFromDomainStatus`; until it is `SUCCESS` it sends from `amazonses.com`
@@ -18,8 +19,18 @@
 //! sending quotas and production access are per account and region (SES
 //! Developer Guide, "Request production access", "Managing your Amazon SES
 //! sending limits"; the Global Endpoints guide asks for both regions).
+//!
+//! Dedicated IPs and their pools are per region too. Mail a configuration
+//! set sends through a pool goes out from the secondary region's pool of that
+//! name after a failover, so each pool of the primary must exist in the
+//! secondary, and a standard pool (whose IPs you add and warm up yourself)
+//! needs as many warmed IPs there (`WarmupStatus` `DONE`); a managed pool's
+//! IPs are SES's to scale and warm (`NOT_APPLICABLE`). The spec names no
+//! pools, so the primary's pools are the reference.
 
-use crate::aws::ses::{AccountApi, AccountState, EndpointApi, EndpointState, IdentityState};
+use crate::aws::ses::{
+    AccountApi, AccountState, EndpointApi, EndpointState, IdentityState, PoolApi, PoolState,
+};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{DomainIdentity, Model};
 use crate::spec::MxFailure;
@@ -230,6 +241,71 @@ fn account_findings(
     out
 }
 
+/// Dedicated IP parity: the pools of the primary region read there and in
+/// the secondary. Nothing to judge without a secondary region.
+pub async fn dedicated_ips<A: PoolApi>(model: &Model, apis: &[(String, A)]) -> Vec<Diagnostic> {
+    if model.secondary.is_none() {
+        return Vec::new();
+    }
+    let mut read = Vec::new();
+    for (region, api) in apis {
+        read.push((region.clone(), api.dedicated_pools().await));
+    }
+    pool_findings(&read)
+}
+
+fn pool_findings(read: &[(String, anyhow::Result<Vec<PoolState>>)]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (region, r) in read {
+        if let Err(e) = r {
+            out.push(
+                Diagnostic::error(Code::MI5004, format!("cannot read the dedicated IP pools in {region}: {e:#}"))
+                    .help("check the credentials and the `ses:ListDedicatedIpPools`, `ses:GetDedicatedIpPool` and `ses:GetDedicatedIps` permissions, then run `mailinfra check --live` again"),
+            );
+        }
+    }
+    let [(p, Ok(primary)), (s, Ok(secondary))] = read else {
+        return out;
+    };
+    for pool in primary {
+        let name = &pool.name;
+        let Some(there) = secondary.iter().find(|o| o.name == pool.name) else {
+            out.push(
+                Diagnostic::error(
+                    Code::MI5020,
+                    format!("dedicated IP pool `{name}` exists in {p} but not in {s}"),
+                )
+                .path("/regions/secondary")
+                .help(format!(
+                    "after a failover, mail sent through `{name}` has no pool in {s}: create it there (`aws sesv2 create-dedicated-ip-pool --pool-name {name} --scaling-mode {} --region {s}`){}",
+                    if pool.scaling_mode.is_empty() { "STANDARD" } else { &pool.scaling_mode },
+                    if pool.scaling_mode == "MANAGED" { "" } else { " and add and warm up as many dedicated IPs" }
+                )),
+            );
+            continue;
+        };
+        if pool.scaling_mode == "MANAGED" || there.scaling_mode == "MANAGED" {
+            continue;
+        }
+        let (want, have) = (pool.warmed(), there.warmed());
+        if have < want {
+            out.push(
+                Diagnostic::error(
+                    Code::MI5020,
+                    format!(
+                        "dedicated IP pool `{name}` has {have} warmed IP(s) in {s}, against {want} in {p}"
+                    ),
+                )
+                .path("/regions/secondary")
+                .help(format!(
+                    "after a failover, {s} sends {p}'s whole volume from fewer warmed IPs, and cold IPs are throttled or filtered by receivers: request dedicated IPs in {s}, move them into `{name}` and warm them up before you rely on the failover (or make the pool MANAGED)"
+                )),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +472,111 @@ mod tests {
             max_24_hour_send: day,
             max_send_rate: rate,
         })
+    }
+
+    fn pool(name: &str, mode: &str, warmed: usize, warming: usize) -> PoolState {
+        let ip = |n: usize, status: &str| crate::aws::ses::IpState {
+            ip: format!("192.0.2.{n}"),
+            warmup_status: status.into(),
+            warmup_percentage: if status == "DONE" { 100 } else { 40 },
+        };
+        PoolState {
+            name: name.into(),
+            scaling_mode: mode.into(),
+            ips: (0..warmed)
+                .map(|n| ip(n, "DONE"))
+                .chain((0..warming).map(|n| ip(100 + n, "IN_PROGRESS")))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_secondary_without_a_pool_or_with_fewer_warmed_ips_is_mi5020() {
+        let read = [
+            (
+                "us-east-1".to_string(),
+                Ok(vec![
+                    pool("marketing", "STANDARD", 3, 0),
+                    pool("transactional", "STANDARD", 2, 0),
+                    pool("auto", "MANAGED", 0, 0),
+                    pool("bulk", "MANAGED", 0, 0),
+                ]),
+            ),
+            (
+                "eu-west-1".to_string(),
+                Ok(vec![
+                    // Warming IPs do not count.
+                    pool("marketing", "STANDARD", 1, 2),
+                    pool("transactional", "STANDARD", 2, 0),
+                    pool("auto", "MANAGED", 0, 0),
+                ]),
+            ),
+        ];
+        let d = pool_findings(&read);
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.code.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "MI5020",
+                    "dedicated IP pool `marketing` has 1 warmed IP(s) in eu-west-1, against 3 in us-east-1"
+                ),
+                (
+                    "MI5020",
+                    "dedicated IP pool `bulk` exists in us-east-1 but not in eu-west-1"
+                ),
+            ]
+        );
+        assert!(
+            d[1].help
+                .as_deref()
+                .unwrap()
+                .contains("--scaling-mode MANAGED")
+        );
+        assert_eq!(d[0].path, "/regions/secondary");
+        let failed = [
+            (
+                "us-east-1".to_string(),
+                Ok(vec![pool("p", "STANDARD", 1, 0)]),
+            ),
+            ("eu-west-1".to_string(), Err(anyhow::anyhow!("denied"))),
+        ];
+        let d = pool_findings(&failed);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::MI5004);
+    }
+
+    /// A region's pools, or a read that fails.
+    struct FakePools(Option<Vec<PoolState>>);
+
+    impl PoolApi for FakePools {
+        async fn dedicated_pools(&self) -> anyhow::Result<Vec<PoolState>> {
+            self.0
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("AccessDeniedException"))
+        }
+    }
+
+    #[tokio::test]
+    async fn dedicated_ips_are_read_in_each_region_and_only_judged_with_a_secondary() {
+        let apis = [
+            (
+                "us-east-1".to_string(),
+                FakePools(Some(vec![pool("p", "STANDARD", 2, 0)])),
+            ),
+            ("eu-west-1".to_string(), FakePools(Some(vec![]))),
+        ];
+        let d = dedicated_ips(&model(), &apis).await;
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, Code::MI5020);
+        let single = crate::compile::sending::tests::model(
+            "version: 1\nproject: p\nregions: { primary: us-east-1 }\ndns: { example.com: external }\nidentities: { example.com: {} }\n",
+        );
+        let apis = [("us-east-1".to_string(), FakePools(None))];
+        assert!(dedicated_ips(&single, &apis).await.is_empty());
     }
 
     #[test]

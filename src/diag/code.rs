@@ -701,4 +701,58 @@ codes! {
         witness: Test("a_sandboxed_paused_or_smaller_region_cannot_take_the_failover"),
         explain: "`check --live` compared the sending quotas (`GetAccount` `SendQuota`: messages per 24 hours and per second) of the two sending regions: the secondary can send less than the primary, so a failover of the global endpoint would throttle or drop the load. Request a quota increase for the secondary region.",
     }
+    MI5012 {
+        severity: Error,
+        title: "DNS record not published",
+        witness: Test("nxdomain_is_missing_a_failed_lookup_is_not_and_placeholders_are_unknown"),
+        explain: "`check --dns` asked a resolver for a record the topology needs (a DKIM CNAME or key, a MAIL FROM MX or SPF record, a DMARC record, an inbound MX) and the name does not exist (NXDOMAIN) or has no record of that type. Without it SES cannot verify the identity or sign with DKIM, the MAIL FROM domain falls back to `amazonses.com`, or mail is not delivered. Records of a Route 53 zone are deployed by `mailinfra apply`; those of an `external` zone you publish yourself (`mailinfra dns` lists them).",
+    }
+    MI5013 {
+        severity: Error,
+        title: "DNS record has another value",
+        witness: Test("two_spf_records_are_a_duplicate_and_one_without_ses_differs"),
+        explain: "`check --dns` found the record, with another value than the spec needs: a DKIM CNAME pointing elsewhere, a DKIM key record without the spec's public key, an SPF record at the MAIL FROM domain that does not include `amazonses.com`, DMARC tags other than the spec's, or MX values with another target or priority (an extra MX at an inbound domain takes mail past the gateway). TXT records are read as a resolver reads them, their strings joined with nothing between them (RFC 7208 §3.3). The help names each difference and the value to publish.",
+    }
+    MI5014 {
+        severity: Error,
+        title: "more than one SPF record at a name",
+        witness: Test("two_spf_records_are_a_duplicate_and_one_without_ses_differs"),
+        explain: "A name must not have more than one TXT record starting with `v=spf1` (RFC 7208 §3.2); a receiver that finds two returns `permerror` (§4.5), so SPF fails for every message, and DMARC can then pass only through DKIM. Merge the records into one that includes `amazonses.com`.",
+    }
+    MI5015 {
+        severity: Error,
+        title: "more than one DMARC record",
+        witness: Test("dmarc_compares_tags_and_refuses_a_second_record"),
+        explain: "`_dmarc.<domain>` holds more than one TXT record starting with `v=DMARC1`. A receiver then ends policy discovery and applies no DMARC policy to the domain's mail (RFC 7489 §6.6.3): spoofed mail is not quarantined or rejected and no reports are sent. Keep only the spec's record.",
+    }
+    MI5016 {
+        severity: Error,
+        title: "CNAME where another record type is needed",
+        witness: Test("a_cname_where_a_txt_is_needed_is_its_own_finding_unless_its_target_matches"),
+        explain: "The name of a TXT or MX record the topology needs is a CNAME, and its target does not hold the needed value. A CNAME cannot sit beside other data at its name (RFC 1034 §3.6.2), so the record cannot be added there until the CNAME is removed; Route 53 refuses to create it, and CloudFormation fails the stack. A CNAME whose target holds the right value (a hosted DMARC service, say) is accepted.",
+    }
+    MI5017 {
+        severity: Error,
+        title: "zone does not exist in DNS",
+        witness: Test("every_finding_type_end_to_end_through_the_cli"),
+        explain: "`check --dns` asked for the SOA record of a zone of the spec and the resolver answered NXDOMAIN: the domain is not registered or not delegated, so none of its records resolve, whatever the zone holds. For a Route 53 hosted zone, the registrar must list the hosted zone's name servers (its NS record). The zone's records are shown as `no zone` and not reported one by one.",
+    }
+    MI5018 {
+        severity: Error,
+        title: "DNS lookup failed",
+        witness: Test("nxdomain_is_missing_a_failed_lookup_is_not_and_placeholders_are_unknown"),
+        explain: "The resolver gave no answer for a record (timeout, SERVFAIL, REFUSED, a network error), so its state is unknown: it is not reported as missing. Check the resolver (`--dns-server IP[:PORT]` or `MAILINFRA_DNS_SERVER`; default the system's) and the network, and run `check --dns` again.",
+    }
+    MI5019 {
+        severity: Info,
+        title: "DNS record cannot be checked offline",
+        witness: Test("nxdomain_is_missing_a_failed_lookup_is_not_and_placeholders_are_unknown"),
+        explain: "The record's name or value is known only after deploy: the Easy DKIM tokens SES generates (`DkimDNSTokenName*` and `DkimDNSTokenValue*`), or a Mail Manager ingress endpoint's `ARecord`. `check --dns --live` reads them from the deployed stacks' outputs and checks the records too.",
+    }
+    MI5020 {
+        severity: Warning,
+        title: "secondary region lacks a dedicated IP pool or warmed IPs",
+        witness: Test("a_secondary_without_a_pool_or_with_fewer_warmed_ips_is_mi5020"),
+        explain: "`check --live` read the dedicated IP pools of both sending regions (`ListDedicatedIpPools`, `GetDedicatedIpPool`, `GetDedicatedIps`): a pool of the primary region does not exist in the secondary, or a standard pool has fewer warmed IPs (`WarmupStatus` `DONE`) there. Dedicated IPs are per region; after a failover of the global endpoint the secondary sends the whole volume from its own pool of that name, and cold IPs are throttled or filtered by receivers. Managed pools are scaled and warmed by SES and are compared by existence only.",
+    }
 }

@@ -39,6 +39,12 @@ pub(crate) fn zone_value(presented: &str) -> String {
     }
 }
 
+/// TXT strings as Route 53 writes them: quoted, `\ooo` for octets outside
+/// printable ASCII, separated by single spaces.
+pub(crate) fn quoted(strings: &[Vec<u8>]) -> String {
+    quote(strings, Numeric::Octal)
+}
+
 fn split(bytes: &[u8]) -> Vec<Vec<u8>> {
     if bytes.is_empty() {
         return vec![Vec::new()];

@@ -5,6 +5,7 @@
 
 pub mod diagnostics;
 pub mod dns;
+pub(crate) mod dns_check;
 pub(crate) mod mask;
 pub mod outcome;
 pub(crate) mod paint;

@@ -18,6 +18,7 @@ mod cli;
 mod credentials;
 mod deploy_mocks;
 mod diagnostics;
+mod dns_check;
 mod docs;
 mod e2e_moto;
 mod e2e_ses;

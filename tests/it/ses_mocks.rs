@@ -290,3 +290,105 @@ async fn existing_identities_are_listed_page_by_page() {
         (2, 1, 0)
     );
 }
+
+/// Dedicated IP parity reads every pool of a region, every page of pools and
+/// of each pool's IPs, with the pool's scaling mode and each IP's warm-up.
+#[tokio::test]
+async fn dedicated_pools_are_read_page_by_page_with_their_ips() {
+    use aws_sdk_sesv2::operation::get_dedicated_ip_pool::GetDedicatedIpPoolOutput;
+    use aws_sdk_sesv2::operation::get_dedicated_ips::GetDedicatedIpsOutput;
+    use aws_sdk_sesv2::operation::list_dedicated_ip_pools::ListDedicatedIpPoolsOutput;
+    use aws_sdk_sesv2::types::{DedicatedIp, DedicatedIpPool, ScalingMode, WarmupStatus};
+    use mailinfra::aws::ses::{IpState, PoolApi as _, PoolState};
+    let pools_1 = mock!(Client::list_dedicated_ip_pools)
+        .match_requests(|r| r.next_token().is_none())
+        .sequence()
+        .http_status(429, Some(THROTTLED.into()))
+        .output(|| {
+            ListDedicatedIpPoolsOutput::builder()
+                .dedicated_ip_pools("marketing")
+                .next_token("p2")
+                .build()
+        })
+        .build();
+    let pools_2 = mock!(Client::list_dedicated_ip_pools)
+        .match_requests(|r| r.next_token() == Some("p2"))
+        .then_output(|| {
+            ListDedicatedIpPoolsOutput::builder()
+                .dedicated_ip_pools("auto")
+                .build()
+        });
+    let pool = mock!(Client::get_dedicated_ip_pool).then_compute_output(|r| {
+        let mode = if r.pool_name() == Some("auto") {
+            ScalingMode::Managed
+        } else {
+            ScalingMode::Standard
+        };
+        GetDedicatedIpPoolOutput::builder()
+            .dedicated_ip_pool(
+                DedicatedIpPool::builder()
+                    .pool_name(r.pool_name().unwrap_or_default())
+                    .scaling_mode(mode)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let ip = |a: &str, s: WarmupStatus, pct: i32| {
+        DedicatedIp::builder()
+            .ip(a)
+            .warmup_status(s)
+            .warmup_percentage(pct)
+            .build()
+            .unwrap()
+    };
+    let ips_1 = mock!(Client::get_dedicated_ips)
+        .match_requests(|r| r.pool_name() == Some("marketing") && r.next_token().is_none())
+        .then_output(move || {
+            GetDedicatedIpsOutput::builder()
+                .dedicated_ips(ip("192.0.2.1", WarmupStatus::Done, 100))
+                .next_token("i2")
+                .build()
+        });
+    let ips_2 = mock!(Client::get_dedicated_ips)
+        .match_requests(|r| r.pool_name() == Some("marketing") && r.next_token() == Some("i2"))
+        .then_output(move || {
+            GetDedicatedIpsOutput::builder()
+                .dedicated_ips(ip("192.0.2.2", WarmupStatus::InProgress, 40))
+                .build()
+        });
+    let ips_auto = mock!(Client::get_dedicated_ips)
+        .match_requests(|r| r.pool_name() == Some("auto"))
+        .then_output(move || {
+            GetDedicatedIpsOutput::builder()
+                .dedicated_ips(ip("198.51.100.7", WarmupStatus::NotApplicable, -1))
+                .build()
+        });
+    let api = client(&[&pools_1, &pools_2, &pool, &ips_1, &ips_2, &ips_auto]);
+    let pools = api.dedicated_pools().await.unwrap();
+    let state = |ip: &str, status: &str, pct| IpState {
+        ip: ip.into(),
+        warmup_status: status.into(),
+        warmup_percentage: pct,
+    };
+    assert_eq!(
+        pools,
+        [
+            PoolState {
+                name: "marketing".into(),
+                scaling_mode: "STANDARD".into(),
+                ips: vec![
+                    state("192.0.2.1", "DONE", 100),
+                    state("192.0.2.2", "IN_PROGRESS", 40)
+                ],
+            },
+            PoolState {
+                name: "auto".into(),
+                scaling_mode: "MANAGED".into(),
+                ips: vec![state("198.51.100.7", "NOT_APPLICABLE", -1)],
+            },
+        ]
+    );
+    assert_eq!(pools[0].warmed(), 1);
+    assert_eq!(pools_1.num_calls(), 2, "the throttled page is retried");
+}
