@@ -95,7 +95,7 @@ pub fn run(cli: &Cli) -> Result<Exit> {
         Command::Schema { markdown } => schema::run(*markdown),
         Command::Completions { shell } => completions::run(*shell),
         Command::Explain { code } => explain::run(code),
-        Command::Blueprints => blueprints::run(),
+        Command::Blueprints { name, format } => blueprints::run(name.as_deref(), *format),
         Command::Init {
             blueprint,
             set,
