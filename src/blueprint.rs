@@ -672,6 +672,13 @@ mod tests {
                 .map(|d| d.message.as_str())
                 .collect();
             assert!(errors.is_empty(), "{}: {errors:?}", bp.name);
+            let placeholders: Vec<&str> = checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == crate::diag::Code::MI4011)
+                .map(|d| d.message.as_str())
+                .collect();
+            assert!(placeholders.is_empty(), "{}: {placeholders:?}", bp.name);
             for (name, var) in &bp.meta.variables {
                 assert!(
                     !(var.default.is_some() && var.derive.is_some()),

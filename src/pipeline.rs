@@ -69,6 +69,7 @@ pub fn check_document(doc: load::Document, judge: Judge) -> Checked {
         Ok(spec) => {
             let model = model::resolve(&spec);
             out.diagnostics = check::check(&model);
+            out.diagnostics.extend(check::placeholders::scan(&doc.json));
             if !model.sending.overrides.is_empty()
                 && let Ok(set) = compile::compile(&model)
             {

@@ -107,8 +107,13 @@ fn every_blueprint_renders_validates_builds_and_lints() {
             common::root().join(format!("blueprints/{name}/mailinfra.yaml.hbs")),
         )
         .unwrap();
+        // MI4011 is for the documentation values these renderings use on
+        // purpose (see `sets`); the blueprints themselves hold none.
         for d in report["diagnostics"].as_array().unwrap() {
             let code = d["code"].as_str().unwrap();
+            if code == "MI4011" {
+                continue;
+            }
             assert!(
                 template.contains(code),
                 "{name}: {code} is reported but the blueprint does not explain it"

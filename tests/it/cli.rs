@@ -476,3 +476,26 @@ fn completions_offer_the_blueprint_names() {
     assert_eq!(o.status.code(), Some(exit::USAGE));
     assert!(common::text(&o.stderr).contains("identity-basics"));
 }
+
+#[test]
+fn a_documentation_placeholder_warns_unless_allowed() {
+    let dir = common::scratch();
+    let spec = "version: 1\nproject: demo\nregions: { primary: us-east-1 }\ndns:\n  example.com: external{}\n";
+    write(dir.path(), &spec.replace("{}", ""));
+    let o = common::run(&["validate"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::SUCCESS));
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains(
+            "mailinfra.yaml:5:3: warning[MI4011]: `example.com` is a documentation domain"
+        ),
+        "{err}"
+    );
+    write(
+        dir.path(),
+        &spec.replace("{}", "  # mailinfra: allow MI4011"),
+    );
+    let o = common::run(&["validate"], dir.path());
+    let err = common::text(&o.stderr);
+    assert!(o.status.success() && !err.contains("MI4011"), "{err}");
+}
