@@ -465,8 +465,13 @@ pub(crate) fn modeline() -> String {
     format!("# yaml-language-server: $schema={SCHEMA_URL}")
 }
 
-/// Where editors find the spec's schema.
-pub(crate) const SCHEMA_URL: &str = "https://mailinfra.dev/schemas/mailinfra.schema.json";
+/// Where editors find the spec's schema: the file `init` (and `mailinfra
+/// schema --out`) writes next to the spec, so it works offline and matches
+/// the mailinfra that wrote it.
+pub(crate) const SCHEMA_URL: &str = "./mailinfra.schema.json";
+
+/// The schema file's conventional name, next to the spec.
+pub const SCHEMA_FILE: &str = "mailinfra.schema.json";
 
 #[cfg(test)]
 mod tests {

@@ -75,8 +75,13 @@ pub enum Command {
     /// Print the JSON schema of the spec (for editors and CI).
     Schema {
         /// Print the spec reference in Markdown instead (docs/spec-reference.md).
-        #[arg(long, hide = true)]
+        #[arg(long, hide = true, conflicts_with = "out")]
         markdown: bool,
+        /// Write the schema to FILE instead, conventionally
+        /// `mailinfra.schema.json` next to the spec (where `init`'s modeline
+        /// points).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Compile the spec and write the templates and a stack manifest.
     Build {

@@ -96,10 +96,19 @@ pub(super) fn run(
     };
     f.write_all(text.as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
+    // The schema the modeline points at, beside the spec.
+    let schema = path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(blueprint::SCHEMA_FILE);
+    std::fs::write(&schema, crate::schema::schema_text())
+        .with_context(|| format!("cannot write `{}`", schema.display()))?;
     eprintln!(
-        "wrote {} from blueprint `{}`; next: mailinfra -f {} validate",
+        "wrote {} from blueprint `{}` and its schema {} (for editors; `mailinfra schema --out {}` refreshes it); next: mailinfra -f {} validate",
         path.display(),
         bp.name,
+        schema.display(),
+        schema.display(),
         path.display()
     );
     Ok(Exit::Success)

@@ -21,6 +21,7 @@ mod diagnostics;
 mod docs;
 mod e2e_moto;
 mod e2e_ses;
+mod editor;
 mod fuzz_load;
 mod iam;
 mod interrupt;
