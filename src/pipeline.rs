@@ -75,10 +75,12 @@ pub fn check_document(mut doc: load::Document, judge: Judge) -> Checked {
         Ok(spec) => {
             // Each form is let go once the next is made: a large spec is
             // never held three times over.
+            let placeholders = check::placeholders::scan(&doc.json);
             doc.json = serde_json::Value::Null;
             let model = model::resolve(&spec);
             drop(spec);
             out.diagnostics = check::check(&model);
+            out.diagnostics.extend(placeholders);
             if !model.sending.overrides.is_empty() {
                 // Overrides are checked against the compiled templates: a spec
                 // that does not compile is said so, never passed unchecked.

@@ -23,6 +23,7 @@ mod classic;
 mod iam;
 mod keys;
 mod lints;
+pub(crate) mod placeholders;
 mod receiving;
 mod secrets;
 mod sending;

@@ -7,6 +7,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::render::diagnostics::Format;
 
+/// `--version`: the crate version, the git commit it was built from and the
+/// build date (set by `build.rs`; `unknown` without git).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MAILINFRA_COMMIT"),
+    ", built ",
+    env!("MAILINFRA_BUILD_DATE"),
+    ")"
+);
+
 /// Amazon SES mail infrastructure as code.
 ///
 /// Describe your mail topology in `mailinfra.yaml`; mailinfra validates it,
@@ -14,7 +25,7 @@ use crate::render::diagnostics::Format;
 #[derive(Debug, Parser)]
 #[command(
     name = "mailinfra",
-    version,
+    version = VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
@@ -64,8 +75,13 @@ pub enum Command {
     /// Print the JSON schema of the spec (for editors and CI).
     Schema {
         /// Print the spec reference in Markdown instead (docs/spec-reference.md).
-        #[arg(long, hide = true)]
+        #[arg(long, hide = true, conflicts_with = "out")]
         markdown: bool,
+        /// Write the schema to FILE instead, conventionally
+        /// `mailinfra.schema.json` next to the spec (where `init`'s modeline
+        /// points).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Compile the spec and write the templates and a stack manifest.
     Build {
@@ -201,14 +217,25 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-    /// List the blueprints `init` can start from.
-    Blueprints,
+    /// List the blueprints `init` can start from, or with NAME, one
+    /// blueprint's variables: type, default (or required, or derived) and
+    /// description.
+    Blueprints {
+        /// The blueprint whose variables to show.
+        #[arg(value_name = "NAME", value_parser = blueprint_names())]
+        name: Option<String>,
+        /// How to print them.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
     /// Write a starter spec from a blueprint.
     Init {
         /// The blueprint (see `mailinfra blueprints`).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = blueprint_names())]
         blueprint: String,
-        /// A blueprint variable; repeat for each. Unset variables take their defaults.
+        /// A blueprint variable; repeat for each. Unset variables take their
+        /// defaults or are derived; those only you can choose are asked for on
+        /// a terminal (`mailinfra blueprints NAME` lists them).
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
         /// Where to write the spec (default: the `-f` file, `mailinfra.yaml`).
@@ -244,6 +271,11 @@ pub enum Command {
     },
 }
 
+/// The shipped blueprints' names, for `--blueprint` and its completions.
+fn blueprint_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::blueprint::BLUEPRINTS.iter().map(|b| b.0))
+}
+
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -257,6 +289,12 @@ pub enum PlanFormat {
     Json,
     /// GitHub-flavoured Markdown, for a pull-request comment.
     Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

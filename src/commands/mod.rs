@@ -93,10 +93,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Runs the command the command line names.
 pub fn run(cli: &Cli) -> Result<Exit> {
     match &cli.command {
-        Command::Schema { markdown } => schema::run(*markdown),
+        Command::Schema { markdown, out } => schema::run(*markdown, out.as_deref()),
         Command::Completions { shell } => completions::run(*shell),
         Command::Explain { code } => explain::run(code),
-        Command::Blueprints => blueprints::run(),
+        Command::Blueprints { name, format } => blueprints::run(name.as_deref(), *format),
         Command::Init {
             blueprint,
             set,

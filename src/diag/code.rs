@@ -617,6 +617,12 @@ codes! {
         witness: Fixture,
         explain: "A receipt rule's `s3` action writes as the SES service principal: the bucket policy must allow `ses.amazonaws.com` to `s3:PutObject` (scoped by `aws:SourceAccount` and the rule's `aws:SourceArn`). mailinfra writes that bucket policy for the buckets under `receiving.buckets` only; for any other bucket the warning prints the statement to add. Until SES may write, `CreateReceiptRule` fails with `InvalidS3ConfigurationException` and the stack rolls back. A customer managed KMS key (the action's `kms_key`, or the bucket's default encryption key) must allow SES too: that is MI4008. Mail Manager's `write_to_s3` writes with its IAM role instead, which the generated role is granted.",
     }
+    MI4011 {
+        severity: Warning,
+        title: "documentation placeholder left in the spec",
+        witness: Fixture,
+        explain: "A value is one that documentation uses and nobody owns: a domain under `example.com`, `example.net`, `example.org` or the `example` TLD (reserved for documentation by RFC 2606 and RFC 6761), also in an address or a `mailto:` URI; the hosted zone id `Z0123456789ABCDEFGHIJ`; or the AWS documentation account `123456789012`, alone or in an ARN. Left in a spec it deploys identities nobody can verify, records into no zone of yours, or trust in an account that is not yours. Replace it with your own value. The names RFC 2606 reserves for testing (`.test`, `.invalid`, `.localhost`) are not reported: use them for specs that are only examples or tests, or silence the warning with `# mailinfra: allow MI4011`.",
+    }
     MI4020 {
         severity: Warning,
         title: "sending domain without DKIM, MAIL FROM or DMARC",

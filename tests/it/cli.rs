@@ -425,3 +425,77 @@ fn check_live_without_aws_is_an_error_not_ready() {
         "the stacks were read after the identity"
     );
 }
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let o = common::run(&["--version"], &common::root());
+    assert!(o.status.success());
+    let v = common::text(&o.stdout);
+    let rest = v
+        .trim()
+        .strip_prefix(&format!("mailinfra {} (commit ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("{v}"));
+    let (commit, date) = rest
+        .strip_suffix(')')
+        .and_then(|r| r.split_once(", built "))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{v}"
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(common::root())
+        .output();
+    if let Ok(h) = head
+        && h.status.success()
+    {
+        assert_eq!(commit, common::text(&h.stdout).trim(), "{v}");
+    }
+    let parts: Vec<&str> = date.split('-').collect();
+    assert_eq!(parts.len(), 3, "{v}");
+    assert!(
+        parts[0].len() == 4 && parts[1].len() == 2 && parts[2].len() == 2,
+        "{v}"
+    );
+    assert!(date.bytes().all(|b| b.is_ascii_digit() || b == b'-'), "{v}");
+}
+
+#[test]
+fn completions_offer_the_blueprint_names() {
+    for shell in ["bash", "zsh"] {
+        let o = common::run(&["completions", shell], &common::root());
+        assert!(o.status.success(), "{shell}");
+        let script = common::text(&o.stdout);
+        for (name, _, _) in mailinfra::blueprint::BLUEPRINTS {
+            assert!(script.contains(name), "{shell}: `{name}` is not offered");
+        }
+    }
+    let o = common::run(&["init", "--blueprint", "identity-basic"], &common::root());
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+    assert!(common::text(&o.stderr).contains("identity-basics"));
+}
+
+#[test]
+fn a_documentation_placeholder_warns_unless_allowed() {
+    let dir = common::scratch();
+    let spec = "version: 1\nproject: demo\nregions: { primary: us-east-1 }\ndns:\n  example.com: external{}\n";
+    write(dir.path(), &spec.replace("{}", ""));
+    let o = common::run(&["validate"], dir.path());
+    assert_eq!(o.status.code(), Some(exit::SUCCESS));
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains(
+            "mailinfra.yaml:5:3: warning[MI4011]: `example.com` is a documentation domain"
+        ),
+        "{err}"
+    );
+    write(
+        dir.path(),
+        &spec.replace("{}", "  # mailinfra: allow MI4011"),
+    );
+    let o = common::run(&["validate"], dir.path());
+    let err = common::text(&o.stderr);
+    assert!(o.status.success() && !err.contains("MI4011"), "{err}");
+}

@@ -154,7 +154,7 @@ fn a_role_beyond_iam_limits_fails_validation_naming_it() {
     let built = build(isv_spec_with_role(
         1_000,
         true,
-        "[isv.io, t00000.mail.isv.io, c00001.customers.example]",
+        "[isv.io, t00000.mail.isv.io, c00001.customers.test]",
     ));
     assert_iam_within_limits(&built);
 }
@@ -288,7 +288,13 @@ fn account_trust_carries_its_conditions_and_warns_without_any() {
     );
     assert_ne!(bare, text);
     let c = checked(bare);
-    let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    // (The spec's documentation ARNs and names are MI4011, tested with its fixtures.)
+    let codes: Vec<&str> = c
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .filter(|c| *c != "MI4011")
+        .collect();
     assert_eq!(codes, ["MI4006"], "{:?}", c.diagnostics);
     assert!(!c.has_errors());
     // Hundreds of principals outgrow a trust policy's 2,048 characters.

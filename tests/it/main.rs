@@ -22,6 +22,7 @@ mod dns_check;
 mod docs;
 mod e2e_moto;
 mod e2e_ses;
+mod editor;
 mod fuzz_load;
 mod iam;
 mod interrupt;

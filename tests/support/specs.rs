@@ -18,7 +18,7 @@ pub(crate) fn tenant(i: usize) -> String {
     if i.is_multiple_of(2) {
         format!("t{i:05}.mail.isv.io")
     } else {
-        format!("c{i:05}.customers.example")
+        format!("c{i:05}.customers.test")
     }
 }
 
@@ -33,7 +33,7 @@ pub(crate) fn isv_spec(n: usize, two_regions: bool) -> String {
 }
 
 /// An ISV spec with exactly these tenant domains (subdomains of `mail.isv.io`
-/// get Route 53 records, others must lie in `customers.example`).
+/// get Route 53 records, others must lie in `customers.test`).
 pub(crate) fn isv_spec_with(domains: &[String], two_regions: bool) -> String {
     let mut s = String::with_capacity(200 + domains.len() * 32);
     s.push_str("version: 1\nproject: isv\n");
@@ -43,7 +43,7 @@ pub(crate) fn isv_spec_with(domains: &[String], two_regions: bool) -> String {
         s.push_str("regions: { primary: us-east-1 }\n");
     }
     s.push_str(
-        "dns:\n  isv.io: { route53_zone_id: Z0ABCDEFGHIJKLMNOPQRS, ttl: 600 }\n  customers.example: external\n",
+        "dns:\n  isv.io: { route53_zone_id: Z0ABCDEFGHIJKLMNOPQRS, ttl: 600 }\n  customers.test: external\n",
     );
     s.push_str("identities:\n");
     s.push_str(
@@ -83,14 +83,14 @@ pub(crate) fn domains_spec(n: usize) -> String {
     let mut s = String::with_capacity(n * 120 + 256);
     s.push_str("version: 1\nproject: bench\nregions:\n  primary: eu-west-1\ndns:\n");
     for z in 0..10 {
-        let _ = writeln!(s, "  zone{z}.example: external");
+        let _ = writeln!(s, "  zone{z}.test: external");
     }
     s.push_str("identities:\n");
     for i in 0..n {
         let z = i % 10;
         let _ = writeln!(
             s,
-            "  d{i}.zone{z}.example:\n    mail_from: bounce.d{i}.zone{z}.example\n    dmarc: {{ policy: reject, rua: mailto:dmarc@zone{z}.example }}"
+            "  d{i}.zone{z}.test:\n    mail_from: bounce.d{i}.zone{z}.test\n    dmarc: {{ policy: reject, rua: mailto:dmarc@zone{z}.test }}"
         );
     }
     s
