@@ -78,19 +78,23 @@ pub(crate) fn string_test(what: &str, have: Option<&str>, t: &StringTest) -> Ans
         ));
     }
     let holds = exact != negate;
-    let verb = if exact { "matches" } else { "does not match" };
+    let any = if values.len() > 1 { " one of" } else { "" };
     ans(
         Tri::from(holds),
-        format!("{what} `{have}` {verb} {} {list}", op_word(op)),
+        format!("{what} `{have}` {}{any} {list}", op_phrase(op, exact)),
     )
 }
 
-fn op_word(op: &str) -> &'static str {
-    match op {
-        "EQUALS" | "NOT_EQUALS" => "equals",
-        "STARTS_WITH" => "starts_with",
-        "ENDS_WITH" => "ends_with",
-        _ => "contains",
+fn op_phrase(op: &str, hit: bool) -> &'static str {
+    match (op, hit) {
+        ("EQUALS" | "NOT_EQUALS", true) => "equals",
+        ("EQUALS" | "NOT_EQUALS", false) => "does not equal",
+        ("STARTS_WITH", true) => "starts with",
+        ("STARTS_WITH", false) => "does not start with",
+        ("ENDS_WITH", true) => "ends with",
+        ("ENDS_WITH", false) => "does not end with",
+        (_, true) => "contains",
+        (_, false) => "does not contain",
     }
 }
 

@@ -14,11 +14,10 @@
 //! Pure and deterministic; `check` builds its reachability lints on it
 //! ([`search`]).
 
-#![allow(dead_code, unused_imports)] // until the command and the lints use it all
-
 pub(crate) mod cond;
 mod policy;
 mod rules;
+#[allow(dead_code)] // used by the reachability lints, next
 pub(crate) mod search;
 
 use std::collections::BTreeMap;
@@ -29,8 +28,8 @@ use serde::Serialize;
 use crate::model::Model;
 use crate::spec::{AuthVerdict, DmarcValue, IngressTls, IngressType};
 
-pub(crate) use policy::{Decision, PolicyTrace};
-pub(crate) use rules::{ActionTrace, Outcome, RuleTrace};
+pub(crate) use policy::PolicyTrace;
+pub(crate) use rules::{Outcome, RuleTrace};
 
 /// A three-valued answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -69,13 +68,6 @@ impl Tri {
             Tri::Yes => Tri::No,
             Tri::No => Tri::Yes,
             Tri::Unknown => Tri::Unknown,
-        }
-    }
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Tri::Yes => "yes",
-            Tri::No => "no",
-            Tri::Unknown => "unknown",
         }
     }
 }

@@ -23,6 +23,7 @@ pub(crate) struct CondTrace {
     pub answer: Answer,
     /// Spec pointer (empty for a condition mailinfra adds when compiling).
     #[serde(skip)]
+    #[allow(dead_code)] // read by the reachability lints, next
     pub ptr: String,
 }
 
@@ -126,7 +127,14 @@ pub(crate) fn deployed(
             .enumerate()
             .map(|(k, c)| (c.clone(), format!("{base}/{}/{k}", verdict(st.verdict()))))
             .collect();
-        if let (PolicyStatement::Allow(_), Some((f, k))) = (st, floor) {
+        let has_floor = |f: TlsVersion| {
+            st.conditions().iter().any(|c| {
+                matches!(c, PolicyCondition::Tls(TlsTest { min: Some(v), .. } | TlsTest { is: Some(v), .. }) if *v >= f)
+            })
+        };
+        if let (PolicyStatement::Allow(_), Some((f, k))) = (st, floor)
+            && !has_floor(f)
+        {
             conds.push((min_tls(f), format!("{}/statements/{k}", tp.ptr)));
         }
         out.push((Some(n), st.verdict(), conds));

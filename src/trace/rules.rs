@@ -57,9 +57,11 @@ pub(crate) struct Outcome {
     pub certain: bool,
     /// Spec pointer of the action.
     #[serde(skip)]
+    #[allow(dead_code)] // read by the reachability lints, next
     pub ptr: String,
     /// Index of the rule and of the action in it.
     #[serde(skip)]
+    #[allow(dead_code)]
     pub at: (usize, usize),
 }
 
@@ -130,7 +132,7 @@ fn action(
             "send_to_internet",
             format!("send through SES to {list}"),
             on_failure(t.on_failure),
-            Some(("sent_to_internet", "the internet, through SES".to_string())),
+            Some(("sent_to_internet", "the internet through SES".to_string())),
         ),
         RuleAction::DeliverToMailbox(t) => (
             "deliver_to_mailbox",
@@ -245,7 +247,7 @@ pub(crate) fn evaluate(
                     });
                 }
                 match a {
-                    RuleAction::ReplaceRecipients(v) if sure => {
+                    RuleAction::ReplaceRecipients(v) => {
                         recipients = v.as_slice().to_vec();
                     }
                     RuleAction::Drop(_) => {
