@@ -23,6 +23,7 @@ mod classic;
 mod iam;
 mod keys;
 mod lints;
+mod reach;
 mod receiving;
 mod secrets;
 mod sending;
@@ -46,6 +47,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("iam", iam::check),
     ("receiving", receiving::check),
     ("lints", lints::check),
+    ("reachability", reach::check),
     ("secrets", secrets::check),
 ];
 

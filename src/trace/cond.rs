@@ -119,6 +119,9 @@ pub(crate) fn ip_test(
         }
         _ => {}
     }
+    if let Some(bad) = ranges.iter().find(|r| parse_cidr(r, Family::Any).is_err()) {
+        return unknown(format!("`{bad}` is not a CIDR block (an error of its own)"));
+    }
     let hit = ranges
         .iter()
         .find(|r| parse_cidr(r, Family::Any).is_ok_and(|n| n.contains(&ip)));

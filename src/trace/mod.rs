@@ -17,7 +17,6 @@
 pub(crate) mod cond;
 mod policy;
 mod rules;
-#[allow(dead_code)] // used by the reachability lints, next
 pub(crate) mod search;
 
 use std::collections::BTreeMap;
@@ -223,6 +222,22 @@ fn refused_connection(policy: Option<IngressTls>, tls: Option<Tls>) -> Option<St
         ),
         _ => None,
     }
+}
+
+/// Whether `policy` accepts `m` for its first recipient (the statements as
+/// deployed; `unknown` when that depends on an unknown answer).
+pub(crate) fn accepted(tp: &crate::model::receiving::TrafficPolicy, m: &Message) -> Tri {
+    let rcpt = m.rcpt.first().map(String::as_str).unwrap_or_default();
+    policy::evaluate(tp, m, rcpt).decision.verdict
+}
+
+/// Whether `rule` applies to `m` for its first recipient.
+pub(crate) fn applies(rule: &crate::spec::Rule, m: &Message) -> Tri {
+    let rcpt = m.rcpt.first().map(String::as_str).unwrap_or_default();
+    Tri::all([
+        Tri::all(rule.when.iter().map(|c| cond::rule(m, rcpt, c).result)),
+        Tri::any(rule.unless.iter().map(|c| cond::rule(m, rcpt, c).result)).not(),
+    ])
 }
 
 #[cfg(test)]

@@ -21,10 +21,6 @@ pub(crate) struct CondTrace {
     pub condition: String,
     #[serde(flatten)]
     pub answer: Answer,
-    /// Spec pointer (empty for a condition mailinfra adds when compiling).
-    #[serde(skip)]
-    #[allow(dead_code)] // read by the reachability lints, next
-    pub ptr: String,
 }
 
 /// One statement as deployed.
@@ -166,10 +162,9 @@ pub(crate) fn evaluate(tp: &TrafficPolicy, m: &Message, rcpt: &str) -> PolicyTra
         .map(|(index, v, conds)| {
             let conditions: Vec<CondTrace> = conds
                 .iter()
-                .map(|(c, ptr)| CondTrace {
+                .map(|(c, _)| CondTrace {
                     condition: condition_text(c),
                     answer: cond::policy(m, rcpt, c),
-                    ptr: ptr.clone(),
                 })
                 .collect();
             StatementTrace {

@@ -57,11 +57,9 @@ pub(crate) struct Outcome {
     pub certain: bool,
     /// Spec pointer of the action.
     #[serde(skip)]
-    #[allow(dead_code)] // read by the reachability lints, next
     pub ptr: String,
     /// Index of the rule and of the action in it.
     #[serde(skip)]
-    #[allow(dead_code)]
     pub at: (usize, usize),
 }
 
@@ -72,13 +70,11 @@ fn on_failure(f: OnFailure) -> Option<&'static str> {
     })
 }
 
-fn conds(m: &Message, rcpt: &str, cs: &[RuleCondition], base: &str) -> Vec<CondTrace> {
+fn conds(m: &Message, rcpt: &str, cs: &[RuleCondition]) -> Vec<CondTrace> {
     cs.iter()
-        .enumerate()
-        .map(|(k, c)| CondTrace {
+        .map(|c| CondTrace {
             condition: condition_text(c),
             answer: cond::rule(m, rcpt, c),
-            ptr: format!("{base}/{k}"),
         })
         .collect()
 }
@@ -218,8 +214,8 @@ pub(crate) fn evaluate(
             });
             continue;
         }
-        let when = conds(m, rcpt, &rule.when, &format!("{base}/when"));
-        let unless = conds(m, rcpt, &rule.unless, &format!("{base}/unless"));
+        let when = conds(m, rcpt, &rule.when);
+        let unless = conds(m, rcpt, &rule.unless);
         let applies = Tri::all([
             Tri::all(when.iter().map(|c| c.answer.result)),
             Tri::any(unless.iter().map(|c| c.answer.result)).not(),

@@ -174,6 +174,9 @@ struct Collect {
     ranges: Vec<ipnet::IpNet>,
     rcpt_tested: bool,
     rcpts: Vec<String>,
+    /// The first `starts_with`, `contains` and `ends_with` values of every
+    /// recipient test, to build one address that meets them all.
+    rcpt_parts: [Option<String>; 3],
     mail_from: Option<Vec<Option<String>>>,
     helo: Option<Vec<Option<String>>>,
     headers: BTreeMap<String, Vec<Option<String>>>,
@@ -188,6 +191,42 @@ struct Collect {
 }
 
 impl Collect {
+    fn recipient(&mut self, t: &StringTest) {
+        self.rcpt_tested = true;
+        address_values(t, &mut self.rcpts);
+        for (op, values) in t.operators() {
+            let slot = match op {
+                "STARTS_WITH" => 0,
+                "CONTAINS" => 1,
+                "ENDS_WITH" => 2,
+                _ => continue,
+            };
+            if self.rcpt_parts[slot].is_none() {
+                self.rcpt_parts[slot] = values.first().cloned();
+            }
+        }
+    }
+    /// One address meeting every recipient test's first value at once.
+    fn combined_recipient(&self) -> Option<String> {
+        let [a, b, c] = &self.rcpt_parts;
+        if a.is_none() && b.is_none() && c.is_none() {
+            return None;
+        }
+        let mut out = a.clone().unwrap_or_default();
+        for part in [b, c].into_iter().flatten() {
+            if out.ends_with('@') && part.starts_with('@') {
+                out.pop();
+            }
+            out.push_str(part);
+        }
+        if !out.contains('@') {
+            out = format!("someone@{}", out.trim_start_matches('.'));
+        }
+        if out.ends_with('@') {
+            out.push_str(OUTSIDE);
+        }
+        Some(out)
+    }
     fn ip(&mut self, t: &IpTest) {
         let (_, ranges) = t.parts();
         self.ranges.extend(
@@ -212,10 +251,7 @@ impl Collect {
     }
     fn policy(&mut self, c: &PolicyCondition) {
         match c {
-            PolicyCondition::Recipient(t) => {
-                self.rcpt_tested = true;
-                address_values(t, &mut self.rcpts);
-            }
+            PolicyCondition::Recipient(t) => self.recipient(t),
             PolicyCondition::SenderIp(t) | PolicyCondition::SenderIpv6(t) => self.ip(t),
             PolicyCondition::Tls(TlsTest { .. }) => self.tls = true,
             PolicyCondition::Analysis(t) => self.analysis(t),
@@ -239,10 +275,7 @@ impl Collect {
                 self.helo
                     .get_or_insert_with(|| vec![Some(format!("mail.{OUTSIDE}"))]),
             ),
-            C::Recipient(t) => {
-                self.rcpt_tested = true;
-                address_values(t, &mut self.rcpts);
-            }
+            C::Recipient(t) => self.recipient(t),
             C::Sender(t) => self.header("Sender", t),
             C::From(t) => self.header("From", t),
             C::Subject(t) => self.header("Subject", t),
@@ -324,6 +357,7 @@ impl Space {
         dedup(&mut ips);
         let mut rcpts = vec![format!("someone@{OUTSIDE}")];
         rcpts.extend(own.sample().map(|d| format!("someone@{d}")));
+        rcpts.extend(c.combined_recipient());
         rcpts.append(&mut c.rcpts);
         dedup(&mut rcpts);
         let mut tls = vec![Tls::V13];
@@ -392,12 +426,6 @@ impl Space {
                 })
                 .collect(),
         }
-    }
-
-    /// Keeps only the recipients `keep` accepts.
-    pub(crate) fn recipients(mut self, keep: impl Fn(&str) -> bool) -> Space {
-        self.rcpts.retain(|r| keep(r));
-        self
     }
 
     fn radices(&self) -> Vec<usize> {
