@@ -315,6 +315,9 @@ pub(crate) fn policy(m: &Message, rcpt: &str, c: &PolicyCondition) -> Answer {
             ip_test("the sender IP", m.sender_ip, t, Some(Family::V6))
         }
         PolicyCondition::Tls(t) => tls_test(m.tls, t),
+        PolicyCondition::Analysis(_) if m.sender_ip.is_some_and(|ip| ip.is_ipv6()) => unknown(
+            "AWS does not evaluate add-on conditions for mail received over IPv6, and does not say what the statement does then",
+        ),
         PolicyCondition::Analysis(t) => analysis(m, t),
         PolicyCondition::AddressList(t) => address_list(&t.list),
     }
