@@ -282,10 +282,19 @@ fn nothing_in(m: &Model, own: &Own, out: &mut Vec<Diagnostic>) {
         {
             continue;
         }
+        let instance = space
+            .messages()
+            .next()
+            .map(|msg| {
+                let rcpt = msg.rcpt.first().cloned().unwrap_or_default();
+                let by = trace::policy_decision(tp, &msg, &rcpt);
+                format!(", e.g. a message {} is {by}", example(&msg))
+            })
+            .unwrap_or_default();
         out.push(
             Diagnostic::error(
                 Code::MI4015,
-                format!("the traffic policy `{}` lets no message in", tp.name),
+                format!("the traffic policy `{}` lets no message in{instance}", tp.name),
             )
             .key_path(&tp.ptr)
             .help("every message is refused by a `deny` statement or the default: add an `allow` statement for the mail you expect (e.g. `- allow: [ { recipient: { ends_with: \"@your-domain\" } } ]`), or remove the `deny` that refuses everything"),

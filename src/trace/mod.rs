@@ -231,6 +231,15 @@ pub(crate) fn accepted(tp: &crate::model::receiving::TrafficPolicy, m: &Message)
     policy::evaluate(tp, m, rcpt).decision.verdict
 }
 
+/// What decides `policy` for `m` and `rcpt`, in words.
+pub(crate) fn policy_decision(
+    tp: &crate::model::receiving::TrafficPolicy,
+    m: &Message,
+    rcpt: &str,
+) -> String {
+    policy::evaluate(tp, m, rcpt).decision.by
+}
+
 /// Whether `rule` applies to `m` for its first recipient.
 pub(crate) fn applies(rule: &crate::spec::Rule, m: &Message) -> Tri {
     let rcpt = m.rcpt.first().map(String::as_str).unwrap_or_default();
