@@ -382,4 +382,29 @@ mail_manager:
             }
         );
     }
+
+    #[test]
+    fn a_tls_required_ingress_refuses_plain_smtp() {
+        assert!(refused_connection(Some(IngressTls::Required), Some(Tls::None)).is_some());
+        assert!(refused_connection(Some(IngressTls::Fips), Some(Tls::None)).is_some());
+        assert!(refused_connection(Some(IngressTls::Required), Some(Tls::V12)).is_none());
+        assert!(refused_connection(None, Some(Tls::None)).is_none());
+        assert!(refused_connection(Some(IngressTls::Required), None).is_none());
+    }
+
+    #[test]
+    fn replaced_recipients_are_where_later_deliveries_go() {
+        let yaml = GATEWAY.replace(
+            "actions: [ { relay: { to: workspace, mail_from: preserve } } ]",
+            "actions: [ { replace_recipients: [review@nutrition.co] }, { relay: { to: workspace, mail_from: preserve } } ]",
+        );
+        let m = crate::compile::sending::tests::model(&yaml);
+        let t = trace(&m, "inbound", &msg("ana@nutrition.co")).unwrap();
+        let relayed = t.recipients[0]
+            .outcomes
+            .iter()
+            .find(|o| o.kind == "relayed")
+            .unwrap();
+        assert_eq!(relayed.recipients, ["review@nutrition.co"]);
+    }
 }
