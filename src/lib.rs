@@ -31,4 +31,5 @@ pub mod schema;
 pub(crate) mod spec;
 pub mod spec_doc;
 pub(crate) mod template;
+pub(crate) mod trace;
 pub(crate) mod values;

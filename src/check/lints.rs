@@ -1,79 +1,16 @@
 //! Lints: risky but valid configurations (codes MI4001–MI4099, warnings by
 //! default, errors with `--deny-warnings`). Each says why and how to fix it.
+//! The lints that need to know which messages get where are `reach`.
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::Model;
-use crate::model::receiving::TrafficPolicy;
-use crate::spec::{
-    IngressTls, IngressType, MailFromMode, PolicyCondition, RuleAction, RuleCondition, Verdict,
-};
+use crate::spec::{IngressTls, IngressType, MailFromMode, PolicyCondition, RuleAction, Verdict};
 
 pub(crate) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
-    echo_spoofing(m, out);
     weak_tls(m, out);
     open_any_recipient(m, out);
     relay_mail_from(m, out);
     archive_kms(m, out);
-}
-
-fn restricts_senders(tp: &TrafficPolicy) -> bool {
-    tp.statements.iter().any(|s| {
-        s.conditions().iter().any(|c| {
-            matches!(
-                c,
-                PolicyCondition::SenderIp(_) | PolicyCondition::SenderIpv6(_)
-            )
-        })
-    })
-}
-
-/// An open ingress that allows by default and whose rules relay or send onward
-/// without any sender-IP or tenant-header condition.
-fn echo_spoofing(m: &Model, out: &mut Vec<Diagnostic>) {
-    let mm = &m.mail_manager;
-    for i in &mm.ingress {
-        if i.spec.kind != IngressType::Open {
-            continue;
-        }
-        let (Some(tp), Some(rs)) = (
-            mm.traffic_policy(&i.spec.traffic_policy),
-            mm.rule_set(&i.spec.rule_set),
-        ) else {
-            continue;
-        };
-        if tp.default != Verdict::Allow || restricts_senders(tp) {
-            continue;
-        }
-        for (n, rule) in rs.rules.iter().enumerate() {
-            let onward = rule
-                .actions
-                .iter()
-                .position(|a| matches!(a, RuleAction::Relay(_) | RuleAction::SendToInternet(_)));
-            let Some(k) = onward else { continue };
-            let guarded = rule
-                .when
-                .iter()
-                .any(|c| matches!(c, RuleCondition::SourceIp(_) | RuleCondition::MimeHeader(_)));
-            if guarded {
-                continue;
-            }
-            out.push(
-                Diagnostic::error(
-                    Code::MI4001,
-                    format!(
-                        "the open ingress `{}` lets anyone on the internet have mail relayed onward by rule `{}` (EchoSpoofing)",
-                        i.name, rule.name
-                    ),
-                )
-                .path(format!("{}/rules/{n}/actions/{k}", rs.ptr))
-                .related_path(i.ptr.clone(), "open ingress endpoint")
-                .help(format!(
-                    "mail sent onward carries the trust of Mail Manager's IPs, so a forged sender gets through; allow-list the sending system: give the traffic policy `{}` `default: deny` and `- allow: [ {{ sender_ip: [203.0.113.0/24] }} ]`, or add to the rule `when: [ {{ source_ip: [...] }} ]` or a tenant header check (Microsoft 365: `{{ mime_header: {{ name: X-MS-Exchange-CrossTenant-Id, equals: <tenant-id> }} }}`)",
-                    tp.name
-                )),
-            );
-        }
-    }
 }
 
 /// TLS below 1.2 (or none) accepted by an ingress endpoint.

@@ -24,6 +24,7 @@ mod iam;
 mod keys;
 mod lints;
 pub(crate) mod placeholders;
+mod reach;
 mod receiving;
 mod secrets;
 mod sending;
@@ -47,6 +48,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("iam", iam::check),
     ("receiving", receiving::check),
     ("lints", lints::check),
+    ("reachability", reach::check),
     ("secrets", secrets::check),
 ];
 

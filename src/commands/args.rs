@@ -208,6 +208,58 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Trace one message through an ingress endpoint, offline: each traffic
+    /// policy statement and rule with why it matched or not, the actions taken
+    /// and where the message ends up. What is not given is unknown, and the
+    /// trace says what depends on it.
+    Trace {
+        /// The ingress endpoint (a name under `mail_manager.ingress`).
+        #[arg(long, value_name = "NAME")]
+        ingress: String,
+        /// The connecting server's address (IPv4 or IPv6).
+        #[arg(long, value_name = "IP")]
+        sender_ip: Option<std::net::IpAddr>,
+        /// The connection's TLS version.
+        #[arg(long, value_enum)]
+        tls: Option<TlsArg>,
+        /// Whether the connection is implicit TLS (TLS-wrapped, port 465 style).
+        #[arg(long, value_name = "BOOL")]
+        tls_wrapped: Option<bool>,
+        /// The envelope sender (MAIL FROM).
+        #[arg(long, value_name = "ADDRESS")]
+        mail_from: Option<String>,
+        /// An envelope recipient (RCPT TO); repeat for each.
+        #[arg(long = "rcpt", value_name = "ADDRESS", required = true)]
+        rcpt: Vec<String>,
+        /// The HELO/EHLO name.
+        #[arg(long, value_name = "NAME")]
+        helo: Option<String>,
+        /// A header of the message, `'Name: value'` (`From`, `Subject`, `X-…`); repeat for each.
+        #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+        header: Vec<(String, String)>,
+        /// The SPF verdict.
+        #[arg(long, value_enum)]
+        spf: Option<VerdictArg>,
+        /// The DKIM verdict.
+        #[arg(long, value_enum)]
+        dkim: Option<VerdictArg>,
+        /// The sender domain's published DMARC policy.
+        #[arg(long, value_enum)]
+        dmarc: Option<DmarcArg>,
+        /// An add-on's result, `NAME=RESULT` (`true`, `false`, a verdict or a
+        /// string) by the spec's add-on name; repeat for each.
+        #[arg(long = "addon", value_name = "NAME=RESULT", value_parser = parse_key_value)]
+        addon: Vec<(String, String)>,
+        /// The message size (`12MB`, or bytes).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+        size: Option<u64>,
+        /// Whether the message asks for a read receipt.
+        #[arg(long, value_name = "BOOL")]
+        read_receipt: Option<bool>,
+        /// `human` or `json` (docs/trace-format.md).
+        #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+        format: TraceFormat,
+    },
     /// Where every stack stands now, next to what the last apply in this
     /// workspace recorded (run it after an apply was interrupted or timed out).
     Status {
@@ -402,4 +454,53 @@ mod tests {
         );
         assert_eq!(merged.template_bucket.as_deref(), Some("flag-bucket"));
     }
+}
+
+/// A TLS version for `trace --tls`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TlsArg {
+    #[value(name = "none")]
+    None,
+    #[value(name = "1.2")]
+    V12,
+    #[value(name = "1.3")]
+    V13,
+}
+
+/// An SPF or DKIM verdict for `trace`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerdictArg {
+    Pass,
+    Fail,
+    Gray,
+    ProcessingFailed,
+}
+
+/// A DMARC policy for `trace --dmarc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DmarcArg {
+    None,
+    Quarantine,
+    Reject,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    Human,
+    Json,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() && !name.contains(' ') => {
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` is not a header: write `Name: value`, e.g. `X-Originatororg: contoso.com`"
+        )),
+    }
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    crate::values::parse_size(s)
 }

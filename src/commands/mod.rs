@@ -23,6 +23,7 @@ mod progress;
 mod schema;
 mod signals;
 mod status;
+mod trace;
 mod validate;
 
 pub use context::use_color;
@@ -171,6 +172,7 @@ pub fn run(cli: &Cli) -> Result<Exit> {
             deploy,
         ),
         Command::Status { format, aws } => status::run(cli, *format, aws),
+        Command::Trace { .. } => trace::run(cli),
         Command::Check {
             live,
             dns,

@@ -567,7 +567,7 @@ codes! {
         severity: Warning,
         title: "open relay path (EchoSpoofing)",
         witness: Fixture,
-        explain: "An open ingress endpoint whose traffic policy allows by default passes mail from anyone on the internet; a rule that relays or sends it onward lends it Mail Manager's reputation and IPs, which downstream systems may trust. Allow-list the sending system's IP ranges in the traffic policy (`default: deny` plus `allow: [ { sender_ip: [...] } ]`) or in the rule (`source_ip`), and for shared senders such as Microsoft 365 also check the tenant header (`mime_header`). Authenticated (`auth`, `mtls`) endpoints are not at risk.",
+        explain: "Found by tracing messages, not by the shape of the spec: some sender on the internet, from an address no traffic policy or rule names, over any TLS and with any headers, can get a message for an address outside your domains (the spec's identities, zones and MX domains) relayed or sent to the internet through an open ingress endpoint. Mail sent onward carries the trust of Mail Manager's IPs, and SES signs what it sends as your domains, so downstream systems accept the forgery (EchoSpoofing). The message names such a message, and the help the `mailinfra trace` command that shows its path. A TLS requirement, a `deny` of some sender IPs or a header check does not close it (the sender picks its address, TLS and headers); allow-listing the sending systems' IP ranges (`default: deny` plus `allow: [ { sender_ip: [...] } ]`), accepting only your own domains as recipients, or an `auth`/`mtls` endpoint does. Conditions mailinfra cannot evaluate offline (address list members) are not assumed to let the message through.",
     }
     MI4002 {
         severity: Warning,
@@ -622,6 +622,30 @@ codes! {
         title: "documentation placeholder left in the spec",
         witness: Fixture,
         explain: "A value is one that documentation uses and nobody owns: a domain under `example.com`, `example.net`, `example.org` or the `example` TLD (reserved for documentation by RFC 2606 and RFC 6761), also in an address or a `mailto:` URI; the hosted zone id `Z0123456789ABCDEFGHIJ`; or the AWS documentation account `123456789012`, alone or in an ARN. Left in a spec it deploys identities nobody can verify, records into no zone of yours, or trust in an account that is not yours. Replace it with your own value. The names RFC 2606 reserves for testing (`.test`, `.invalid`, `.localhost`) are not reported: use them for specs that are only examples or tests, or silence the warning with `# mailinfra: allow MI4011`.",
+    }
+    MI4012 {
+        severity: Info,
+        title: "MX gateway: the server behind it must trust only Mail Manager",
+        witness: Fixture,
+        explain: "An open ingress endpoint relays mail for your own domains to your mailbox provider or mail server: the job of an MX gateway, not an open relay. The EchoSpoofing guidance then concerns the downstream side: it must accept mail for your domains only from Mail Manager (Google Workspace: the Inbound gateway setting with Mail Manager's addresses, `Reject all mail not from gateway IPs` and `Require TLS`; Microsoft 365: an inbound partner connector restricted to Mail Manager's addresses, with Enhanced Filtering for Connectors; any other server: SMTP from Mail Manager's addresses only), or anyone can skip the gateway; and where mail comes from a platform whose senders share IPs, the rule should check its originator header (`X-MS-Exchange-CrossTenant-Id` for Microsoft 365). Silence it with `# mailinfra: allow MI4012` once that is in place.",
+    }
+    MI4013 {
+        severity: Warning,
+        title: "rule can never apply",
+        witness: Fixture,
+        explain: "No message meets the rule's conditions: they contradict each other (`spf: pass` and `spf: fail`, a condition also listed under `unless`), or no message the traffic policy of the ingress endpoints using the rule set accepts can meet them (a rule for mail without TLS behind a policy that requires TLS 1.2). Found by tracing the messages the conditions tell apart; rules whose conditions name too many values to try them all are not judged.",
+    }
+    MI4014 {
+        severity: Warning,
+        title: "rule shadowed by an earlier drop",
+        witness: Fixture,
+        explain: "An earlier rule drops the message (`drop` ends the evaluation of the rule set for that recipient) whenever this rule's conditions hold, so this rule never runs. Move it before the dropping rule, or narrow the dropping rule's conditions. Found by tracing the messages both rules' conditions tell apart.",
+    }
+    MI4015 {
+        severity: Warning,
+        title: "traffic policy lets nothing in",
+        witness: Fixture,
+        explain: "Every message is refused: Mail Manager evaluates the `deny` statements first, then the `allow` statements, then the default action, and for every message a `deny` statement or the default refuses it (for instance `default: deny` with no `allow` statement, or a `deny` whose conditions every message meets). An ingress endpoint with this policy receives nothing.",
     }
     MI4020 {
         severity: Warning,

@@ -12,6 +12,7 @@ pub(crate) mod paint;
 pub mod plan;
 pub mod status;
 pub(crate) mod table;
+pub(crate) mod trace;
 
 pub use outcome::outcomes;
 pub use plan::{Totals, human, json, markdown, totals};

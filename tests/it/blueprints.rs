@@ -9,7 +9,7 @@ use mailinfra::exit;
 
 /// The `--set` values each blueprint is rendered with here (the documentation
 /// values its snapshots were made with).
-fn sets(name: &str) -> Vec<String> {
+pub(crate) fn sets(name: &str) -> Vec<String> {
     let common = ["project=acme", "zone_id=Z0123456789ABCDEFGHIJ"];
     let own: &[&str] = match name {
         "classic-receiving" => &[

@@ -332,3 +332,31 @@ fn the_extractor_finds_commands_and_drops_redirections() {
     let argv = ["mailinfra", "plan", "--no-such-flag"];
     assert!(Cli::try_parse_from(argv).is_err());
 }
+
+/// The README's first set-up command, the main job, runs as written (with
+/// its `/tmp/` paths moved into a scratch directory) on a machine without AWS
+/// credentials, off a terminal: every value `init` needs is on its line.
+#[test]
+fn the_readme_main_job_runs_as_written() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README");
+    let setup = &readme[readme.find("## Set up").expect("a Set up section")..];
+    let block = shell_blocks(setup)
+        .into_iter()
+        .next()
+        .expect("a first command");
+    let dir = common::scratch();
+    let scratch = format!("{}/", dir.path().display());
+    let line = block.trim().replace("/tmp/", &scratch);
+    let steps = invocations(&line);
+    assert_eq!(steps.len(), 2, "init, then plan --offline: {line}");
+    for args in steps {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::run(&args, dir.path());
+        assert!(
+            out.status.success(),
+            "`mailinfra {}` failed: {}",
+            args.join(" "),
+            common::text(&out.stderr)
+        );
+    }
+}

@@ -147,6 +147,7 @@ fn every_command_has_help() {
         "status",
         "check",
         "dns",
+        "trace",
     ] {
         let o = common::run(&[cmd, "--help"], &common::root());
         assert!(o.status.success(), "{cmd}");

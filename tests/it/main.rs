@@ -34,6 +34,7 @@ mod secrets;
 mod sending;
 mod ses_mocks;
 mod templates;
+mod trace;
 
 #[path = "../support/specs.rs"]
 mod specs;

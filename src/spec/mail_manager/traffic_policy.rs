@@ -15,8 +15,9 @@ pub enum Verdict {
     Deny,
 }
 
-/// A traffic policy: the first statement whose conditions all hold decides;
-/// otherwise `default` does.
+/// A traffic policy: a `deny` statement whose conditions all hold refuses,
+/// else an `allow` statement whose conditions all hold accepts (Mail Manager
+/// evaluates the deny statements first), else `default` decides.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrafficPolicy {
