@@ -81,6 +81,12 @@ fn workflow() -> Value {
 fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     let wf = workflow();
     let jobs = wf["jobs"].as_object().expect("jobs");
+    // Committed templates are checked with `build --check`, and their diff
+    // against the base branch goes into the plan comment.
+    let text = std::fs::read_to_string(common::root().join("docs/ci/github-actions.yml"))
+        .expect("workflow");
+    assert!(text.contains("mailinfra build --check --out templates"), "{text}");
+    assert!(text.contains("templates.diff") && text.contains("Template diff"), "{text}");
     let mut commands = Vec::new();
     for (name, job) in jobs {
         let steps = job["steps"].as_array().expect("steps");
