@@ -85,8 +85,14 @@ fn workflow_validates_plans_on_pull_requests_and_applies_on_merge_with_oidc() {
     // against the base branch goes into the plan comment.
     let text = std::fs::read_to_string(common::root().join("docs/ci/github-actions.yml"))
         .expect("workflow");
-    assert!(text.contains("mailinfra build --check --out templates"), "{text}");
-    assert!(text.contains("templates.diff") && text.contains("Template diff"), "{text}");
+    assert!(
+        text.contains("mailinfra build --check --out templates"),
+        "{text}"
+    );
+    assert!(
+        text.contains("templates.diff") && text.contains("Template diff"),
+        "{text}"
+    );
     let mut commands = Vec::new();
     for (name, job) in jobs {
         let steps = job["steps"].as_array().expect("steps");
