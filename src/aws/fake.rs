@@ -45,6 +45,8 @@ struct Account {
     rollback_fails: BTreeSet<String>,
     /// Stacks whose change sets never finish creating.
     pending_forever: BTreeSet<String>,
+    /// Stacks whose deletion fails on this resource (logical id, type, reason).
+    delete_fails: BTreeMap<String, (String, String, String)>,
     /// Parameters of every CreateChangeSet, by stack name, in order.
     requested: Vec<(String, Vec<(String, String)>)>,
     /// The seconds of the account's clock (every change moves it on).
@@ -343,6 +345,21 @@ impl FakeAws {
     /// The next update of `stack` fails, and rolling it back fails too.
     pub fn rollback_fails(&self, stack: &str) {
         self.with(|a| a.rollback_fails.insert(stack.to_string()));
+    }
+
+    /// Deleting `stack` fails on `logical_id` (of type `rtype`), as
+    /// CloudFormation does with a resource it cannot remove: `DELETE_FAILED`.
+    pub fn deletion_fails(&self, stack: &str, logical_id: &str, rtype: &str, reason: &str) {
+        self.with(|a| {
+            a.delete_fails.insert(
+                stack.to_string(),
+                (
+                    logical_id.to_string(),
+                    rtype.to_string(),
+                    reason.to_string(),
+                ),
+            )
+        });
     }
 
     /// Change sets of `stack` stay `CREATE_PENDING` forever.
@@ -732,7 +749,7 @@ impl StackApi for FakeAws {
         })
     }
 
-    async fn delete_stack(&self, stack_arn: &str, _token: &str) -> anyhow::Result<()> {
+    async fn delete_stack(&self, stack_arn: &str, token: &str) -> anyhow::Result<()> {
         self.with(|a| {
             a.enter("DeleteStack")?;
             let Some(i) = a.stack_index(stack_arn) else {
@@ -747,6 +764,20 @@ impl StackApi for FakeAws {
                     ),
                     false,
                 ));
+            }
+            let name = a.stacks[i].name.clone();
+            if let Some((id, rtype, reason)) = a.delete_fails.get(&name).cloned() {
+                a.event(i, &id, &rtype, "DELETE_FAILED", Some(&reason), Some(token));
+                a.event(
+                    i,
+                    &name,
+                    "AWS::CloudFormation::Stack",
+                    "DELETE_FAILED",
+                    None,
+                    Some(token),
+                );
+                a.stacks[i].status = StackStatus::DeleteFailed;
+                return Ok(());
             }
             let arn = a.stacks[i].arn.clone();
             a.change_sets.retain(|c| c.stack_arn != arn);

@@ -527,6 +527,59 @@ mod tests {
         );
     }
 
+    /// A deletion CloudFormation cannot finish is a failure naming the
+    /// resource and why, and no further deletion starts.
+    #[tokio::test]
+    async fn a_failed_deletion_names_its_cause_and_stops_the_rest() {
+        let aws = FakeAws::default();
+        let receiving = r#"{"Description":"mailinfra demo: SES receipt rules in us-east-1","Resources":{
+            "BucketInbound":{"Type":"AWS::S3::Bucket","Properties":{"BucketName":"demo-inbound"}}}}"#;
+        deploy(
+            &aws,
+            &[
+                artifact(SENDING, SENDING_BODY),
+                artifact(MAIL_MANAGER, MAIL_MANAGER_BODY),
+                artifact("demo-us-east-1-receiving", receiving),
+            ],
+        )
+        .await;
+        for s in [MAIL_MANAGER, "demo-us-east-1-receiving"] {
+            aws.update_termination_protection(s, false)
+                .await
+                .expect("off");
+        }
+        aws.deletion_fails(
+            "demo-us-east-1-receiving",
+            "BucketInbound",
+            "AWS::S3::Bucket",
+            "The bucket you tried to delete is not empty",
+        );
+        let now = [artifact(SENDING, SENDING_BODY)];
+        let plans = plan_retired(&regions(&aws), "demo", &keep(&now))
+            .await
+            .expect("read");
+        assert_eq!(plans.len(), 2, "{plans:?}");
+        let outcomes = delete_all(&regions(&aws), &plans, &opts(), &|_| {}).await;
+        // In name order, reversed: `…-receiving` is deleted first and fails.
+        assert_eq!(outcomes[0].stack, "demo-us-east-1-receiving");
+        assert_eq!(outcomes[0].kind, OutcomeKind::Failed, "{:?}", outcomes[0]);
+        let cause = outcomes[0].root_cause.as_ref().expect("a root cause");
+        assert_eq!(cause.logical_id, "BucketInbound");
+        assert!(cause.reason.contains("not empty"), "{cause:?}");
+        assert_eq!(
+            outcomes[1].kind,
+            OutcomeKind::NotStarted,
+            "{:?}",
+            outcomes[1]
+        );
+        assert!(
+            aws.describe_stack(MAIL_MANAGER)
+                .await
+                .expect("read")
+                .is_some()
+        );
+    }
+
     /// A saved plan's deletion is judged on AWS again: pointing it at another
     /// project's stack (or a stack the spec produces) is refused.
     #[tokio::test]
