@@ -15,9 +15,9 @@ use anyhow::Context as _;
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    Regions, SpecScope, acting_as, check_imports, connect_all, discard_all, first_region, front,
-    options, out, preflight, read_verified, retired, runtime, select_region, stdout_color, timing,
-    waited_for, whoami,
+    Regions, SpecScope, acting_in, check_imports, connect_all, discard_all, first_region, front,
+    options, out, preflight, read_verified, regions_of, retired, runtime, select_region,
+    stdout_color, timing, waited_for, whoami,
 };
 use super::progress::Reporter;
 use super::signals::watch_interrupts;
@@ -203,7 +203,7 @@ fn read_plan(
 /// One apply: what it deploys, where, and how.
 struct Run<'a> {
     color: bool,
-    /// Where the apply acts ([`acting_as`]), said again before it asks.
+    /// Where the apply acts ([`acting_in`]), said again before it asks.
     acting: String,
     /// The spec's project and regions: its stacks the spec no longer
     /// produces are deleted.
@@ -219,7 +219,11 @@ impl Run<'_> {
     /// and where the apply acts, said before it plans.
     async fn sign_in(&self) -> Result<String> {
         let who = whoami(first_region(self.artifacts), self.aws).await?;
-        let acting = acting_as(&who, self.artifacts, self.dargs.role_arn.as_deref());
+        let regions = regions_of(
+            self.artifacts,
+            Some((&self.scope, self.aws.region.as_deref())),
+        );
+        let acting = acting_in(&who, &regions, self.dargs.role_arn.as_deref());
         eprintln!("{acting}");
         Ok(acting)
     }

@@ -387,13 +387,32 @@ pub(crate) fn first_region(artifacts: &[Artifact]) -> &str {
         .map_or("us-east-1", |a| a.entry.region.as_str())
 }
 
-/// `AWS account 123456789012 as ARN; regions: …; CloudFormation service
-/// role: …`: where a plan or an apply acts, shown before it plans and again
-/// before it asks (as CDK does), so a wrong profile is caught by eye.
-pub(crate) fn acting_as(who: &Identity, artifacts: &[Artifact], role_arn: Option<&str>) -> String {
-    let mut regions: Vec<&str> = artifacts.iter().map(|a| a.entry.region.as_str()).collect();
+/// The regions the stacks of `artifacts` are in, and those of `scope` (the
+/// spec's regions, `--region` only when given): where plan, apply and
+/// destroy read and act, stacks the spec no longer produces included.
+pub(crate) fn regions_of(
+    artifacts: &[Artifact],
+    scope: Option<(&SpecScope, Option<&str>)>,
+) -> Vec<String> {
+    let mut regions: Vec<String> = artifacts.iter().map(|a| a.entry.region.clone()).collect();
+    if let Some((scope, only)) = scope {
+        regions.extend(
+            scope
+                .regions
+                .iter()
+                .filter(|r| only.is_none_or(|o| o == r.as_str()))
+                .cloned(),
+        );
+    }
     regions.sort_unstable();
     regions.dedup();
+    regions
+}
+
+/// `AWS account 123456789012 as ARN; regions: …; CloudFormation service
+/// role: …`: where a plan, an apply or a destroy acts, shown before it plans
+/// and again before it asks (as CDK does), so a wrong profile is caught by eye.
+pub(crate) fn acting_in(who: &Identity, regions: &[String], role_arn: Option<&str>) -> String {
     let mut line = format!(
         "AWS account {} as {}; region(s): {}",
         who.account,
@@ -495,7 +514,7 @@ mod tests {
     /// What plan and apply say before planning and before asking: the
     /// account, who, every region once, and the role when one is used.
     #[test]
-    fn acting_as_names_the_account_regions_and_role() {
+    fn acting_in_names_the_account_regions_and_role() {
         let who = Identity {
             account: "123456789012".into(),
             arn: "arn:aws:sts::123456789012:assumed-role/Admin/me".into(),
@@ -506,13 +525,13 @@ mod tests {
             artifact("us-east-1"),
         ];
         assert_eq!(
-            acting_as(&who, &artifacts, None),
+            acting_in(&who, &regions_of(&artifacts, None), None),
             "AWS account 123456789012 as arn:aws:sts::123456789012:assumed-role/Admin/me; region(s): eu-west-1, us-east-1"
         );
         assert!(
-            acting_as(
+            acting_in(
                 &who,
-                &artifacts,
+                &regions_of(&artifacts, None),
                 Some("arn:aws:iam::123456789012:role/deploy")
             )
             .ends_with("; CloudFormation service role: arn:aws:iam::123456789012:role/deploy")

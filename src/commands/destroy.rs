@@ -9,8 +9,8 @@ use std::io::{IsTerminal as _, Write as _};
 
 use super::args::{AwsArgs, Cli, DeployArgs};
 use super::context::{
-    acting_as, connect_all, first_region, front, options, out, retired, runtime, select_region,
-    stdout_color, timing, whoami,
+    acting_in, connect_all, first_region, front, options, out, regions_of, retired, runtime,
+    select_region, stdout_color, timing, whoami,
 };
 use super::progress::Reporter;
 use super::signals::watch_interrupts;
@@ -46,7 +46,8 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
     let color = stdout_color(cli);
     runtime()?.block_on(async {
         let who = whoami(first_region(&artifacts), aws).await?;
-        let acting = acting_as(&who, &artifacts, dargs.role_arn.as_deref());
+        let regions = regions_of(&artifacts, Some((&scope, aws.region.as_deref())));
+        let acting = acting_in(&who, &regions, dargs.role_arn.as_deref());
         eprintln!("{acting}");
         watch_interrupts(
             opts.interrupt.clone(),

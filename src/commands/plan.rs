@@ -7,9 +7,9 @@ use std::path::Path;
 
 use super::args::{AwsArgs, Cli, DeployArgs, PlanFormat};
 use super::context::{
-    acting_as, check_imports, connect_all, discard_all, first_region, front, options, out,
-    preflight, read_verified, retired, runtime, select_region, stdout_color, timing, waited_for,
-    whoami,
+    acting_in, check_imports, connect_all, discard_all, first_region, front, options, out,
+    preflight, read_verified, regions_of, retired, runtime, select_region, stdout_color, timing,
+    waited_for, whoami,
 };
 use super::signals::watch_interrupts;
 use super::{Exit, Result};
@@ -53,7 +53,8 @@ pub(super) fn run(cli: &Cli, flags: &Flags, aws: &AwsArgs, dargs: &DeployArgs) -
         let mut opts = options(keep, dargs, timing(aws));
         runtime()?.block_on(async {
             let who = whoami(first_region(&artifacts), aws).await?;
-            eprintln!("{}", acting_as(&who, &artifacts, dargs.role_arn.as_deref()));
+            let regions = regions_of(&artifacts, Some((&scope, aws.region.as_deref())));
+            eprintln!("{}", acting_in(&who, &regions, dargs.role_arn.as_deref()));
             let wanted = waited_for(&artifacts);
             if !wanted.is_empty() {
                 opts.verified = Some(std::sync::Arc::new(read_verified(&wanted, aws).await));
