@@ -495,14 +495,7 @@ fn header_name_ok(name: &str) -> bool {
 }
 
 fn header_test(t: &HeaderTest, ptr: &str, out: &mut Vec<Diagnostic>) {
-    let st = StringTest {
-        equals: t.equals.clone(),
-        not_equals: t.not_equals.clone(),
-        starts_with: t.starts_with.clone(),
-        ends_with: t.ends_with.clone(),
-        contains: t.contains.clone(),
-    };
-    string_test(&st, ptr, Some(10), out);
+    string_test(&t.test(), ptr, Some(10), out);
 }
 
 fn rule_condition(c: &RuleCondition, ptr: &str, m: &Model, out: &mut Vec<Diagnostic>) {

@@ -174,14 +174,7 @@ pub(crate) async fn retired(
         .filter(|r| aws.region.as_ref().is_none_or(|only| only == *r));
     for r in scan {
         if !regions.contains_key(r) {
-            let c = connection(r, aws);
-            regions.insert(
-                r.clone(),
-                deploy::Region {
-                    api: SdkStackApi::connect(&c).await,
-                    store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
-                },
-            );
+            regions.insert(r.clone(), connect_region(r, aws, d).await);
         }
     }
     let keep = artifacts.iter().map(|a| a.entry.name.clone()).collect();
@@ -331,14 +324,20 @@ pub(crate) async fn per_region<T>(
 
 /// One connection per region of the artifacts.
 pub(crate) async fn connect_all(artifacts: &[Artifact], aws: &AwsArgs, d: &DeployArgs) -> Regions {
-    per_region(artifacts, async |r| {
-        let c = connection(r, aws);
-        deploy::Region {
-            api: SdkStackApi::connect(&c).await,
-            store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
-        }
-    })
-    .await
+    per_region(artifacts, async |r| connect_region(r, aws, d).await).await
+}
+
+/// CloudFormation and the template store in `region`.
+async fn connect_region(
+    region: &str,
+    aws: &AwsArgs,
+    d: &DeployArgs,
+) -> deploy::Region<SdkStackApi, S3TemplateStore> {
+    let c = connection(region, aws);
+    deploy::Region {
+        api: SdkStackApi::connect(&c).await,
+        store: S3TemplateStore::connect(&c, d.template_bucket.clone()).await,
+    }
 }
 
 /// A local emulator (`--endpoint-url`) answers at once: `MAILINFRA_POLL_MS`

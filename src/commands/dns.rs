@@ -100,6 +100,19 @@ fn resolve(t: &Text, region: &str, live: &Live, placeholder: &mut bool) -> Strin
     }
 }
 
+/// A record's name and values with the deployed values in `live` put in,
+/// and whether any of them is still unknown (shown as its placeholder).
+fn resolved(r: &Record, live: &Live) -> (String, Vec<String>, bool) {
+    let mut unknown = false;
+    let name = resolve(&r.name, &r.region, live, &mut unknown);
+    let values = r
+        .values
+        .iter()
+        .map(|v| resolve(v, &r.region, live, &mut unknown))
+        .collect();
+    (name, values, unknown)
+}
+
 /// Every record the topology needs, resolved with the deployed values in
 /// `live` as far as they go, for `check --dns`.
 pub(super) fn needed(model: &Model, live: &Live) -> Vec<crate::dns::conform::Needed> {
@@ -107,13 +120,7 @@ pub(super) fn needed(model: &Model, live: &Live) -> Vec<crate::dns::conform::Nee
         .iter()
         .map(|r| {
             let zone = &model.zones[r.zone];
-            let mut unknown = false;
-            let name = resolve(&r.name, &r.region, live, &mut unknown);
-            let values = r
-                .values
-                .iter()
-                .map(|v| resolve(v, &r.region, live, &mut unknown))
-                .collect();
+            let (name, values, unknown) = resolved(r, live);
             crate::dns::conform::Needed {
                 zone: zone.apex.clone(),
                 zone_ptr: zone.ptr.clone(),
@@ -136,13 +143,7 @@ fn rows(model: &Model, live: &Live) -> Vec<Row> {
         .iter()
         .map(|r: &Record| {
             let zone = &model.zones[r.zone];
-            let mut placeholder = false;
-            let name = resolve(&r.name, &r.region, live, &mut placeholder);
-            let values = r
-                .values
-                .iter()
-                .map(|v| resolve(v, &r.region, live, &mut placeholder))
-                .collect();
+            let (name, values, placeholder) = resolved(r, live);
             Row {
                 zone: zone.apex.clone(),
                 deployed: matches!(zone.kind, ZoneKind::Route53 { .. }),

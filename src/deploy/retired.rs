@@ -365,8 +365,9 @@ pub async fn delete_all<A: StackApi, S: TemplateStore>(
         .iter()
         .filter(|p| p.status == PlanStatus::Delete)
         .collect();
-    // Shards (`…-NN`) take parameters from shard 0: they go first.
-    todo.sort_by(|a, b| (&a.region, &b.stack).cmp(&(&b.region, &a.stack)));
+    // Region by region, names in reverse: shards (`…-NN`) take parameters
+    // from shard 0, so they go first.
+    todo.sort_by(|a, b| a.region.cmp(&b.region).then_with(|| b.stack.cmp(&a.stack)));
     let mut out = Vec::new();
     let mut failed = false;
     for p in todo {
@@ -389,13 +390,14 @@ pub async fn delete_all<A: StackApi, S: TemplateStore>(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
+    use super::super::scenarios::{artifact, deploy, regions};
     use super::*;
     use crate::aws::fake::FakeAws;
-    use crate::build::{Artifact, StackEntry};
+    use crate::build::Artifact;
 
-    const REGION: &str = "us-east-1";
+    fn opts() -> Options {
+        super::super::scenarios::opts(Keep::ChangeSets)
+    }
     const SENDING: &str = "demo-us-east-1-sending";
     const MAIL_MANAGER: &str = "demo-us-east-1-mail-manager";
     const SENDING_BODY: &str = r#"{"Description":"mailinfra demo: SES identities and DNS in us-east-1","Resources":{
@@ -406,53 +408,6 @@ mod tests {
     /// A stack someone made by hand under a name that looks like ours.
     const LOOKALIKE_BODY: &str = r#"{"Description":"billing alarms","Resources":{
         "Topic":{"Type":"AWS::SNS::Topic","Properties":{}}}}"#;
-
-    fn artifact(name: &str, body: &str) -> Artifact {
-        Artifact {
-            entry: StackEntry {
-                name: name.into(),
-                region: REGION.into(),
-                concern: "sending".into(),
-                template: format!("{name}.template.json"),
-                sha256: crate::hash::sha256_hex(body.as_bytes()),
-                bytes: body.len(),
-                resources: 1,
-                depends_on: Vec::new(),
-                parameters: Vec::new(),
-                outputs: 0,
-                capabilities: Vec::new(),
-                needs_upload: false,
-            },
-            body: body.into(),
-        }
-    }
-
-    fn regions(aws: &FakeAws) -> BTreeMap<String, Region<FakeAws, FakeAws>> {
-        [(
-            REGION.to_string(),
-            Region {
-                api: aws.clone(),
-                store: aws.clone(),
-            },
-        )]
-        .into()
-    }
-
-    fn opts() -> Options {
-        let mut o = Options::new(Keep::ChangeSets, Timing::fast(Duration::from_millis(1)));
-        o.timing.stack_timeout = Duration::from_secs(10);
-        o.timing.change_set_timeout = Duration::from_secs(10);
-        o
-    }
-
-    async fn deploy(aws: &FakeAws, artifacts: &[Artifact]) {
-        let plans = plan_all(&regions(aws), artifacts, &opts())
-            .await
-            .expect("plan");
-        for o in apply_all(&regions(aws), artifacts, &plans, &[], &opts(), &|_| {}).await {
-            assert_eq!(o.kind, OutcomeKind::Applied, "{o:?}");
-        }
-    }
 
     fn keep(artifacts: &[Artifact]) -> HashSet<String> {
         artifacts.iter().map(|a| a.entry.name.clone()).collect()

@@ -15,7 +15,7 @@ use crate::diff;
 
 const REGION: &str = "us-east-1";
 
-fn artifact(name: &str, body: &str) -> Artifact {
+pub(super) fn artifact(name: &str, body: &str) -> Artifact {
     Artifact {
         entry: StackEntry {
             name: name.into(),
@@ -46,7 +46,7 @@ fn wired(mut consumer: Artifact, parameter: &str, producer: &str, output: &str) 
     consumer
 }
 
-fn regions(aws: &FakeAws) -> BTreeMap<String, Region<FakeAws, FakeAws>> {
+pub(super) fn regions(aws: &FakeAws) -> BTreeMap<String, Region<FakeAws, FakeAws>> {
     [(
         REGION.to_string(),
         Region {
@@ -57,7 +57,7 @@ fn regions(aws: &FakeAws) -> BTreeMap<String, Region<FakeAws, FakeAws>> {
     .into()
 }
 
-fn opts(keep: Keep) -> Options {
+pub(super) fn opts(keep: Keep) -> Options {
     let mut o = Options::new(keep, Timing::fast(Duration::from_millis(1)));
     o.timing.stack_timeout = Duration::from_secs(10);
     o.timing.change_set_timeout = Duration::from_secs(10);
@@ -91,8 +91,32 @@ async fn apply(
     .await
 }
 
+/// Applies `plans` (nothing allowed to go), and the warnings it reported on the way.
+async fn apply_warned(
+    aws: &FakeAws,
+    artifacts: &[Artifact],
+    plans: &[StackPlan],
+) -> (Vec<StackOutcome>, Vec<String>) {
+    let warnings = Mutex::new(Vec::new());
+    let progress = |p: Progress| {
+        if let Progress::Warning { message, .. } = p {
+            warnings.lock().expect("warnings").push(message);
+        }
+    };
+    let out = apply_all(
+        &regions(aws),
+        artifacts,
+        plans,
+        &[],
+        &opts(Keep::ChangeSets),
+        &progress,
+    )
+    .await;
+    (out, warnings.into_inner().expect("warnings"))
+}
+
 /// Plans and applies `artifacts`; every stack must be applied.
-async fn deploy(aws: &FakeAws, artifacts: &[Artifact]) {
+pub(super) async fn deploy(aws: &FakeAws, artifacts: &[Artifact]) {
     let plans = plan(aws, artifacts).await;
     for o in apply(aws, artifacts, &plans, &[]).await {
         assert_eq!(o.kind, OutcomeKind::Applied, "{o:?}");
@@ -571,25 +595,10 @@ async fn failed_polls_and_a_lost_answer_do_not_fail_the_deploy() {
     aws.lose_answers("ExecuteChangeSet", 1);
     let executed = aws.calls("ExecuteChangeSet");
     aws.fail("DescribeStacks", 3);
-    let warnings = Mutex::new(Vec::new());
-    let progress = |p: Progress| {
-        if let Progress::Warning { message, .. } = p {
-            warnings.lock().unwrap().push(message);
-        }
-    };
-    let out = apply_all(
-        &regions(&aws),
-        &v2,
-        &plans,
-        &[],
-        &opts(Keep::ChangeSets),
-        &progress,
-    )
-    .await;
+    let (out, warnings) = apply_warned(&aws, &v2, &plans).await;
     assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
     assert_eq!(aws.calls("ExecuteChangeSet"), executed + 1);
     assert_eq!(aws.template(SENDING).as_deref(), Some(SENDING_V2));
-    let warnings = warnings.lock().unwrap();
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(
         warnings.iter().all(|w| w.ends_with("still watching")),
@@ -836,23 +845,8 @@ async fn unreadable_events_are_said_not_dropped() {
     let v2 = [artifact(SENDING, SENDING_V2)];
     let plans = plan(&aws, &v2).await;
     aws.fail("DescribeStackEvents", 1_000);
-    let warnings = Mutex::new(Vec::new());
-    let progress = |p: Progress| {
-        if let Progress::Warning { message, .. } = p {
-            warnings.lock().expect("warnings").push(message);
-        }
-    };
-    let out = apply_all(
-        &regions(&aws),
-        &v2,
-        &plans,
-        &[],
-        &opts(Keep::ChangeSets),
-        &progress,
-    )
-    .await;
+    let (out, warnings) = apply_warned(&aws, &v2, &plans).await;
     assert_eq!(out[0].kind, OutcomeKind::Applied, "{out:?}");
-    let warnings = warnings.into_inner().expect("warnings");
     assert!(
         warnings.iter().any(|w| w.contains("earlier events")),
         "{warnings:?}"

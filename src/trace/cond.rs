@@ -352,16 +352,7 @@ pub(crate) fn rule(m: &Message, rcpt: &str, c: &RuleCondition) -> Answer {
         C::Subject(t) => header_test(m, "Subject", t),
         C::To(t) => header_test(m, "To", t),
         C::Cc(t) => header_test(m, "Cc", t),
-        C::MimeHeader(h) => {
-            let t = StringTest {
-                equals: h.equals.clone(),
-                not_equals: h.not_equals.clone(),
-                starts_with: h.starts_with.clone(),
-                ends_with: h.ends_with.clone(),
-                contains: h.contains.clone(),
-            };
-            header_test(m, &h.name, &t)
-        }
+        C::MimeHeader(h) => header_test(m, &h.name, &h.test()),
         C::Spf(t) => {
             let (neg, v) = t.parts();
             in_list("SPF", m.spf, neg, v, verdict_name, "--spf")

@@ -281,16 +281,7 @@ impl Collect {
             C::Subject(t) => self.header("Subject", t),
             C::To(t) => self.header("To", t),
             C::Cc(t) => self.header("Cc", t),
-            C::MimeHeader(h) => {
-                let t = StringTest {
-                    equals: h.equals.clone(),
-                    not_equals: h.not_equals.clone(),
-                    starts_with: h.starts_with.clone(),
-                    ends_with: h.ends_with.clone(),
-                    contains: h.contains.clone(),
-                };
-                self.header(&h.name, &t);
-            }
+            C::MimeHeader(h) => self.header(&h.name, &h.test()),
             C::Spf(_) => self.spf = true,
             C::Dkim(_) => self.dkim = true,
             C::Dmarc(_) => self.dmarc = true,

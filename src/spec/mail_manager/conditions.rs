@@ -326,6 +326,19 @@ pub struct HeaderTest {
     pub contains: Option<OneOrMany>,
 }
 
+impl HeaderTest {
+    /// Its operators as a string test of the header's value.
+    pub(crate) fn test(&self) -> StringTest {
+        StringTest {
+            equals: self.equals.clone(),
+            not_equals: self.not_equals.clone(),
+            starts_with: self.starts_with.clone(),
+            ends_with: self.ends_with.clone(),
+            contains: self.contains.clone(),
+        }
+    }
+}
+
 /// A client certificate field test (mTLS ingress): `{ field: cn, equals: relay.example.com }`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
